@@ -1,0 +1,315 @@
+"""On-disk activation store: word-level activations of every layer, memory-mapped.
+
+A store is one directory::
+
+    <key>/
+        activations.npy   words x layers x neurons (float32 or float16), opened as a memmap
+        offsets.npy       int64, n_sentences + 1 word offsets: sentence i is rows offsets[i]:offsets[i+1]
+        words.json        the words of each sentence (for reading results back as text)
+        metadata.json     what produced it: model id and weight hash, tokenizer, aggregation, dtype,
+                          corpus hash, package version, ... and ``"complete": true``
+
+It is written under a temporary name and renamed into place only once every row is filled, so a
+directory called ``<key>`` is always complete: an interrupted extraction leaves a ``*.tmp-*``
+directory that is never read.
+
+Columns of the flat matrices that :meth:`ActivationStore.activations` returns are layer-major:
+column ``j`` of a selection of layers ``L`` is neuron ``j % n_neurons`` of layer ``L[j // n_neurons]``;
+:meth:`ActivationStore.neuron_index` spells that out as a DataFrame.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["ActivationStore", "cache_dir", "content_key"]
+
+logger = logging.getLogger(__name__)
+
+_ACTIVATIONS = "activations.npy"
+_OFFSETS = "offsets.npy"
+_WORDS = "words.json"
+_METADATA = "metadata.json"
+_FORMAT_VERSION = 1
+
+
+def cache_dir() -> Path:
+    """The user cache: ``$NEURONBOOK_CACHE``, else ``~/.cache/neuronbook``.
+
+    Examples
+    --------
+    >>> from neuronbook.store import cache_dir
+    >>> cache_dir().name in ("neuronbook",) or True
+    True
+    """
+    env = os.environ.get("NEURONBOOK_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "neuronbook"
+
+
+def content_key(fields: dict) -> str:
+    """A short stable hex key for a JSON-serialisable dict (sorted keys, so order never matters).
+
+    Examples
+    --------
+    >>> content_key({"a": 1, "b": 2}) == content_key({"b": 2, "a": 1})
+    True
+    """
+    blob = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+class ActivationStore:
+    """Read access to a complete store directory.
+
+    Parameters
+    ----------
+    path : str or Path
+        A store directory written by :func:`neuronbook.extract` (or :meth:`ActivationStore.create`).
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile
+    >>> acts = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4)  # 2 words, 3 layers, 4 neurons
+    >>> d = tempfile.mkdtemp()
+    >>> store = ActivationStore.from_array(d + "/s", acts, [["a", "b"]], {"model": "toy"})
+    >>> store.activations(layers=[2]).tolist()
+    [[8.0, 9.0, 10.0, 11.0], [20.0, 21.0, 22.0, 23.0]]
+    >>> store.neuron_index(layers=[2]).iloc[1].tolist()
+    [2, 1]
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        meta_path = self.path / _METADATA
+        if not meta_path.is_file():
+            raise FileNotFoundError(f"{self.path} is not an activation store (no {_METADATA})")
+        self.metadata = json.loads(meta_path.read_text())
+        if not self.metadata.get("complete"):
+            raise ValueError(f"activation store {self.path} is incomplete (interrupted write?)")
+        self._data = np.load(self.path / _ACTIVATIONS, mmap_mode="r")
+        self.offsets = np.load(self.path / _OFFSETS)
+        self._words = None
+        n_words = int(self.offsets[-1])
+        if self._data.shape[0] != n_words:
+            raise ValueError(
+                f"activation store {self.path}: {self._data.shape[0]} rows but offsets end at {n_words}"
+            )
+
+    # -- shape -------------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """``(n_words, n_layers, n_neurons)``."""
+        return tuple(self._data.shape)
+
+    @property
+    def n_words(self) -> int:
+        return self._data.shape[0]
+
+    @property
+    def n_layers(self) -> int:
+        """Number of layers, embeddings (layer 0) included."""
+        return self._data.shape[1]
+
+    @property
+    def n_neurons(self) -> int:
+        """Neurons per layer."""
+        return self._data.shape[2]
+
+    @property
+    def n_sentences(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._data.dtype
+
+    @property
+    def words(self) -> list[list[str]]:
+        """The words of each sentence, in store order."""
+        if self._words is None:
+            self._words = json.loads((self.path / _WORDS).read_text())
+        return self._words
+
+    @property
+    def array(self) -> np.memmap:
+        """The raw read-only memmap, words x layers x neurons (nothing is loaded until indexed)."""
+        return self._data
+
+    def __repr__(self) -> str:
+        m = self.metadata
+        return (
+            f"ActivationStore({self.n_sentences} sentences, {self.n_words} words, {self.n_layers} layers x "
+            f"{self.n_neurons} neurons, {self.dtype}, model={m.get('model')!r}, "
+            f"aggregation={m.get('aggregation')!r}, path='{self.path}')"
+        )
+
+    # -- reading ------------------------------------------------------------------------------
+    def _layers(self, layers) -> list[int]:
+        if layers is None:
+            return list(range(self.n_layers))
+        if np.isscalar(layers):
+            layers = [layers]
+        out = []
+        for layer in layers:
+            layer = int(layer)
+            if layer < 0:
+                layer += self.n_layers
+            if not 0 <= layer < self.n_layers:
+                raise IndexError(f"layer {layer} out of range: the store has layers 0..{self.n_layers - 1}")
+            out.append(layer)
+        return out
+
+    def word_rows(self, sentences: Iterable[int] | None = None) -> np.ndarray:
+        """Row indices (words) of the given sentences, in order."""
+        if sentences is None:
+            return np.arange(self.n_words)
+        sentences = np.asarray(list(sentences), dtype=np.int64)
+        if len(sentences) == 0:
+            return np.zeros(0, dtype=np.int64)
+        starts, ends = self.offsets[sentences], self.offsets[sentences + 1]
+        return np.concatenate([np.arange(s, e) for s, e in zip(starts, ends)])
+
+    def activations(
+        self,
+        layers: int | Sequence[int] | None = None,
+        neurons: Sequence[int] | None = None,
+        sentences: Iterable[int] | None = None,
+        dtype=np.float32,
+    ) -> np.ndarray:
+        """Load a words x columns matrix for some layers, neurons and sentences.
+
+        Only the selected slices are read from disk, never the whole store.
+
+        Parameters
+        ----------
+        layers : int or sequence of int, optional
+            Layers to keep (0 = embeddings). All by default.
+        neurons : sequence of int, optional
+            Neurons within each selected layer. All by default.
+        sentences : iterable of int, optional
+            Sentence indices; their words, in that order. All by default.
+        dtype : numpy dtype
+            Output dtype (float16 stores are widened to float32 by default).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n_words_selected, len(layers) * len(neurons))``, layer-major columns.
+        """
+        layer_list = self._layers(layers)
+        rows = None if sentences is None else self.word_rows(sentences)
+        data = self._data
+        # Contiguous layer ranges slice the memmap without a copy of everything.
+        block = data[:, layer_list, :] if rows is None else data[rows][:, layer_list, :]
+        if neurons is not None:
+            block = block[:, :, np.asarray(neurons, dtype=np.int64)]
+        return np.ascontiguousarray(block.reshape(block.shape[0], -1), dtype=dtype)
+
+    def neuron_index(
+        self, layers: int | Sequence[int] | None = None, neurons: Sequence[int] | None = None
+    ) -> pd.DataFrame:
+        """The (layer, neuron) of each column returned by :meth:`activations` with the same arguments."""
+        layer_list = self._layers(layers)
+        neuron_list = np.arange(self.n_neurons) if neurons is None else np.asarray(neurons, dtype=np.int64)
+        return pd.DataFrame(
+            {
+                "layer": np.repeat(np.asarray(layer_list, dtype=np.int64), len(neuron_list)),
+                "neuron": np.tile(neuron_list, len(layer_list)),
+            }
+        )
+
+    def sentence(self, i: int) -> tuple[list[str], np.ndarray]:
+        """Words of sentence ``i`` and their activations, words x layers x neurons."""
+        start, end = int(self.offsets[i]), int(self.offsets[i + 1])
+        return self.words[i], np.asarray(self._data[start:end], dtype=np.float32)
+
+    def nbytes_on_disk(self) -> int:
+        """Total size of the store's files in bytes."""
+        return sum(p.stat().st_size for p in self.path.iterdir() if p.is_file())
+
+    # -- writing ------------------------------------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike,
+        words: list[list[str]],
+        n_layers: int,
+        n_neurons: int,
+        metadata: dict,
+        dtype="float32",
+    ) -> "_StoreWriter":
+        """Open a writer that fills a new store under a temporary name (see :class:`_StoreWriter`)."""
+        return _StoreWriter(Path(path), words, n_layers, n_neurons, metadata, np.dtype(dtype))
+
+    @classmethod
+    def from_array(
+        cls, path: str | os.PathLike, activations: np.ndarray, words: list[list[str]], metadata: dict
+    ) -> "ActivationStore":
+        """Write a store from an in-memory words x layers x neurons array (tests, small data)."""
+        activations = np.asarray(activations)
+        _, n_layers, n_neurons = activations.shape
+        with cls.create(path, words, n_layers, n_neurons, metadata, activations.dtype) as writer:
+            writer.array[:] = activations
+        return cls(path)
+
+
+class _StoreWriter:
+    """Context manager that writes a store atomically.
+
+    Rows are filled through :attr:`array` (a writable memmap in a temporary directory); on a clean
+    exit the metadata is written with ``complete: true`` and the directory renamed into place. On an
+    exception the temporary directory is removed and nothing appears under the final name.
+    """
+
+    def __init__(self, path: Path, words, n_layers, n_neurons, metadata, dtype):
+        self.path = path
+        self.words = words
+        lengths = np.fromiter((len(s) for s in words), dtype=np.int64, count=len(words))
+        self.offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        self.shape = (int(self.offsets[-1]), int(n_layers), int(n_neurons))
+        self.metadata = dict(metadata)
+        self.dtype = dtype
+        self.tmp = path.with_name(f"{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+        self.array = None
+
+    def __enter__(self):
+        self.tmp.mkdir(parents=True)
+        self.array = np.lib.format.open_memmap(
+            self.tmp / _ACTIVATIONS, mode="w+", dtype=self.dtype, shape=self.shape
+        )
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self.array = None
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return False
+        self.array.flush()
+        self.array = None
+        np.save(self.tmp / _OFFSETS, self.offsets)
+        (self.tmp / _WORDS).write_text(json.dumps(self.words, ensure_ascii=False))
+        meta = {
+            **self.metadata,
+            "format_version": _FORMAT_VERSION,
+            "shape": list(self.shape),
+            "dtype": self.dtype.name,
+            "complete": True,
+        }
+        (self.tmp / _METADATA).write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
+        if self.path.exists():
+            # Another process finished the same store first: keep theirs, drop ours.
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self.tmp, self.path)
+        return False

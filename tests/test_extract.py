@@ -1,0 +1,165 @@
+import numpy as np
+import pytest
+import torch
+
+from conftest import make_tiny_model
+from neuronbook.extract import _assign_windows, _windows, extract
+
+SENTENCES = [
+    ["the", "cat", "sat", "on", "the", "mat", "."],
+    ["unbelievable", "!"],                      # one word of three pieces
+    ["zzzz", "walked", "quickly"],              # z ##z ##z ##z, walk ##ed, quick ##ly
+    ["red"],
+    ["she", "talked", "and", "ran", "in", "the", "big", "house"],
+]
+
+
+def _reference(model, tokenizer, words, aggregation):
+    """Word vectors straight from the model's own hidden_states, one sentence at a time."""
+    enc = tokenizer(words, is_split_into_words=True, return_tensors="pt")
+    with torch.no_grad():
+        states = torch.stack(model(**enc, output_hidden_states=True).hidden_states)[:, 0]
+    wids = enc.word_ids(0)
+    out = []
+    for w in range(len(words)):
+        pos = [k for k, x in enumerate(wids) if x == w]
+        piece = states[:, pos]  # layers x pieces x hidden
+        vec = {"first": piece[:, 0], "last": piece[:, -1], "mean": piece.mean(1)}[aggregation]
+        out.append(vec.numpy())
+    return np.stack(out)  # words x layers x hidden
+
+
+@pytest.mark.parametrize("aggregation", ["first", "last", "mean"])
+def test_equals_hidden_states(tiny_model, tmp_cache, aggregation):
+    model, tok = tiny_model
+    # A small token budget forces several batches with padding.
+    store = extract(model, SENTENCES, tokenizer=tok, aggregation=aggregation, token_budget=24, progress=False)
+    assert store.shape == (sum(map(len, SENTENCES)), 3, 16)
+    assert store.words == SENTENCES
+    for i, words in enumerate(SENTENCES):
+        _, got = store.sentence(i)
+        np.testing.assert_allclose(got, _reference(model, tok, words, aggregation), atol=1e-5)
+
+
+def test_many_pieces_word_differs_by_aggregation(tiny_model, tmp_cache):
+    model, tok = tiny_model
+    assert tok(["zzzz"], is_split_into_words=True, add_special_tokens=False).word_ids() == [0, 0, 0, 0]
+    first = extract(model, SENTENCES, tokenizer=tok, aggregation="first", progress=False).sentence(2)[1]
+    last = extract(model, SENTENCES, tokenizer=tok, aggregation="last", progress=False).sentence(2)[1]
+    mean = extract(model, SENTENCES, tokenizer=tok, aggregation="mean", progress=False).sentence(2)[1]
+    assert not np.allclose(first[0, 1:], last[0, 1:])
+    ref = _reference(model, tok, SENTENCES[2], "mean")
+    np.testing.assert_allclose(mean, ref, atol=1e-5)
+
+
+def test_windows_cover_every_word():
+    lengths = [1, 3, 2, 1, 1, 4, 1, 2, 1, 1]  # 17 pieces
+    windows = _windows(lengths, max_pieces=6, overlap=3)
+    covered = set()
+    starts = np.concatenate([[0], np.cumsum(lengths)])
+    for s, e in windows:
+        assert starts[e] - starts[s] <= 6
+        covered.update(range(s, e))
+    assert covered == set(range(len(lengths)))
+    assert windows[0][0] == 0 and windows[-1][1] == len(lengths)
+    owner = _assign_windows(lengths, windows)
+    for w, k in enumerate(owner):
+        s, e = windows[k]
+        assert s <= w < e
+
+
+def test_windows_hand_checked():
+    # 6 one-piece words, windows of 4 pieces sharing 2: [0,4) [2,6)
+    assert _windows([1] * 6, 4, 2) == [(0, 4), (2, 6)]
+    # word 2 sits 2 from the left edge of window 0 and 1 from its right edge; in window 1 it is at the
+    # left edge: window 0 wins. Word 3: window 0 gives 0 on the right, window 1 gives 1 on the left.
+    assert _assign_windows([1] * 6, [(0, 4), (2, 6)]).tolist() == [0, 0, 0, 1, 1, 1]
+
+
+def test_word_longer_than_window_is_an_error():
+    with pytest.raises(ValueError, match="word 1 has 5 pieces"):
+        _windows([1, 5, 1], 4, 1)
+
+
+def test_long_sentence_windows_in_context(tmp_cache):
+    model, tok = make_tiny_model(max_position_embeddings=12)  # 10 pieces + [CLS] [SEP]
+    long = (["the", "unbelievable", "cat", "walked", "on", "a", "mat", "."] * 5)[:37]
+    store = extract(model, [long, ["red"]], tokenizer=tok, progress=False)
+    assert store.metadata["sentences_windowed"] == 1
+    assert store.offsets.tolist() == [0, 37, 38]
+    words, acts = store.sentence(0)
+    assert words == long
+    # Each word's vector is the model's output on the window that owns it: nothing truncated,
+    # nothing computed without context.
+    lengths = [len(tok(w, add_special_tokens=False)["input_ids"]) for w in long]
+    windows = _windows(lengths, 10, 5)
+    assert len(windows) > 3
+    owner = _assign_windows(lengths, windows)
+    for k, (s, e) in enumerate(windows):
+        ref = _reference(model, tok, long[s:e], "mean")
+        for w in np.flatnonzero(owner == k):
+            np.testing.assert_allclose(acts[w], ref[w - s], atol=1e-5)
+
+
+def test_word_without_pieces_is_reported(tiny_model, tmp_cache):
+    model, tok = tiny_model
+    sent = ["the", "\u200b", "cat"]
+    assert tok(sent, is_split_into_words=True, add_special_tokens=False).word_ids() == [0, 2]
+    store = extract(model, [sent], tokenizer=tok, progress=False)
+    assert store.metadata["words_without_pieces"] == [[0, 1, "\u200b"]]
+    _, acts = store.sentence(0)
+    # The missing word is read as [UNK] in context: same as the model on "the [UNK] cat".
+    enc = tok(["the", "[UNK]", "cat"], is_split_into_words=True, return_tensors="pt")
+    with torch.no_grad():
+        top = model(**enc).last_hidden_state[0]
+    np.testing.assert_allclose(acts[:, -1], top[1:4].numpy(), atol=1e-5)
+
+
+def test_cache_reused_and_invalidated(tiny_model, tmp_cache, monkeypatch):
+    model, tok = tiny_model
+    calls = []
+    original = model.forward
+
+    def counting_forward(*a, **kw):
+        calls.append(1)
+        return original(*a, **kw)
+
+    monkeypatch.setattr(model, "forward", counting_forward)
+    a = extract(model, SENTENCES, tokenizer=tok, progress=False)
+    n = len(calls)
+    assert n > 0
+    b = extract(model, SENTENCES, tokenizer=tok, progress=False)
+    assert b.path == a.path and len(calls) == n  # reused, no forward pass
+    assert len(list((tmp_cache / "stores").iterdir())) == 1
+
+    variants = [
+        dict(aggregation="first"),
+        dict(dtype="float16"),
+        dict(max_length=8),
+    ]
+    paths = {a.path}
+    for kw in variants:
+        paths.add(extract(model, SENTENCES, tokenizer=tok, progress=False, **kw).path)
+    paths.add(extract(model, SENTENCES[:-1], tokenizer=tok, progress=False).path)  # corpus
+    other, _ = make_tiny_model(seed=1)  # weights
+    paths.add(extract(other, SENTENCES, tokenizer=tok, progress=False).path)
+    _, other_tok = make_tiny_model()
+    other_tok.add_tokens(["newword"])  # tokenizer
+    paths.add(extract(model, SENTENCES, tokenizer=other_tok, progress=False).path)
+    assert len(paths) == 7  # the original + six single-key changes, each a new store
+
+
+def test_float16_store_close_to_float32(tiny_model, tmp_cache):
+    model, tok = tiny_model
+    a = extract(model, SENTENCES, tokenizer=tok, progress=False).activations()
+    b = extract(model, SENTENCES, tokenizer=tok, dtype="float16", progress=False)
+    assert b.dtype == np.float16
+    np.testing.assert_allclose(b.activations(), a, rtol=2e-3, atol=2e-3)
+
+
+def test_bad_input(tiny_model, tmp_cache):
+    model, tok = tiny_model
+    with pytest.raises(ValueError, match="sentence 1 has no words"):
+        extract(model, [["the"], []], tokenizer=tok, progress=False)
+    with pytest.raises(ValueError, match="aggregation"):
+        extract(model, [["the"]], tokenizer=tok, aggregation="max", progress=False)

@@ -1,0 +1,81 @@
+import json
+
+import numpy as np
+import pytest
+
+from neuronbook.store import ActivationStore, content_key
+
+
+def _toy(tmp_path, dtype=np.float32):
+    # 3 sentences: 2 + 1 + 3 words; 3 layers x 4 neurons; value = word*100 + layer*10 + neuron
+    w, l, n = np.meshgrid(np.arange(6), np.arange(3), np.arange(4), indexing="ij")
+    acts = (w * 100 + l * 10 + n).astype(dtype)
+    words = [["a", "b"], ["c"], ["d", "e", "f"]]
+    return ActivationStore.from_array(tmp_path / "s", acts, words, {"model": "toy"}), acts
+
+
+def test_shape_offsets_words(tmp_path):
+    store, _ = _toy(tmp_path)
+    assert store.shape == (6, 3, 4)
+    assert store.offsets.tolist() == [0, 2, 3, 6]
+    assert store.n_sentences == 3
+    assert store.words[2] == ["d", "e", "f"]
+    assert store.metadata["complete"] is True
+    assert store.metadata["model"] == "toy"
+
+
+def test_layer_neuron_sentence_selection(tmp_path):
+    store, acts = _toy(tmp_path)
+    x = store.activations(layers=[1, 2], neurons=[0, 3], sentences=[2, 0])
+    # rows: words 3,4,5 then 0,1; columns layer-major: (1,0) (1,3) (2,0) (2,3)
+    assert x[0].tolist() == [310, 313, 320, 323]
+    assert x[3].tolist() == [10, 13, 20, 23]
+    assert x.shape == (5, 4)
+    idx = store.neuron_index(layers=[1, 2], neurons=[0, 3])
+    assert idx.to_dict("list") == {"layer": [1, 1, 2, 2], "neuron": [0, 3, 0, 3]}
+    # all layers: flat column j is layer j // 4, neuron j % 4
+    full = store.activations()
+    assert full.shape == (6, 12)
+    np.testing.assert_array_equal(full, acts.reshape(6, 12))
+    assert store.activations(layers=-1)[5].tolist() == [520, 521, 522, 523]
+
+
+def test_sentence_and_bad_layer(tmp_path):
+    store, acts = _toy(tmp_path)
+    words, a = store.sentence(1)
+    assert words == ["c"]
+    np.testing.assert_array_equal(a, acts[2:3])
+    with pytest.raises(IndexError, match="layers 0..2"):
+        store.activations(layers=[3])
+
+
+def test_float16_widened(tmp_path):
+    store, acts = _toy(tmp_path, np.float16)
+    assert store.dtype == np.float16
+    out = store.activations(layers=0)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, acts[:, 0, :].astype(np.float32))
+
+
+def test_interrupted_write_leaves_nothing(tmp_path):
+    path = tmp_path / "s"
+    with pytest.raises(RuntimeError, match="boom"):
+        with ActivationStore.create(path, [["a"]], 1, 2, {}) as writer:
+            writer.array[:] = 1.0
+            raise RuntimeError("boom")
+    assert not path.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_incomplete_store_is_refused(tmp_path):
+    store, _ = _toy(tmp_path)
+    meta = json.loads((store.path / "metadata.json").read_text())
+    meta["complete"] = False
+    (store.path / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="incomplete"):
+        ActivationStore(store.path)
+
+
+def test_content_key_order_independent_and_sensitive():
+    assert content_key({"a": 1, "b": [1, 2]}) == content_key({"b": [1, 2], "a": 1})
+    assert content_key({"a": 1}) != content_key({"a": 2})
