@@ -1,29 +1,68 @@
 """neuronbook: Linguistic Correlation Analysis of neural language models.
 
-Find the neurons of a transformer that encode a linguistic property
-(part of speech, suffix, dependency relation, ...), following Durrani,
-Dalvi & Sajjad, "Discovering Salient Neurons in Deep NLP Models" (JMLR 2023).
-
-The pipeline, one module per stage::
+Find the neurons of a transformer that encode a linguistic property (part of speech, suffix,
+dependency relation, ...), following Durrani, Dalvi & Sajjad, "Discovering Salient Neurons in Deep
+NLP Models" (JMLR 2023). The pipeline, one module per stage::
 
     corpus -> extract -> store -> probe -> rank -> evaluate -> lca -> analysis / plots
 
-Only the names in ``__all__`` are public; notebooks import nothing else.
+Every public name is available flat from ``neuronbook`` (see ``__all__``); submodules are imported
+on first use, so ``import neuronbook`` stays light (torch loads when a name needs it).
+
+Examples
+--------
+>>> import neuronbook as nb
+>>> nb.DEFAULT_MODEL
+'sentence-transformers/all-MiniLM-L6-v2'
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 
 __version__ = "0.1.0"
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-__all__: list[str] = ["__version__"]
+# module -> the public names it exports (each module's own __all__; a test keeps them in step).
+_EXPORTS: dict[str, list[str]] = {
+    "corpus": ["Corpus", "CorpusFormatError", "Task", "available_tasks", "concat", "read_columns",
+               "read_conllu", "read_corpus", "read_parallel", "read_pmb", "read_tagged", "task_labels"],
+    "datasets": ["DataNotFoundError", "data_dirs", "list_corpora", "load_corpus"],
+    "models": ["DEFAULT_MODEL", "PRESETS", "ModelNotFoundError", "Preset", "PresetNotInstalledError",
+               "get_preset", "list_models", "load_model", "model_fingerprint", "model_identity",
+               "resolve_model"],
+    "store": ["ActivationStore", "cache_dir", "content_key"],
+    "extract": ["extract", "AGGREGATIONS"],
+    "probe": ["ElasticNetProbe", "encode_labels"],
+    "rank": ["top_neurons", "bottom_neurons", "random_neurons", "random_ordering", "neuron_ordering",
+             "bottom_ordering", "neuron_scores", "ranking_frame", "per_tag_ranking", "probeless_scores",
+             "iou_scores", "average_precision_scores", "ordering_from_scores", "ranking_overlap"],
+    "plots": ["MAX_ROWS", "SELECTION_COLORS", "activation_html", "activation_text_chart",
+              "accuracy_curve_chart", "add_relative_depth", "architecture_comparison_chart",
+              "finetuning_shift_chart", "language_similarity_chart", "layer_distribution_chart",
+              "layerwise_accuracy_chart", "save_chart", "tag_layer_heatmap", "top_words", "top_words_chart"],
+}
+
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = ["__version__", *_WHERE]
 
 
-def _export(module, names):
-    """Re-export ``names`` from ``module`` into the flat public namespace."""
-    for name in names:
-        globals()[name] = getattr(module, name)
-        __all__.append(name)
+# The function ``extract`` shares its name with its module: importing the module would bind the
+# package attribute to the module, so bind the function eagerly, after the module is loaded.
+from .extract import extract  # noqa: E402
+
+
+def __getattr__(name: str):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'neuronbook' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
