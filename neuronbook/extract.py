@@ -394,8 +394,7 @@ def extract(
                 outputs = model(
                     input_ids=ids.to(device), attention_mask=mask.to(device), output_hidden_states=True
                 )
-                states = torch.stack(outputs.hidden_states, dim=2)  # batch x tokens x layers x hidden
-                rows, vecs = _aggregate(states, segs, n_prefix, aggregation)
+                rows, vecs = _aggregate(outputs.hidden_states, segs, n_prefix, aggregation)
                 out[rows] = vecs.to(torch.float32).cpu().numpy().astype(out.dtype, copy=False)
                 bar.update(sum(len(s.piece_ids) for s in segs))
         bar.close()
@@ -406,17 +405,18 @@ def extract(
     return ActivationStore(path)
 
 
-def _aggregate(states, segs: list[_Segment], n_prefix: int, aggregation: str):
+def _aggregate(hidden_states, segs: list[_Segment], n_prefix: int, aggregation: str):
     """Aggregate piece vectors to word vectors for one batch.
 
+    ``hidden_states`` is the model's tuple of (batch x tokens x hidden) tensors, one per layer.
     Returns the store rows and a (words x layers x hidden) tensor for the words this batch owns.
     """
     import torch
 
-    n_layers, hidden = states.shape[2], states.shape[3]
+    n_layers, hidden = len(hidden_states), hidden_states[0].shape[-1]
     flat_positions, flat_words, rows = [], [], []
     word_base = 0
-    width = states.shape[1]
+    width = hidden_states[0].shape[1]
     for b, s in enumerate(segs):
         pw = np.asarray(s.piece_word, dtype=np.int64)
         flat_positions.append(b * width + n_prefix + np.arange(len(pw)))
@@ -426,8 +426,11 @@ def _aggregate(states, segs: list[_Segment], n_prefix: int, aggregation: str):
     positions = torch.from_numpy(np.concatenate(flat_positions))
     words = torch.from_numpy(np.concatenate(flat_words))
     rows = np.concatenate(rows)
-    pieces = states.reshape(-1, n_layers, hidden)[positions.to(states.device)]
-    words = words.to(states.device)
+    device = hidden_states[0].device
+    positions = positions.to(device)
+    # Gather the content pieces layer by layer: padding and special tokens are never copied.
+    pieces = torch.stack([h.reshape(-1, hidden)[positions] for h in hidden_states], dim=1)
+    words = words.to(device)
     if aggregation == "mean":
         sums = torch.zeros((word_base, n_layers, hidden), dtype=pieces.dtype, device=pieces.device)
         sums.index_add_(0, words, pieces)
