@@ -163,3 +163,20 @@ def test_bad_input(tiny_model, tmp_cache):
         extract(model, [["the"], []], tokenizer=tok, progress=False)
     with pytest.raises(ValueError, match="aggregation"):
         extract(model, [["the"]], tokenizer=tok, aggregation="max", progress=False)
+
+
+@pytest.mark.real
+def test_real_default_model(tmp_cache, shared_data):
+    """The packaged all-MiniLM-L6-v2: 7 layers x 384, equal to its own hidden states."""
+    from neuronbook import load_corpus, load_model
+
+    model, tok = load_model()
+    corpus = load_corpus("ud:en_ewt", split="dev", data_dir=shared_data).head(8)
+    store = extract(model, corpus, tokenizer=tok, progress=False)
+    assert store.shape == (corpus.n_words, 7, 384)
+    assert store.metadata["model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    for i in (0, 7):
+        _, got = store.sentence(i)
+        np.testing.assert_allclose(got, _reference(model, tok, corpus.sentences[i], "mean"), atol=1e-4)
+    # The same call again reuses the store.
+    assert extract(model, corpus, tokenizer=tok, progress=False).path == store.path
