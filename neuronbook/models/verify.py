@@ -34,8 +34,8 @@ def mean_pool(hidden, attention_mask) -> np.ndarray:
     --------
     >>> import torch
     >>> h = torch.tensor([[[3.0, 0.0], [0.0, 4.0], [9.0, 9.0]]])
-    >>> mean_pool(h, torch.tensor([[1, 1, 0]])).round(3).tolist()
-    [[0.6, 0.8]]
+    >>> [round(float(v), 3) for v in mean_pool(h, torch.tensor([[1, 1, 0]]))[0]]
+    [0.6, 0.8]
     """
     import torch
 
