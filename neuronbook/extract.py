@@ -370,6 +370,8 @@ def extract(
         **key_fields,
         "key": key,
         "model_class": type(model).__name__,
+        # e.g. "4-bit (Q4_0) dequantised weights": results must say they come from an approximation.
+        "approximation": getattr(model, "neuronbook_approximation", None),
         "tokenizer_class": type(tokenizer).__name__,
         "n_sentences": len(sentences),
         "n_pieces": n_pieces,

