@@ -14,6 +14,8 @@ compare
 
 from __future__ import annotations
 
+from .compare import *  # noqa: F401,F403
+from .compare import __all__ as _compare_all
 from .layers import *  # noqa: F401,F403
 from .layers import __all__ as _layers_all
 from .rankers import *  # noqa: F401,F403
@@ -21,4 +23,4 @@ from .rankers import __all__ as _rankers_all
 from .redundancy import *  # noqa: F401,F403
 from .redundancy import __all__ as _redundancy_all
 
-__all__ = [*_layers_all, *_redundancy_all, *_rankers_all]
+__all__ = [*_layers_all, *_redundancy_all, *_rankers_all, *_compare_all]

@@ -14,11 +14,15 @@ Two complementary measures:
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 __all__ = [
+    "DisjointSets",
+    "disjoint_minimal_sets",
     "clustering_summary",
     "correlation_clusters",
     "correlation_dissimilarity",
@@ -169,3 +173,141 @@ def clustering_summary(clusters: pd.DataFrame, by: str | None = None) -> pd.Data
         return pd.DataFrame([summarise(clusters)])
     rows = [{by: key, **summarise(g)} for key, g in clusters.groupby(by, sort=True)]
     return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- disjoint minimal sets
+
+
+@dataclass
+class DisjointSets:
+    """Result of :func:`disjoint_minimal_sets`.
+
+    Attributes
+    ----------
+    summary : DataFrame
+        One row per round: ``set`` (1-based), ``reached`` (the round found a set reaching the
+        target), ``n_neurons``, ``percent`` (of all neurons), ``dev_accuracy``,
+        ``test_accuracy`` (of the probe retrained on the set), ``remaining`` (neurons left
+        before the round), ``remaining_dev_accuracy`` (probe on all of them), ``target``,
+        ``mean_layer``, ``mean_relative_depth``. The last row is the round that failed
+        (``reached`` False), unless ``max_sets`` stopped the search first.
+    sets : DataFrame
+        One row per neuron of a found set: ``set``, ``rank`` (LCA rank within the round),
+        ``column``, ``layer``, ``neuron``.
+    oracle_dev_accuracy : float
+        Dev accuracy of the probe on all neurons (the target is ``(1 - delta)`` times it).
+    """
+
+    summary: pd.DataFrame
+    sets: pd.DataFrame
+    oracle_dev_accuracy: float
+
+    @property
+    def n_sets(self) -> int:
+        """How many disjoint sets reach the target."""
+        return int(self.summary["reached"].sum())
+
+
+def disjoint_minimal_sets(X_train, y_train, X_dev, y_dev, X_test=None, y_test=None, *, neuron_index=None,
+                          l1=1e-3, l2=1e-3, probe_params=None, delta=0.01, percents=None, search_stride=100,
+                          max_sets=10, seed=0, progress=True) -> DisjointSets:
+    """Find a minimal set, remove it, run LCA again on the rest; repeat while the target is reached.
+
+    Each round trains the probe on the remaining neurons, ranks them by its weights
+    (:func:`neuronbook.rank.neuron_ordering`) and searches the smallest prefix whose retrained
+    probe reaches ``oracle_dev_accuracy * (1 - delta)`` on dev
+    (:func:`neuronbook.evaluate.minimal_set`), where the oracle is the probe on *all* neurons,
+    fixed before the first round. The count of rounds that reach it is the number of disjoint
+    neuron sets that each encode the property as well as the whole model.
+
+    Parameters
+    ----------
+    X_train, y_train, X_dev, y_dev : arrays
+        Training and dev words (flat layer-major columns).
+    X_test, y_test : arrays, optional
+        Test words: adds the test accuracy of each set.
+    neuron_index : DataFrame, optional
+        ``layer``, ``neuron`` per column (default: one layer).
+    l1, l2, probe_params : optional
+        Probe settings, as in :func:`neuronbook.evaluate.oracle` (use LCA's chosen ones).
+    delta : float
+        Allowed relative loss of accuracy.
+    percents : sequence of float, optional
+        Percent grid of the minimal-set search, of the *remaining* neurons
+        (default :data:`neuronbook.evaluate.PERCENT_GRID`).
+    search_stride : int
+        Steps of LCA's ordering sweep.
+    max_sets : int
+        Stop after this many sets even if the target is still reached.
+    seed : int
+    progress : bool
+
+    Returns
+    -------
+    DisjointSets
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> z = rng.integers(0, 2, 600)
+    >>> X = rng.normal(size=(600, 20)).astype("float32")
+    >>> X[:, 3] += 8 * z; X[:, 12] += 8 * z               # two redundant copies of the signal
+    >>> res = disjoint_minimal_sets(X[:400], z[:400], X[400:], z[400:], l1=0, l2=0, percents=(5, 10, 50),
+    ...                             probe_params={"epochs": 30, "lr": 0.05, "batch_size": None}, progress=False)
+    >>> res.n_sets, sorted(res.sets["column"].tolist())
+    (2, [3, 12])
+    """
+    from ..evaluate import PERCENT_GRID, minimal_set, oracle
+    from ..rank import neuron_ordering
+    from .layers import localization
+
+    X_train, X_dev = np.asarray(X_train), np.asarray(X_dev)
+    n_total = X_train.shape[1]
+    if neuron_index is None:
+        idx = pd.DataFrame({"layer": np.zeros(n_total, np.int64), "neuron": np.arange(n_total)})
+    else:
+        idx = pd.DataFrame(neuron_index).reset_index(drop=True)
+        if len(idx) != n_total:
+            raise ValueError(f"neuron_index has {len(idx)} rows but X_train has {n_total} columns")
+    if max_sets < 1:
+        raise ValueError(f"max_sets must be >= 1, got {max_sets}")
+    n_layers = int(idx["layer"].max()) + 1
+    percents = PERCENT_GRID if percents is None else percents
+    common = dict(l1=l1, l2=l2, probe_params=probe_params, seed=seed)
+    _, acc = oracle(X_train, y_train, X_dev, y_dev, **common)
+    oracle_dev = float(acc.loc[acc["split"] == "dev", "accuracy"].iloc[0])
+    logger.info("disjoint sets: oracle dev accuracy %.4f, target %.4f", oracle_dev, oracle_dev * (1 - delta))
+    remaining = np.arange(n_total)
+    rows, sets = [], []
+    bar = tqdm(range(1, max_sets + 1), desc="disjoint sets", disable=not progress)
+    for round_ in bar:
+        if len(remaining) == 0:
+            break
+        sub = lambda X: None if X is None else np.asarray(X)[:, remaining]  # noqa: E731
+        probe, rest_acc = oracle(sub(X_train), y_train, sub(X_dev), y_dev, **common)
+        ordering = neuron_ordering(probe.coef_, search_stride)[0]
+        found, _ = minimal_set(ordering, sub(X_train), y_train, sub(X_dev), y_dev, sub(X_test), y_test,
+                               oracle_accuracy=oracle_dev, delta=delta, percents=percents, **common)
+        row = {"set": round_, "reached": bool(found["reached"]), "n_neurons": np.nan, "percent": np.nan,
+               "dev_accuracy": found["dev_accuracy"], "test_accuracy": found["test_accuracy"],
+               "remaining": len(remaining),
+               "remaining_dev_accuracy": float(rest_acc.loc[rest_acc["split"] == "dev", "accuracy"].iloc[0]),
+               "target": found["target"], "mean_layer": np.nan, "mean_relative_depth": np.nan}
+        if found["reached"]:
+            cols = remaining[np.asarray(found["columns"], dtype=np.int64)]
+            chosen = pd.DataFrame({"set": round_, "rank": np.arange(1, len(cols) + 1), "column": cols,
+                                   "layer": idx["layer"].to_numpy()[cols], "neuron": idx["neuron"].to_numpy()[cols]})
+            sets.append(chosen)
+            loc = localization(chosen, max(n_layers, 2)).iloc[0]
+            row.update(n_neurons=len(cols), percent=100.0 * len(cols) / n_total, mean_layer=loc["mean_layer"],
+                       mean_relative_depth=loc["mean_relative_depth"] if n_layers > 1 else np.nan)
+            remaining = np.setdiff1d(remaining, cols)
+            logger.info("set %d: %d neurons, dev accuracy %.4f", round_, len(cols), found["dev_accuracy"])
+        rows.append(row)
+        if not found["reached"]:
+            break
+    bar.close()
+    summary = pd.DataFrame(rows)
+    sets_df = (pd.concat(sets, ignore_index=True) if sets
+               else pd.DataFrame(columns=["set", "rank", "column", "layer", "neuron"]))
+    return DisjointSets(summary=summary, sets=sets_df, oracle_dev_accuracy=oracle_dev)

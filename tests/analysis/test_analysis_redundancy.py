@@ -61,3 +61,53 @@ def test_clustering_summary_by_layer():
     assert per_layer["n_clusters"].sum() == 3
     with pytest.raises(ValueError, match="correlation_clusters"):
         clustering_summary(pd.DataFrame({"cluster": [1]}))
+
+
+from neuronbook.analysis.redundancy import disjoint_minimal_sets  # noqa: E402
+
+PROBE = {"epochs": 30, "lr": 0.05, "batch_size": None}
+
+
+def _redundant(copies, n=600, width=8, n_layers=3, seed=0):
+    """A binary label planted in one neuron of each of ``copies`` layers (identical copies up to noise)."""
+    rng = np.random.default_rng(seed)
+    z = rng.integers(0, 2, n)
+    X = rng.normal(size=(n, n_layers * width)).astype(np.float32)
+    planted = [layer * width + 5 for layer in copies]
+    for col in planted:
+        X[:, col] += 8.0 * z
+    idx = pd.DataFrame({"layer": np.repeat(np.arange(n_layers), width), "neuron": np.tile(np.arange(width), n_layers)})
+    return X, np.array(["no", "yes"])[z], idx, planted
+
+
+@pytest.mark.parametrize("copies", [[1], [0, 2], [0, 1, 2]])
+def test_disjoint_sets_count_planted_copies(copies):
+    X, y, idx, planted = _redundant(copies)
+    res = disjoint_minimal_sets(X[:400], y[:400], X[400:500], y[400:500], X[500:], y[500:], neuron_index=idx,
+                                l1=0, l2=0, probe_params=PROBE, percents=(5, 10, 50), progress=False)
+    assert res.n_sets == len(copies)
+    # each found set is one planted neuron, each in its own layer
+    assert sorted(res.sets["column"].tolist()) == planted
+    assert sorted(res.sets["layer"].tolist()) == copies
+    assert res.sets.groupby("set").size().tolist() == [1] * len(copies)
+    s = res.summary
+    assert s["set"].tolist() == list(range(1, len(copies) + 2))
+    assert s["reached"].tolist() == [True] * len(copies) + [False]
+    assert s["remaining"].tolist() == [24 - i for i in range(len(copies) + 1)]
+    assert (s.loc[s["reached"], "test_accuracy"] > 0.95).all()
+    # once every copy is gone, the probe on all remaining neurons is near chance
+    assert s["remaining_dev_accuracy"].iloc[-1] < 0.8
+    assert s.loc[s["reached"], "mean_layer"].tolist() == [float(c) for c in
+                                                          res.sets.sort_values("set")["layer"]]
+
+
+def test_disjoint_sets_max_sets_and_errors():
+    X, y, idx, _ = _redundant([0, 1, 2])
+    res = disjoint_minimal_sets(X[:400], y[:400], X[400:], y[400:], neuron_index=idx, l1=0, l2=0,
+                                probe_params=PROBE, percents=(5, 10, 50), max_sets=2, progress=False)
+    assert res.n_sets == 2 and len(res.summary) == 2 and res.summary["reached"].all()
+    assert res.summary["test_accuracy"].isna().all()  # no test words given
+    with pytest.raises(ValueError, match="neuron_index has 3 rows"):
+        disjoint_minimal_sets(X, y, X, y, neuron_index=idx.iloc[:3], progress=False)
+    with pytest.raises(ValueError, match="max_sets"):
+        disjoint_minimal_sets(X, y, X, y, max_sets=0, progress=False)
