@@ -196,6 +196,16 @@ class ElasticNetProbe:
             bad = np.argwhere(~np.isfinite(X))[0]
             raise ValueError(f"X contains a non-finite value (first at row {bad[0]}, column {bad[1]})")
         device = self._device()
+        # denormal floats (tiny softmax tails, Adam moments of switched-off weights) slow CPU math
+        # by orders of magnitude; flush them during the fit and restore torch's default afterwards
+        flushed = torch.set_flush_denormal(True)
+        try:
+            return self._fit(X, y, X_val, y_val, device)
+        finally:
+            if flushed:
+                torch.set_flush_denormal(False)
+
+    def _fit(self, X, y, X_val, y_val, device):
         self.classes_ = np.unique(y)
         self.n_features_in_ = X.shape[1]
         if self.standardize:
