@@ -142,3 +142,25 @@ def test_tag_layer_counts_and_neurons_per_tag():
 def test_closed_class_covers_both_tag_sets():
     assert {"DET", "ADP", "DT", "IN", "PRP"} <= CLOSED_CLASS_TAGS
     assert not {"NOUN", "VERB", "NN", "VBD", "JJ"} & CLOSED_CLASS_TAGS
+
+
+@pytest.mark.real
+def test_layerwise_probing_real_model_pos_peaks_above_the_embeddings(shared_data, tmp_cache, monkeypatch):
+    """all-MiniLM-L6-v2 on 400 en_ewt sentences: UPOS is read better from a transformer layer than from layer 0."""
+    from neuronbook.datasets import load_corpus
+    from neuronbook.extract import extract
+
+    monkeypatch.setenv("NEURONBOOK_DATA", str(shared_data))
+    corpus = load_corpus("ud:en_ewt", split="dev")
+    train, test = corpus.subset(range(300)), corpus.subset(range(300, 400))
+    s_train, s_test = extract(corpus=train, progress=False), extract(corpus=test, progress=False)
+    y_train = np.concatenate(train.labels["upos"])
+    y_test = np.concatenate(test.labels["upos"])
+    probe = ElasticNetProbe(epochs=30, lr=1e-2, batch_size=512, l1=0, l2=0)
+    res = layerwise_probing(s_train.activations(), y_train, s_test.activations(), y_test, s_train.neuron_index(),
+                            probe=probe, progress=False)
+    acc = res.set_index("layer")["accuracy"]
+    assert res["layer"].tolist() == list(range(7)) and res["n_neurons"].eq(384).all()
+    majority = pd.Series(y_test).value_counts(normalize=True).iloc[0]
+    assert (acc > majority + 0.3).all()
+    assert acc.drop(0).max() > acc[0] + 0.02
