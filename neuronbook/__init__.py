@@ -43,6 +43,7 @@ _EXPORTS: dict[str, list[str]] = {
               "accuracy_curve_chart", "add_relative_depth", "architecture_comparison_chart",
               "finetuning_shift_chart", "language_similarity_chart", "layer_distribution_chart",
               "layerwise_accuracy_chart", "save_chart", "tag_layer_heatmap", "top_words", "top_words_chart"],
+    "lca": ["LCAResult", "DEFAULT_PROBE_PARAMS", "lca_from_arrays", "analyze_store", "run_lca"],
 }
 
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
