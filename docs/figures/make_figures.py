@@ -73,10 +73,12 @@ def lca(model_key, task):
     c_dev, c_test, _ = labels(f"control:{task}", dev_c, test_c)
     # The fine-tuned model reuses the pretrained model's regularisation for the task: a controlled
     # comparison, and one search less per task.
+    # Only the minimal set and accuracies are compared, so it skips ablation and selectivity.
     reg = {}
     if model_key != "pretrained":
         pre = lca("pretrained", task)
-        reg = {"l1": pre.config["l1"], "l2": pre.config["l2"]}
+        reg = {"l1": pre.config["l1"], "l2": pre.config["l2"], "ablation_percents": ()}
+        c_dev = c_test = None
     t = time.perf_counter()
     res = analyze_store(dev_s, y_dev, test_s, y_test, control_train=c_dev, control_test=c_test,
                         dev_fraction=DEV_FRACTION, seed=SEED, progress=False, **reg,
@@ -98,11 +100,11 @@ def step_lca():
             ms = r.minimal_set.iloc[0]
             oracle = r.oracle.set_index("split")["accuracy"]
             abl = r.ablation[(r.ablation.method == "retrain") & (r.ablation.split == "test")].set_index("selection")
+            abl = abl["accuracy"].reindex(["top", "random", "bottom"])
             rows.append({"model": model_key, "task": task, "n_classes": r.config["n_classes"],
                          "l1": r.config["l1"], "oracle_test": oracle["test"], "n_neurons": int(ms["n_neurons"]),
                          "percent": ms["percent"], "minimal_test": ms["test_accuracy"],
-                         "top10": abl.loc["top", "accuracy"], "random10": abl.loc["random", "accuracy"],
-                         "bottom10": abl.loc["bottom", "accuracy"], "wall_s": r.config.get("analysis_time_s")})
+                         "top10": abl["top"], "random10": abl["random"], "bottom10": abl["bottom"], "wall_s": r.config.get("analysis_time_s")})
     save(pd.DataFrame(rows), "lca_summary")
 
 

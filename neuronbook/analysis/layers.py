@@ -240,7 +240,7 @@ def layer_distribution(selected, n_layers: int, by: str | Sequence[str] | None =
 
 def _entropy_bits(p: np.ndarray) -> float:
     p = p[p > 0]
-    return float(-(p * np.log2(p)).sum()) if p.size else 0.0
+    return float(-(p * np.log2(p)).sum()) + 0.0 if p.size else 0.0  # + 0.0 turns -0.0 into 0.0
 
 
 def localization(selected, n_layers: int, by: str | Sequence[str] | None = None) -> pd.DataFrame:
