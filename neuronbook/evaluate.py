@@ -251,7 +251,7 @@ def selectivity(X_train, y_train, control_train, X_test, y_test, control_test, *
 
 
 def search_regularization(X_train, y_train, X_dev, y_dev, *, grid=DEFAULT_REGULARIZATION_GRID, percent=10,
-                          tolerance=0.01, probe_params=None, max_train=None, search_stride=100, seed=0,
+                          tolerance=0.02, probe_params=None, max_train=None, search_stride=100, seed=0,
                           progress=False):
     """Choose ``(l1, l2)`` with the LCA criterion.
 

@@ -194,7 +194,7 @@ def _json_default(obj):
 
 def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neuron_index=None, *, control=None,
                     l1=None, l2=None, delta=0.01, percents=ev.PERCENT_GRID, ablation_percents=(10,),
-                    search_grid=ev.DEFAULT_REGULARIZATION_GRID, search_tolerance=0.01, search_max_train=None,
+                    search_grid=ev.DEFAULT_REGULARIZATION_GRID, search_tolerance=0.02, search_max_train=None,
                     probe_params=None, search_stride=100, tag_percentage=0.5, seed=0, progress=False, config=None):
     """Run the whole analysis on arrays.
 
