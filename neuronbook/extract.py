@@ -9,7 +9,9 @@ How it works, and why:
   it is counted and reported in the store's metadata.
 * A sentence with more pieces than the model takes is cut into overlapping windows on word
   boundaries; each word takes its vector from the window where it has the most context on both
-  sides. Nothing is truncated and no word is dropped.
+  sides. No sentence is truncated and no word is dropped. The one exception, reported in the
+  metadata (``words_clipped``) and the log: a single word of more pieces than half the window (a
+  long URL, say) keeps only its first and last pieces, so that it still has context around it.
 * Segments (sentences or windows) are sorted by length and packed into batches bounded by a token
   budget (padded length x batch size), so padding is small and memory bounded.
 * Pieces are aggregated to words (``first``, ``last`` or ``mean``) on the batch with index
@@ -128,6 +130,23 @@ def _tokenize(tokenizer, sentences: list[list[str]]):
                 empty.append((i, j, sent[j]))
         pieces_per_sentence.append(per_word)
     return pieces_per_sentence, empty
+
+
+def _clip_long_words(pieces, cap: int):
+    """Shorten words of more than ``cap`` pieces to their first and last pieces, in place.
+
+    A single "word" longer than the model's window (a URL, a run of symbols) cannot be seen whole;
+    keeping its head and tail pieces leaves room for context around it. Returns what was clipped,
+    as (sentence, word, pieces before, pieces kept), for the store's metadata.
+    """
+    head = (cap + 1) // 2
+    clipped = []
+    for i, per_word in enumerate(pieces):
+        for j, p in enumerate(per_word):
+            if len(p) > cap:
+                per_word[j] = p[:head] + p[len(p) - (cap - head):]
+                clipped.append((i, j, len(p), cap))
+    return clipped
 
 
 def _windows(lengths: Sequence[int], max_pieces: int, overlap: int) -> list[tuple[int, int]]:
@@ -354,6 +373,12 @@ def extract(
         logger.warning("sentence %d, word %d (%r) has no piece; it is read as the unknown token", i, j, w)
     if len(empty) > 20:
         logger.warning("... %d words without pieces in all", len(empty))
+    clipped = _clip_long_words(pieces, max(1, max_pieces // 2))
+    for i, j, n, kept in clipped:
+        logger.warning(
+            "sentence %d, word %d (%r...) has %d pieces, more than half the %d-piece window: its vector "
+            "uses its first and last pieces (%d in all)", i, j, sentences[i][j][:30], n, max_pieces, kept,
+        )
     segments, n_windowed = _build_segments(pieces, max_pieces, overlap)
     if n_windowed:
         logger.info("%d sentences longer than %d pieces were split into windows", n_windowed, max_pieces)
@@ -377,6 +402,7 @@ def extract(
         "n_pieces": n_pieces,
         "sentences_windowed": n_windowed,
         "words_without_pieces": [[i, j, w] for i, j, w in empty],
+        "words_clipped": [list(c) for c in clipped],
         "device": device,
     }
     batches = list(_batches(segments, token_budget, n_special))

@@ -180,3 +180,17 @@ def test_real_default_model(tmp_cache, shared_data):
         np.testing.assert_allclose(got, _reference(model, tok, corpus.sentences[i], "mean"), atol=1e-4)
     # The same call again reuses the store.
     assert extract(model, corpus, tokenizer=tok, progress=False).path == store.path
+
+
+def test_word_longer_than_half_the_window_is_clipped_and_reported(tmp_cache):
+    model, tok = make_tiny_model(max_position_embeddings=12)  # 10-piece window, words capped at 5
+    sent = ["the", "z" * 12, "cat"]  # z + 11 x ##z = 12 pieces
+    store = extract(model, [sent, ["red"]], tokenizer=tok, progress=False)
+    assert store.metadata["words_clipped"] == [[0, 1, 12, 5]]
+    assert store.shape[0] == 4  # no word lost
+    ids = tok.convert_tokens_to_ids(["[CLS]", "the", "z", "##z", "##z", "##z", "##z", "cat", "[SEP]"])
+    with torch.no_grad():
+        states = torch.stack(model(input_ids=torch.tensor([ids]), output_hidden_states=True).hidden_states)
+    _, acts = store.sentence(0)
+    np.testing.assert_allclose(acts[1], states[:, 0, 2:7].mean(1).numpy(), atol=1e-5)
+    np.testing.assert_allclose(acts[2], states[:, 0, 7].numpy(), atol=1e-5)
