@@ -43,6 +43,16 @@ _EXPORTS: dict[str, list[str]] = {
               "accuracy_curve_chart", "add_relative_depth", "architecture_comparison_chart",
               "finetuning_shift_chart", "language_similarity_chart", "layer_distribution_chart",
               "layerwise_accuracy_chart", "save_chart", "tag_layer_heatmap", "top_words", "top_words_chart"],
+    "evaluate": ["PERCENT_GRID", "DEFAULT_REGULARIZATION_GRID", "make_probe", "n_for_percent", "oracle",
+                 "minimal_set", "ablation", "selectivity", "search_regularization", "selection_by_layer",
+                 "tag_selection_by_layer"],
+    "analysis": ["CLOSED_CLASS_TAGS", "layer_distribution", "layerwise_probing", "localization",
+                 "neurons_per_tag", "relative_depth", "tag_layer_counts", "DisjointSets",
+                 "disjoint_minimal_sets", "clustering_summary", "correlation_clusters",
+                 "correlation_dissimilarity", "RANKERS", "rank_neurons", "ranker_agreement",
+                 "ArchitectureComparison", "FineTuningComparison", "LanguageComparison", "NeuronSelection",
+                 "architecture_comparison", "as_selection", "finetuning_comparison", "jaccard",
+                 "language_comparison"],
     "lca": ["LCAResult", "DEFAULT_PROBE_PARAMS", "lca_from_arrays", "analyze_store", "run_lca"],
 }
 

@@ -31,8 +31,8 @@ __all__ = [
     "ablation",
     "selectivity",
     "search_regularization",
-    "layer_distribution",
-    "tag_layer_distribution",
+    "selection_by_layer",
+    "tag_selection_by_layer",
 ]
 
 logger = logging.getLogger(__name__)
@@ -322,8 +322,11 @@ def search_regularization(X_train, y_train, X_dev, y_dev, *, grid=DEFAULT_REGULA
     return table[cols], best
 
 
-def layer_distribution(columns, neuron_index):
-    """Count and share of the selected neurons per layer.
+def selection_by_layer(columns, neuron_index):
+    """Count and share per layer of a selection given as flat columns of a store.
+
+    (:func:`neuronbook.analysis.layer_distribution` does the same from rows that carry a ``layer``,
+    grouped by task, model or language.)
 
     Parameters
     ----------
@@ -341,7 +344,7 @@ def layer_distribution(columns, neuron_index):
     Examples
     --------
     >>> idx = pd.DataFrame({"layer": [0, 0, 1, 1], "neuron": [0, 1, 0, 1]})
-    >>> layer_distribution([0, 1, 3], idx)[["layer", "count", "share"]].values.tolist()
+    >>> selection_by_layer([0, 1, 3], idx)[["layer", "count", "share"]].values.tolist()
     [[0.0, 2.0, 0.6666666666666666], [1.0, 1.0, 0.3333333333333333]]
     """
     idx = pd.DataFrame(neuron_index).reset_index(drop=True)
@@ -356,7 +359,7 @@ def layer_distribution(columns, neuron_index):
     })
 
 
-def tag_layer_distribution(per_tag):
+def tag_selection_by_layer(per_tag):
     """Per tag, count and share of its selected neurons in each layer.
 
     Parameters
@@ -372,7 +375,7 @@ def tag_layer_distribution(per_tag):
     Examples
     --------
     >>> t = pd.DataFrame({"tag": ["A", "A", "B"], "layer": [0, 1, 1]})
-    >>> tag_layer_distribution(t).values.tolist()
+    >>> tag_selection_by_layer(t).values.tolist()
     [['A', 0, 1, 0.5], ['A', 1, 1, 0.5], ['B', 1, 1, 1.0]]
     """
     counts = per_tag.groupby(["tag", "layer"]).size().rename("count").reset_index()

@@ -294,8 +294,8 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neuron_index
         selectivity = _empty("selection", "n_neurons", "task_accuracy", "control_accuracy", "selectivity")
     timings["selectivity_s"] = time.perf_counter() - t
 
-    layers = ev.layer_distribution(ms["columns"], neuron_index)
-    tag_layers = ev.tag_layer_distribution(per_tag)
+    layers = ev.selection_by_layer(ms["columns"], neuron_index)
+    tag_layers = ev.tag_selection_by_layer(per_tag)
     minimal = pd.DataFrame([{k: v for k, v in ms.items() if k != "columns"}])
     cfg = dict(config or {})
     cfg.update({
@@ -415,10 +415,18 @@ def run_lca(model=None, data="ud:en_ewt", task="xpos", train="dev", test="test",
         ctrl = Task(f"control:{task}", seed=seed).fit(train_corpus)
         c_train, c_test = ctrl.transform(train_corpus), ctrl.transform(test_corpus)
     t = time.perf_counter()
+    if isinstance(model, str):
+        model_name = model
+    else:
+        m = model[0] if isinstance(model, (tuple, list)) else model
+        model_name = getattr(m, "neuronbook_id", None) or getattr(m.config, "name_or_path", None) or "model"
+    if isinstance(model, str):
+        from .models import load_model
+
+        model = load_model(model)  # once, for both stores
     train_store = extract(model, train_corpus, aggregation=aggregation, progress=progress)
     test_store = extract(model, test_corpus, aggregation=aggregation, progress=progress)
     extract_s = time.perf_counter() - t
-    model_name = model if isinstance(model, str) else getattr(getattr(model, "config", None), "name_or_path", "model")
     cfg = dict(kw.pop("config", None) or {})
     cfg.update({"model": model_name, "data": data, "task": task, "train": train, "test": test,
                 "aggregation": aggregation, "extract_s": extract_s})

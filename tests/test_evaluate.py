@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neuronbook.evaluate import (DEFAULT_REGULARIZATION_GRID, PERCENT_GRID, ablation, layer_distribution, make_probe,
+from neuronbook.evaluate import (DEFAULT_REGULARIZATION_GRID, PERCENT_GRID, ablation, selection_by_layer, make_probe,
                                  minimal_set, n_for_percent, oracle, search_regularization, selectivity,
-                                 tag_layer_distribution)
+                                 tag_selection_by_layer)
 
 FAST = {"epochs": 12, "batch_size": 64, "lr": 1e-2}
 
@@ -112,11 +112,11 @@ def test_search_subsamples_training_words():
 
 def test_layer_distributions():
     idx = pd.DataFrame({"layer": np.repeat([0, 1, 2], 4), "neuron": np.tile(np.arange(4), 3)})
-    d = layer_distribution([0, 1, 9, 10, 11, 4], idx)
+    d = selection_by_layer([0, 1, 9, 10, 11, 4], idx)
     assert d["layer"].tolist() == [0, 1, 2]
     assert d["count"].tolist() == [2, 1, 3] and d["share"].tolist() == pytest.approx([2 / 6, 1 / 6, 3 / 6])
     assert d["layer_size"].tolist() == [4, 4, 4] and d["fraction"].tolist() == pytest.approx([0.5, 0.25, 0.75])
-    empty = layer_distribution([], idx)
+    empty = selection_by_layer([], idx)
     assert empty["count"].tolist() == [0, 0, 0] and empty["share"].tolist() == [0, 0, 0]
-    t = tag_layer_distribution(pd.DataFrame({"tag": ["A", "A", "A", "B"], "layer": [0, 2, 2, 1]}))
+    t = tag_selection_by_layer(pd.DataFrame({"tag": ["A", "A", "A", "B"], "layer": [0, 2, 2, 1]}))
     assert t.values.tolist() == [["A", 0, 1, 1 / 3], ["A", 2, 2, 2 / 3], ["B", 1, 1, 1.0]]
