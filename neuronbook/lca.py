@@ -165,7 +165,10 @@ class LCAResult:
         head = f"LCA  model={c.get('model', '?')}  data={c.get('data', '?')}  task={c.get('task', '?')}"
         sizes = f"{c.get('n_train', '?')} train / {c.get('n_dev', '?')} dev / {c.get('n_test', '?')} test words, " \
                 f"{c.get('n_neurons_total', len(self.ranking))} neurons, {c.get('n_classes', '?')} classes"
-        lines = [head, sizes, "", self.headline().to_string(index=False)]
+        lines = [head, sizes]
+        if c.get("approximation"):
+            lines.append(f"NOTE: activations of an approximate model: {c['approximation']}")
+        lines += ["", self.headline().to_string(index=False)]
         if len(self.layer_distribution):
             ld = self.layer_distribution[["layer", "count", "share"]].copy()
             ld["share"] = ld["share"].round(3)
@@ -363,6 +366,9 @@ def analyze_store(train_store, train_labels, test_store, test_labels, *, control
         c_all = _flat(control_train, train_store.n_words, "control train labels")
         control = (c_all[rows_train], _flat(control_test, test_store.n_words, "control test labels"))
     cfg = dict(kw.pop("config", None) or {})
+    # Where the activations come from travels with the result: a 4-bit model must say so.
+    cfg.setdefault("store", {k: train_store.metadata.get(k) for k in ("key", "model", "weights", "aggregation", "dtype")})
+    cfg.setdefault("approximation", train_store.metadata.get("approximation"))
     cfg.update({"dev_fraction": dev_fraction, "n_train_sentences": len(train_sent), "n_dev_sentences": n_dev,
                 "n_test_sentences": len(test_store.offsets) - 1,
                 "store_train": str(getattr(train_store, "path", "")), "store_test": str(getattr(test_store, "path", ""))})

@@ -97,7 +97,8 @@ def test_analyze_store_splits_by_sentence(tmp_path):
     sizes = [6] * 200  # 200 sentences of six words
     words = [[f"w{i}_{j}" for j in range(s)] for i, s in enumerate(sizes)]
     acts = X.reshape(1200, 3, 8)
-    train = ActivationStore.from_array(tmp_path / "train", acts[:900], words[:150], {})
+    train = ActivationStore.from_array(tmp_path / "train", acts[:900], words[:150],
+                                       {"model": "toy", "approximation": "4-bit toy weights"})
     test = ActivationStore.from_array(tmp_path / "test", acts[900:], words[150:], {})
     labels = [list(y[i * 6:(i + 1) * 6]) for i in range(200)]
     r = analyze_store(train, labels[:150], test, labels[150:], dev_fraction=0.2, l1=1e-3, probe_params=FAST,
@@ -105,6 +106,9 @@ def test_analyze_store_splits_by_sentence(tmp_path):
     assert r.config["n_dev_sentences"] == 30 and r.config["n_train_sentences"] == 120
     assert r.config["n_train"] == 720 and r.config["n_dev"] == 180 and r.config["n_test"] == 300
     assert set(r.ranking.head(2)["column"]) == {14, 17}
+    # An approximate model's results say so, in the config and the summary.
+    assert r.config["approximation"] == "4-bit toy weights" and r.config["store"]["model"] == "toy"
+    assert "NOTE: activations of an approximate model: 4-bit toy weights" in r.summary()
     with pytest.raises(ValueError, match="899 labels for 900 words"):
         analyze_store(train, list(y[:899]), test, labels[150:], l1=1e-3)
 
