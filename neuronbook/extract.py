@@ -300,7 +300,7 @@ def extract(
         ``"cuda"`` when available, else ``"cpu"``.
     cache : bool or path
         True: the user cache (``$NEURONBOOK_CACHE`` or ``~/.cache/neuronbook``); a path: that
-        directory; False: a fresh temporary store that is never reused.
+        directory; False: a fresh temporary store, never reused and removed when the process exits.
     progress : bool
         Show a progress bar.
 
@@ -357,9 +357,12 @@ def extract(
     }
     key = content_key(key_fields)
     if cache is False:
+        import atexit
+        import shutil
         import tempfile
 
         root = Path(tempfile.mkdtemp(prefix="neuronbook-"))
+        atexit.register(shutil.rmtree, root, True)  # a throwaway store lives as long as the process
     else:
         root = (cache_dir() if cache is True else Path(cache)) / "stores"
     path = root / key
