@@ -6,7 +6,8 @@ re-running never extracts or searches twice.
 
     NEURONBOOK_DATA=/work/shared/data HF_HUB_OFFLINE=1 python docs/figures/make_figures.py [step ...]
 
-Steps: lca layerwise localization redundancy clusters finetuning rankers (default: all).
+Steps: lca layerwise localization redundancy clusters finetuning rankers languages architectures
+(default: all). ``architectures minilm-l3 e5-small`` names the models compared with MiniLM-L6.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from neuronbook import plots
 from neuronbook.corpus import Task
 from neuronbook.datasets import load_corpus
 from neuronbook.extract import extract
-from neuronbook.lca import DEFAULT_PROBE_PARAMS, LCAResult, analyze_store
+from neuronbook.lca import DEFAULT_PROBE_PARAMS, LCAResult, analyze_store, run_lca
 from neuronbook.probe import ElasticNetProbe
 from neuronbook.store import cache_dir
 
@@ -41,11 +42,15 @@ MAX_LENGTH = 512
 log = logging.getLogger("make_figures")
 
 
+def model_id(model_key):
+    return MODELS[model_key] if model_key in MODELS else ARCHS[model_key]
+
+
 def stores(model_key):
     out = {}
     for split in ("dev", "test"):
         corpus = load_corpus(DATA, split=split)
-        out[split] = (corpus, extract(MODELS[model_key], corpus, max_length=MAX_LENGTH, progress=False))
+        out[split] = (corpus, extract(model_id(model_key), corpus, max_length=MAX_LENGTH, progress=False))
     return out
 
 
@@ -62,11 +67,24 @@ def split_rows(store):
     return store.word_rows(np.sort(perm[n_dev:])), store.word_rows(np.sort(perm[:n_dev]))
 
 
-def lca(model_key, task):
-    """LCA result of (model, task), cached as a result directory."""
-    path = cache_dir() / "analysis" / f"{model_key}-{task}"
+def cached(name, compute):
+    """The LCA result ``compute()``, cached as the result directory cache_dir()/analysis/<name>."""
+    path = cache_dir() / "analysis" / name
     if (path / "config.json").is_file():
         return LCAResult.load(path)
+    t = time.perf_counter()
+    res = compute()
+    log.info("LCA %s: %.0f s", name, time.perf_counter() - t)
+    res.save(path)
+    return res
+
+
+def lca(model_key, task):
+    """LCA result of (model, task), cached as a result directory."""
+    return cached(f"{model_key}-{task}", lambda: _lca(model_key, task))
+
+
+def _lca(model_key, task):
     s = stores(model_key)
     (dev_c, dev_s), (test_c, test_s) = s["dev"], s["test"]
     y_dev, y_test, _ = labels(task, dev_c, test_c)
@@ -79,13 +97,9 @@ def lca(model_key, task):
         pre = lca("pretrained", task)
         reg = {"l1": pre.config["l1"], "l2": pre.config["l2"], "ablation_percents": ()}
         c_dev = c_test = None
-    t = time.perf_counter()
-    res = analyze_store(dev_s, y_dev, test_s, y_test, control_train=c_dev, control_test=c_test,
-                        dev_fraction=DEV_FRACTION, seed=SEED, progress=False, **reg,
-                        config={"model": MODELS[model_key], "data": DATA, "task": task})
-    log.info("LCA %s %s: %.0f s", model_key, task, time.perf_counter() - t)
-    res.save(path)
-    return res
+    return analyze_store(dev_s, y_dev, test_s, y_test, control_train=c_dev, control_test=c_test,
+                         dev_fraction=DEV_FRACTION, seed=SEED, progress=False, **reg,
+                         config={"model": model_id(model_key), "data": DATA, "task": task})
 
 
 def save(df, name):
@@ -230,13 +244,54 @@ def step_rankers():
     (OUT / "xpos_ranker_times.json").write_text(json.dumps(times, indent=1))
 
 
+LANG_MODEL = "e5-small"  # intfloat/multilingual-e5-small, a 4-bit approximation of its weights
+LANGUAGES = ["en", "de", "it", "nl"]  # the first (largest dev set) chooses the regularisation for all
+ARCHS = {"minilm-l6": MODELS["pretrained"], "minilm-l3": "minilm-l3", "e5-small": LANG_MODEL}
+
+
+def step_languages():
+    # Only the minimal sets are compared: no control task, no ablation.
+    opts = {"task": "sem", "train": "dev", "test": "test", "seed": SEED, "progress": False, "control": False,
+            "ablation_percents": ()}
+    first = LANGUAGES[0]
+    ref = cached(f"e5-small-sem-{first}", lambda: run_lca(LANG_MODEL, data=f"pmb:{first}", **opts))
+    reg = {"l1": ref.config["l1"], "l2": ref.config["l2"]}
+    res = {first: ref}
+    for lang in LANGUAGES[1:]:
+        res[lang] = cached(f"e5-small-sem-{lang}-l1={reg['l1']:g}",
+                           lambda lang=lang: run_lca(LANG_MODEL, data=f"pmb:{lang}", **opts, **reg))
+    cmp = an.language_comparison({lang: an.NeuronSelection.from_lca(r) for lang, r in res.items()})
+    save(cmp.summary.assign(**{k: [r.config[k] for r in res.values()]
+                               for k in ("l1", "n_classes", "n_train", "n_test", "wall_time_s")}),
+         "languages_summary")
+    save(cmp.layers, "languages_layers")
+    save(cmp.similarity, "languages_similarity")
+    save(cmp.tag_similarity, "languages_tag_similarity")
+    save(cmp.shared, "languages_shared")
+    plots.save_chart(plots.language_similarity_chart(cmp.layers, cmp.similarity), OUT / "languages_similarity.png")
+
+
+def step_architectures():
+    # minilm-l6 is the pretrained xpos run (searched penalties); the others reuse its penalties (see _lca)
+    res = {"minilm-l6": lca("pretrained", "xpos")}
+    for key in [a for a in sys.argv[1:] if a in ARCHS and a != "minilm-l6"] or ["minilm-l3"]:
+        res[key] = lca(key, "xpos")
+    cmp = an.architecture_comparison({k: an.NeuronSelection.from_lca(r) for k, r in res.items()})
+    save(cmp.summary, "architectures_summary")
+    save(cmp.layers, "architectures_layers")
+    plots.save_chart(plots.architecture_comparison_chart(cmp.layers), OUT / "architectures.png")
+
+
 STEPS = {"lca": step_lca, "layerwise": step_layerwise, "localization": step_localization,
          "redundancy": step_redundancy, "clusters": step_clusters, "finetuning": step_finetuning,
-         "rankers": step_rankers}
+         "rankers": step_rankers, "languages": step_languages, "architectures": step_architectures}
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    wanted = [a for a in sys.argv[1:] if not a.isdigit()] or list(STEPS)
+    unknown = [a for a in sys.argv[1:] if not a.isdigit() and a not in STEPS and a not in ARCHS]
+    if unknown:
+        sys.exit(f"unknown step(s) {unknown}; steps: {list(STEPS)}; architectures: {list(ARCHS)}")
+    wanted = [a for a in sys.argv[1:] if a in STEPS] or list(STEPS)
     for name in wanted:
         t0 = time.perf_counter()
         STEPS[name]()
