@@ -37,7 +37,7 @@ _EXPORTS: dict[str, list[str]] = {
     "extract": ["extract", "AGGREGATIONS"],
     "probe": ["ElasticNetProbe", "encode_labels"],
     "rank": ["top_neurons", "bottom_neurons", "random_neurons", "random_ordering", "neuron_ordering",
-             "bottom_ordering", "neuron_scores", "ranking_frame", "per_tag_ranking", "probeless_scores",
+             "bottom_ordering", "neuron_scores", "neuron_tags", "ranking_frame", "per_tag_ranking", "probeless_scores",
              "iou_scores", "average_precision_scores", "ordering_from_scores", "ranking_overlap"],
     "plots": ["MAX_ROWS", "SELECTION_COLORS", "activation_html", "activation_text_chart",
               "accuracy_curve_chart", "add_relative_depth", "architecture_comparison_chart",
@@ -53,7 +53,8 @@ _EXPORTS: dict[str, list[str]] = {
                  "ArchitectureComparison", "FineTuningComparison", "LanguageComparison", "NeuronSelection",
                  "architecture_comparison", "as_selection", "finetuning_comparison", "jaccard",
                  "language_comparison"],
-    "lca": ["LCAResult", "DEFAULT_PROBE_PARAMS", "lca_from_arrays", "analyze_store", "run_lca"],
+    "lca": ["LCAResult", "DEFAULT_PROBE_PARAMS", "lca_from_arrays", "split_store_rows", "analyze_store",
+            "run_lca"],
 }
 
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}

@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 
 from . import evaluate as ev
-from .rank import neuron_ordering, neuron_scores, per_tag_ranking, ranking_frame
+from .rank import neuron_ordering, neuron_scores, neuron_tags, per_tag_ranking, ranking_frame
 
-__all__ = ["LCAResult", "DEFAULT_PROBE_PARAMS", "lca_from_arrays", "analyze_store", "run_lca"]
+__all__ = ["LCAResult", "DEFAULT_PROBE_PARAMS", "lca_from_arrays", "split_store_rows", "analyze_store", "run_lca"]
 
 logger = logging.getLogger(__name__)
 
@@ -270,10 +270,8 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neuron_index
     probe, oracle = ev.oracle(X_train, y_train, X_dev, y_dev, X_test, y_test, **common)
     timings["oracle_s"] = time.perf_counter() - t
     ordering, boundaries = neuron_ordering(probe.coef_, search_stride)
-    A = np.abs(probe.coef_)
-    share = A / np.maximum(A.sum(axis=1, keepdims=True), 1e-30)
-    tags = probe.classes_[share.argmax(axis=0)]
-    ranking = ranking_frame(ordering, neuron_index, scores=neuron_scores(probe.coef_), tags=tags,
+    ranking = ranking_frame(ordering, neuron_index, scores=neuron_scores(probe.coef_),
+                            tags=neuron_tags(probe.coef_, probe.classes_),
                             boundaries=boundaries)
     per_tag = per_tag_ranking(probe.coef_, probe.classes_.tolist(), neuron_index, percentage=tag_percentage)
 
@@ -325,6 +323,36 @@ def _flat(labels, n_words, what):
     return labels
 
 
+def split_store_rows(store, dev_fraction=0.1, seed=0):
+    """Word rows of a seeded train / dev split of a store's sentences (the split of :func:`analyze_store`).
+
+    Whole sentences go to one side, so no sentence leaks its context into the other.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        Train rows and dev rows, each in store order.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from neuronbook.store import ActivationStore
+    >>> s = ActivationStore.from_array(tempfile.mkdtemp() + "/s", np.zeros((5, 1, 1), "float32"),
+    ...                                [["a", "b"], ["c"], ["d", "e"]], {})
+    >>> train, dev = split_store_rows(s, dev_fraction=0.34, seed=0)
+    >>> sorted(train.tolist() + dev.tolist())
+    [0, 1, 2, 3, 4]
+    """
+    if not 0 < dev_fraction < 1:
+        raise ValueError(f"dev_fraction must be in (0, 1), got {dev_fraction}")
+    n_sent = store.n_sentences
+    perm = np.random.default_rng(seed).permutation(n_sent)
+    n_dev = max(1, int(round(n_sent * dev_fraction)))
+    if n_dev >= n_sent:
+        raise ValueError(f"the training store has {n_sent} sentences: too few to hold out a dev part")
+    return store.word_rows(np.sort(perm[n_dev:])), store.word_rows(np.sort(perm[:n_dev]))
+
+
 def analyze_store(train_store, train_labels, test_store, test_labels, *, control_train=None, control_test=None,
                   dev_fraction=0.1, layers=None, seed=0, **kw):
     """Run LCA on activation stores.
@@ -348,17 +376,10 @@ def analyze_store(train_store, train_labels, test_store, test_labels, *, control
     -------
     LCAResult
     """
-    if not 0 < dev_fraction < 1:
-        raise ValueError(f"dev_fraction must be in (0, 1), got {dev_fraction}")
     y_all = _flat(train_labels, train_store.n_words, "train labels")
     y_test = _flat(test_labels, test_store.n_words, "test labels")
-    n_sent = len(train_store.offsets) - 1
-    perm = np.random.default_rng(seed).permutation(n_sent)
-    n_dev = max(1, int(round(n_sent * dev_fraction)))
-    if n_dev >= n_sent:
-        raise ValueError(f"the training store has {n_sent} sentences: too few to hold out a dev part")
-    dev_sent, train_sent = np.sort(perm[:n_dev]), np.sort(perm[n_dev:])
-    rows_train, rows_dev = train_store.word_rows(train_sent), train_store.word_rows(dev_sent)
+    rows_train, rows_dev = split_store_rows(train_store, dev_fraction, seed)
+    n_dev = max(1, int(round(train_store.n_sentences * dev_fraction)))
     X_all = train_store.activations(layers=layers)
     X_test = test_store.activations(layers=layers)
     control = None
@@ -369,8 +390,8 @@ def analyze_store(train_store, train_labels, test_store, test_labels, *, control
     # Where the activations come from travels with the result: a 4-bit model must say so.
     cfg.setdefault("store", {k: train_store.metadata.get(k) for k in ("key", "model", "weights", "aggregation", "dtype")})
     cfg.setdefault("approximation", train_store.metadata.get("approximation"))
-    cfg.update({"dev_fraction": dev_fraction, "n_train_sentences": len(train_sent), "n_dev_sentences": n_dev,
-                "n_test_sentences": len(test_store.offsets) - 1,
+    cfg.update({"dev_fraction": dev_fraction, "n_train_sentences": train_store.n_sentences - n_dev,
+                "n_dev_sentences": n_dev, "n_test_sentences": test_store.n_sentences,
                 "store_train": str(getattr(train_store, "path", "")), "store_test": str(getattr(test_store, "path", ""))})
     return lca_from_arrays(X_all[rows_train], y_all[rows_train], X_all[rows_dev], y_all[rows_dev], X_test, y_test,
                            train_store.neuron_index(layers=layers), control=control, seed=seed, config=cfg, **kw)

@@ -30,6 +30,7 @@ __all__ = [
     "neuron_ordering",
     "bottom_ordering",
     "neuron_scores",
+    "neuron_tags",
     "ranking_frame",
     "per_tag_ranking",
     "probeless_scores",
@@ -145,9 +146,25 @@ def neuron_scores(W):
     >>> neuron_scores([[3, 1], [1, 1]]).tolist()
     [0.75, 0.5]
     """
+    return _mass_shares(W).max(axis=0)
+
+
+def neuron_tags(W, class_names):
+    """Per neuron, the class whose weight mass it holds the largest share of (the ``tag`` column).
+
+    Examples
+    --------
+    >>> neuron_tags([[3, 1], [1, 3]], ["A", "B"]).tolist()
+    ['A', 'B']
+    """
+    return np.asarray(class_names)[_mass_shares(W).argmax(axis=0)]
+
+
+def _mass_shares(W):
+    """``|W[c, j]| / sum_j |W[c, j]|``: each neuron's share of each class's weight mass (0 for a zero row)."""
     A = _weights(W)
     mass = A.sum(axis=1, keepdims=True)
-    return (A / np.where(mass > 0, mass, 1.0)).max(axis=0)
+    return A / np.where(mass > 0, mass, 1.0)
 
 
 def _sweep(W, search_stride, ascending):

@@ -26,7 +26,7 @@ from neuronbook import plots
 from neuronbook.corpus import Task
 from neuronbook.datasets import load_corpus
 from neuronbook.extract import extract
-from neuronbook.lca import DEFAULT_PROBE_PARAMS, LCAResult, analyze_store, run_lca
+from neuronbook.lca import DEFAULT_PROBE_PARAMS, LCAResult, analyze_store, run_lca, split_store_rows
 from neuronbook.probe import ElasticNetProbe
 from neuronbook.store import cache_dir
 
@@ -61,10 +61,7 @@ def labels(task, dev_corpus, test_corpus):
 
 def split_rows(store):
     """The train/dev sentence split of :func:`neuronbook.lca.analyze_store` (same seed, same fraction)."""
-    n_sent = len(store.offsets) - 1
-    perm = np.random.default_rng(SEED).permutation(n_sent)
-    n_dev = max(1, int(round(n_sent * DEV_FRACTION)))
-    return store.word_rows(np.sort(perm[n_dev:])), store.word_rows(np.sort(perm[:n_dev]))
+    return split_store_rows(store, DEV_FRACTION, SEED)
 
 
 def cached(name, compute):
