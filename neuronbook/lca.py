@@ -443,14 +443,13 @@ def run_lca(model=None, data="ud:en_ewt", task="xpos", train="dev", test="test",
         c_train, c_test = ctrl.transform(train_corpus), ctrl.transform(test_corpus)
     t = time.perf_counter()
     if isinstance(model, str):
+        from .models import load_model
+
         model_name = model
+        model = load_model(model)  # once, for both stores
     else:
         m = model[0] if isinstance(model, (tuple, list)) else model
         model_name = getattr(m, "neuronbook_id", None) or getattr(m.config, "name_or_path", None) or "model"
-    if isinstance(model, str):
-        from .models import load_model
-
-        model = load_model(model)  # once, for both stores
     train_store = extract(model, train_corpus, aggregation=aggregation, progress=progress)
     test_store = extract(model, test_corpus, aggregation=aggregation, progress=progress)
     extract_s = time.perf_counter() - t
