@@ -1,0 +1,52 @@
+"""Warnings a user must act on, as one hierarchy.
+
+Library code never prints: what a user must see goes through :func:`warnings.warn` with one of
+these categories (a notebook shows it under the cell; ``warnings.simplefilter("error",
+nb.NeuronbookWarning)`` turns them into errors in a pipeline); progress and details go to
+:mod:`logging`.
+
+Examples
+--------
+>>> import warnings
+>>> from neuronbook.exceptions import NeuronbookWarning, TargetNotReachedWarning
+>>> issubclass(TargetNotReachedWarning, NeuronbookWarning)
+True
+>>> with warnings.catch_warnings(record=True) as caught:
+...     warnings.simplefilter("always")
+...     warnings.warn("no prefix reached the target", TargetNotReachedWarning)
+>>> caught[0].category.__name__
+'TargetNotReachedWarning'
+"""
+
+from __future__ import annotations
+
+__all__ = ["NeuronbookWarning", "TargetNotReachedWarning", "ApproximationWarning", "UnseenLabelsWarning",
+           "ClippedWordsWarning", "UnknownWordsWarning", "ConvergenceWarning"]
+
+
+class NeuronbookWarning(UserWarning):
+    """Base class of every warning neuronbook emits."""
+
+
+class TargetNotReachedWarning(NeuronbookWarning):
+    """No prefix of the ranking reached the minimal-set target accuracy; the whole ranking is reported."""
+
+
+class ApproximationWarning(NeuronbookWarning):
+    """The activations come from an approximation of the named model (e.g. 4-bit weights)."""
+
+
+class UnseenLabelsWarning(NeuronbookWarning):
+    """Test words carry labels the probe never saw in training: they count as errors."""
+
+
+class ClippedWordsWarning(NeuronbookWarning):
+    """A word had more pieces than the model's window holds; its middle pieces were left out."""
+
+
+class UnknownWordsWarning(NeuronbookWarning):
+    """A word produced no piece and was read as the unknown token."""
+
+
+class ConvergenceWarning(NeuronbookWarning):
+    """A probe's loss did not settle (e.g. a non-finite loss)."""
