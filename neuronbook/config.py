@@ -1,0 +1,266 @@
+"""Every setting of an analysis, as one object of literals.
+
+:class:`LCAConfig` is what a notebook's ``parameters`` cell, a widget form, a sweep's grid and the
+command line map onto, one field to one name. It holds only literals (str, int, float, bool,
+None and lists of them), round-trips through JSON, and rejects an unknown or invalid setting with
+an error that names the valid ones.
+
+Examples
+--------
+>>> cfg = LCAConfig(task="upos", max_sentences=200)
+>>> cfg.task, cfg.l1
+('upos', None)
+>>> LCAConfig.from_dict(cfg.to_dict()) == cfg
+True
+>>> cfg.replace(tsak="upos")
+Traceback (most recent call last):
+...
+TypeError: unknown LCAConfig setting 'tsak' (did you mean 'task'?); valid settings: model, data, ...
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["LCAConfig", "DEFAULT_PERCENTS", "DEFAULT_SEARCH_GRID", "AGGREGATIONS"]
+
+#: Sub-word aggregations of :func:`neuronbook.extract` (kept here so the config needs no torch import).
+AGGREGATIONS = ("first", "last", "mean")
+
+#: Percentages of all neurons tried by the minimal-set search, smallest first.
+DEFAULT_PERCENTS = tuple(
+    [round(0.1 * i, 1) for i in range(1, 11)] + list(range(2, 11)) + list(range(15, 51, 5)) + list(range(60, 91, 10))
+)
+
+#: Penalties tried by the regularisation search (``l1 = l2 = value``, as in the reference setup).
+DEFAULT_SEARCH_GRID = (0.0, 1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
+
+_SOLVERS = ("proximal", "adam")
+_ABLATION_METHODS = ("retrain", "zero-out")
+_DTYPES = ("float32", "float16")
+
+
+def _doc(text: str, **kw) -> Any:
+    return field(metadata={"doc": text}, **kw)
+
+
+@dataclass(frozen=True)
+class LCAConfig:
+    """Settings of one Linguistic Correlation Analysis (literals only).
+
+    Every field is documented in :meth:`describe` (a table a widget form can be built from); the
+    main ones:
+
+    Parameters
+    ----------
+    model : str
+        A model name or folder for :func:`neuronbook.load_model` (``"tiny-random"`` runs in seconds).
+    data : str
+        A named corpus (``"ud:en_ewt"``, ``"pmb:de"``) or a corpus file.
+    task : str
+        A task of the task registry (``"xpos"``, ``"upos"``, ``"suffix"``, ``"feats:Number"`` ...).
+    train, test : str
+        Splits: the probe trains on ``train`` minus a ``dev_fraction`` of its sentences (which
+        choose the regularisation and the minimal set) and is reported on ``test``.
+    max_sentences : int or None
+        A seeded sample of at most this many sentences per split (notebooks, tests, Binder).
+    l1, l2 : float or None
+        Elastic-net penalties; both None -> searched over ``search_grid`` on dev.
+
+    Examples
+    --------
+    >>> LCAConfig().to_dict()["model"]
+    'sentence-transformers/all-MiniLM-L6-v2'
+    """
+
+    # -- what is analysed --------------------------------------------------------------------------
+    model: str = _doc("model name or folder for load_model ('tiny-random': a small random BERT built in code)",
+                      default="sentence-transformers/all-MiniLM-L6-v2")
+    data: str = _doc("named corpus ('ud:en_ewt', 'pmb:de', ...) or a corpus file", default="ud:en_ewt")
+    task: str = _doc("task of the registry: xpos, upos, deprel, suffix, sem, ccg, feats:<Feature> ...",
+                     default="xpos")
+    train: str = _doc("split the probe is trained on (a dev part of it is held out)", default="dev")
+    test: str = _doc("split the reported figures come from", default="test")
+    dev_fraction: float = _doc("share of the training sentences held out as dev (seeded, whole sentences)",
+                               default=0.1)
+    max_sentences: int | None = _doc("seeded sample of at most this many sentences per split (None: all)",
+                                     default=None)
+    layers: tuple | None = _doc("layers analysed, 0 = embeddings (None: all)", default=None)
+    aggregation: str = _doc("how the pieces of a word become one vector: first, last or mean", default="mean")
+    dtype: str = _doc("activation store dtype: float32 or float16", default="float32")
+    data_dir: str | None = _doc("folder holding ud/ and pmb/ (None: $NEURONBOOK_DATA, then the cache)",
+                                default=None)
+    # -- the probe ---------------------------------------------------------------------------------
+    l1: float | None = _doc("L1 penalty (None with l2 None: searched; one given: the other takes its value)",
+                            default=None)
+    l2: float | None = _doc("L2 penalty (see l1)", default=None)
+    search_grid: tuple = _doc("penalties tried by the search (l1 = l2 = value)", default=DEFAULT_SEARCH_GRID)
+    search_tolerance: float = _doc("search: eligible penalties keep dev accuracy within this of the unpenalised probe",
+                                   default=0.02)
+    search_max_train: int | None = _doc("search: subsample of training words per fit (None: all)", default=None)
+    epochs: int = _doc("probe training epochs", default=10)
+    batch_size: int = _doc("probe mini-batch size", default=256)
+    lr: float = _doc("probe learning rate", default=3e-3)
+    standardize: bool = _doc("standardise every neuron by its training mean and sd before the probe", default=True)
+    solver: str = _doc("probe solver: proximal (exact zeros) or adam", default="proximal")
+    # -- ranking and evaluation --------------------------------------------------------------------
+    search_stride: int = _doc("LCA ranking: number of weight-mass steps (NeuroX's search_stride)", default=100)
+    tag_percentage: float = _doc("share of a tag's weight mass that defines its own top neurons", default=0.5)
+    delta: float = _doc("minimal set: smallest prefix within this relative loss of the oracle dev accuracy",
+                        default=0.01)
+    percents: tuple = _doc("minimal set: prefix sizes tried, in percent of all neurons", default=DEFAULT_PERCENTS)
+    ablation_percents: tuple = _doc("ablation: sizes of the top / random / bottom sets, in percent", default=(10.0,))
+    ablation_methods: tuple = _doc("ablation: retrain and/or zero-out", default=_ABLATION_METHODS)
+    control: bool = _doc("also run the control task control:<task> (selectivity)", default=True)
+    seed: int = _doc("seed of every random choice (sampling, splits, shuffles, random neurons)", default=0)
+
+    # -- validation --------------------------------------------------------------------------------
+    def __post_init__(self):
+        set_ = object.__setattr__
+        for name in ("layers", "search_grid", "percents", "ablation_percents", "ablation_methods"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, tuple):
+                if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+                    raise TypeError(f"LCAConfig.{name} must be a list, got {value!r}")
+                set_(self, name, tuple(value))
+        self._check()
+
+    def _check(self):
+        def fail(name, why):
+            raise ValueError(f"LCAConfig.{name}={getattr(self, name)!r}: {why}")
+
+        for name in ("model", "data", "task", "train", "test"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                fail(name, "must be a non-empty string")
+        if self.aggregation not in AGGREGATIONS:
+            fail("aggregation", f"must be one of {list(AGGREGATIONS)}")
+        if self.dtype not in _DTYPES:
+            fail("dtype", f"must be one of {list(_DTYPES)}")
+        if self.solver not in _SOLVERS:
+            fail("solver", f"must be one of {list(_SOLVERS)}")
+        if not _real(self.dev_fraction) or not 0 < self.dev_fraction < 1:
+            fail("dev_fraction", "must be a number in (0, 1)")
+        for name in ("max_sentences", "search_max_train"):
+            v = getattr(self, name)
+            if v is not None and (not _int(v) or v < 1):
+                fail(name, "must be a positive integer or None")
+        for name in ("epochs", "batch_size", "search_stride"):
+            if not _int(getattr(self, name)) or getattr(self, name) < 1:
+                fail(name, "must be a positive integer")
+        if not _int(self.seed) or self.seed < 0:
+            fail("seed", "must be a non-negative integer")
+        if not _real(self.lr) or self.lr <= 0:
+            fail("lr", "must be a positive finite number")
+        for name in ("l1", "l2"):
+            v = getattr(self, name)
+            if v is not None and (not _real(v) or v < 0):
+                fail(name, "must be a finite number >= 0, or None")
+        if not self.search_grid or any(not _real(v) or v < 0 for v in self.search_grid):
+            fail("search_grid", "must be a non-empty list of finite numbers >= 0")
+        if not _real(self.search_tolerance) or not 0 <= self.search_tolerance < 1:
+            fail("search_tolerance", "must be a number in [0, 1)")
+        if not _real(self.delta) or not 0 <= self.delta < 1:
+            fail("delta", "must be a number in [0, 1)")
+        if not _real(self.tag_percentage) or not 0 < self.tag_percentage <= 1:
+            fail("tag_percentage", "must be a number in (0, 1]")
+        for name in ("percents", "ablation_percents"):
+            v = getattr(self, name)
+            if not v or any(not _real(p) or not 0 < p <= 100 for p in v):
+                fail(name, "must be a non-empty list of numbers in (0, 100]")
+        if not self.ablation_methods or set(self.ablation_methods) - set(_ABLATION_METHODS):
+            fail("ablation_methods", f"must be a non-empty list drawn from {list(_ABLATION_METHODS)}")
+        if self.layers is not None and (not self.layers or any(not _int(x) for x in self.layers)):
+            fail("layers", "must be a non-empty list of integers (0 = embeddings) or None")
+        for name in ("standardize", "control"):
+            if not isinstance(getattr(self, name), bool):
+                fail(name, "must be true or false")
+        if self.data_dir is not None and not isinstance(self.data_dir, str):
+            fail("data_dir", "must be a path string or None")
+
+    # -- conversions -------------------------------------------------------------------------------
+    @classmethod
+    def fields(cls) -> list[str]:
+        """Names of every setting, in declaration order."""
+        return [f.name for f in dataclasses.fields(cls)]
+
+    @classmethod
+    def _unknown(cls, keys) -> None:
+        valid = cls.fields()
+        bad = [k for k in keys if k not in valid]
+        if bad:
+            hint = difflib.get_close_matches(bad[0], valid, n=1)
+            did = f" (did you mean {hint[0]!r}?)" if hint else ""
+            raise TypeError(f"unknown LCAConfig setting {bad[0]!r}{did}; valid settings: {', '.join(valid)}")
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "LCAConfig":
+        """Build from a mapping of literals (e.g. ``json.load`` of :meth:`to_dict`); unknown keys are an error."""
+        cls._unknown(values)
+        return cls(**values)
+
+    @classmethod
+    def from_parameters(cls, namespace: dict) -> "LCAConfig":
+        """Pick the settings out of a namespace (a notebook's ``globals()`` after its parameters cell).
+
+        Names that are not settings are ignored (``output_dir``, ``interactive``, imports ...), so a
+        parameters cell maps onto the config one name to one field.
+
+        Examples
+        --------
+        >>> task, max_sentences, output_dir = "upos", 50, "out"
+        >>> LCAConfig.from_parameters(globals()).max_sentences
+        50
+        """
+        return cls(**{k: namespace[k] for k in cls.fields() if k in namespace})
+
+    def to_dict(self) -> dict:
+        """The settings as JSON-ready literals (tuples become lists)."""
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> "LCAConfig":
+        return cls.from_dict(json.loads(text))
+
+    def replace(self, **changes) -> "LCAConfig":
+        """A copy with some settings changed (validated; unknown names are an error)."""
+        self._unknown(changes)
+        return dataclasses.replace(self, **changes)
+
+    def probe_params(self) -> dict:
+        """The :class:`neuronbook.ElasticNetProbe` arguments besides the penalties."""
+        return {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr,
+                "standardize": self.standardize, "solver": self.solver}
+
+    @classmethod
+    def describe(cls) -> pd.DataFrame:
+        """One row per setting: ``name``, ``default``, ``type``, ``doc`` (for forms and docs).
+
+        Examples
+        --------
+        >>> LCAConfig.describe().set_index("name").loc["delta", "default"]
+        0.01
+        """
+        rows = []
+        for f in dataclasses.fields(cls):
+            default = f.default
+            rows.append({"name": f.name, "default": list(default) if isinstance(default, tuple) else default,
+                         "type": str(f.type), "doc": f.metadata.get("doc", "")})
+        return pd.DataFrame(rows)
+
+
+def _int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _real(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)

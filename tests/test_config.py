@@ -1,0 +1,75 @@
+"""LCAConfig: literals only, JSON round trip, validation that names the setting."""
+
+import json
+import math
+
+import pytest
+
+from neuronbook.config import DEFAULT_PERCENTS, LCAConfig
+
+
+def test_defaults_are_literals_and_round_trip_through_json():
+    cfg = LCAConfig()
+    d = cfg.to_dict()
+    assert json.loads(json.dumps(d)) == d
+    assert LCAConfig.from_json(cfg.to_json()) == cfg
+    assert d["percents"] == list(DEFAULT_PERCENTS) and d["layers"] is None
+    for value in d.values():
+        assert value is None or isinstance(value, (str, int, float, bool, list))
+
+
+def test_lists_become_tuples_and_compare_equal():
+    a = LCAConfig(layers=[0, 3], search_grid=[0, 1e-3])
+    b = LCAConfig.from_dict(json.loads(json.dumps(a.to_dict())))
+    assert a == b and a.layers == (0, 3) and b.to_dict()["layers"] == [0, 3]
+    assert hash(a) == hash(b)
+
+
+def test_parameters_cell_maps_one_to_one():
+    # what papermill injects into a notebook: plain names, plus notebook-only ones
+    namespace = {"model": "tiny-random", "task": "upos", "max_sentences": 30, "layers": [1, 2],
+                 "output_dir": "out", "interactive": False, "renderer": "auto", "json": json}
+    cfg = LCAConfig.from_parameters(namespace)
+    assert (cfg.model, cfg.task, cfg.max_sentences, cfg.layers) == ("tiny-random", "upos", 30, (1, 2))
+    assert cfg.data == LCAConfig().data
+
+
+def test_describe_documents_every_field():
+    table = LCAConfig.describe()
+    assert table["name"].tolist() == LCAConfig.fields()
+    assert (table["doc"].str.len() > 10).all()
+    assert table.set_index("name").loc["seed", "default"] == 0
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("l1", math.nan, "finite number >= 0"),
+    ("l1", -1.0, "finite number >= 0"),
+    ("delta", 2.0, r"\[0, 1\)"),
+    ("dev_fraction", 1.0, r"\(0, 1\)"),
+    ("aggregation", "max", "one of"),
+    ("dtype", "int8", "one of"),
+    ("max_sentences", 0, "positive integer"),
+    ("epochs", 2.5, "positive integer"),
+    ("percents", [0, 10], r"\(0, 100\]"),
+    ("ablation_methods", ["retrain", "drop"], "drawn from"),
+    ("layers", [], "non-empty list"),
+    ("control", "yes", "true or false"),
+    ("search_grid", [], "non-empty"),
+])
+def test_invalid_values_name_the_setting(name, value, message):
+    with pytest.raises(ValueError, match=rf"LCAConfig\.{name}=.*{message}"):
+        LCAConfig(**{name: value})
+
+
+def test_unknown_keys_are_errors_with_a_hint():
+    with pytest.raises(TypeError, match="'modle' .did you mean 'model'.*valid settings: model, data"):
+        LCAConfig.from_dict({"modle": "x"})
+    with pytest.raises(TypeError, match="unknown LCAConfig setting 'zzz'"):
+        LCAConfig().replace(zzz=1)
+    with pytest.raises(TypeError, match="must be a list"):
+        LCAConfig(layers="0,1")
+
+
+def test_probe_params():
+    assert LCAConfig(epochs=3, lr=0.1).probe_params() == {"epochs": 3, "batch_size": 256, "lr": 0.1,
+                                                          "standardize": True, "solver": "proximal"}
