@@ -13,11 +13,14 @@ Accuracy-curve tables share the columns ``selection`` (``top``/``random``/``bott
 from __future__ import annotations
 
 import logging
+import warnings
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from .config import DEFAULT_PERCENTS, DEFAULT_SEARCH_GRID
+from .exceptions import TargetNotReachedWarning
 from .probe import ElasticNetProbe
 from .rank import neuron_ordering, random_neurons, random_ordering
 
@@ -31,19 +34,15 @@ __all__ = [
     "ablation",
     "selectivity",
     "search_regularization",
-    "selection_by_layer",
-    "tag_selection_by_layer",
 ]
 
 logger = logging.getLogger(__name__)
 
 #: Percentages of all neurons tried by :func:`minimal_set`, smallest first.
-PERCENT_GRID = tuple(
-    [round(0.1 * i, 1) for i in range(1, 11)] + list(range(2, 11)) + list(range(15, 51, 5)) + list(range(60, 91, 10))
-)
+PERCENT_GRID = DEFAULT_PERCENTS
 
 #: ``(l1, l2)`` pairs tried by :func:`search_regularization` (``l1 = l2``, as in the reference setup).
-DEFAULT_REGULARIZATION_GRID = tuple((v, v) for v in (0.0, 1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2))
+DEFAULT_REGULARIZATION_GRID = tuple((v, v) for v in DEFAULT_SEARCH_GRID)
 
 
 def make_probe(l1=1e-3, l2=1e-3, probe_params=None, seed=0):
@@ -153,8 +152,9 @@ def minimal_set(ordering, X_train, y_train, X_dev, y_dev, X_test=None, y_test=No
                        "test_accuracy": acc.get("test", np.nan), "target": target, "reached": True}
             break
     if summary is None:
-        logger.warning("no prefix of up to %.1f%% of the neurons reached %.4f dev accuracy; reporting all neurons",
-                       max(percents), target)
+        warnings.warn(f"no prefix of up to {max(percents):g}% of the neurons reached the target dev accuracy "
+                      f"{target:.4f} (oracle {oracle_accuracy:.4f} minus delta={delta:g}); the minimal set is "
+                      f"reported as all {n_total} neurons", TargetNotReachedWarning, stacklevel=2)
         summary = {"n_neurons": n_total, "percent": 100.0, "dev_accuracy": np.nan, "test_accuracy": np.nan,
                    "target": target, "reached": False}
     summary["columns"] = ordering[: summary["n_neurons"]].tolist()
@@ -269,7 +269,7 @@ def search_regularization(X_train, y_train, X_dev, y_dev, *, grid=DEFAULT_REGULA
     -------
     table : DataFrame
         ``l1``, ``l2``, ``dev_accuracy``, ``top``, ``random``, ``bottom``, ``gap_random``,
-        ``gap_bottom``, ``gap``, ``eligible``, ``chosen``.
+        ``gap_bottom``, ``gap``, ``eligible``, ``chosen``, ``n_train`` (training words per fit).
     best : tuple
         The chosen ``(l1, l2)``.
 
@@ -317,67 +317,7 @@ def search_regularization(X_train, y_train, X_dev, y_dev, *, grid=DEFAULT_REGULA
     best = (float(table.loc[best_i, "l1"]), float(table.loc[best_i, "l2"]))
     logger.info("regularisation search chose l1=%g, l2=%g (dev accuracy %.4f, gap %.4f)", best[0], best[1],
                 table.loc[best_i, "dev_accuracy"], table.loc[best_i, "gap"])
+    table["n_train"] = len(X_train)  # words each fit saw (after any max_train subsample)
     cols = ["l1", "l2", "dev_accuracy", "top", "random", "bottom", "gap_random", "gap_bottom", "gap", "eligible",
-            "chosen"]
+            "chosen", "n_train"]
     return table[cols], best
-
-
-def selection_by_layer(columns, neuron_index):
-    """Count and share per layer of a selection given as flat columns of a store.
-
-    (:func:`neuronbook.analysis.layer_distribution` does the same from rows that carry a ``layer``,
-    grouped by task, model or language.)
-
-    Parameters
-    ----------
-    columns : array-like of int
-        Selected flat columns.
-    neuron_index : DataFrame
-        ``layer``, ``neuron``; one row per flat column.
-
-    Returns
-    -------
-    DataFrame
-        ``layer``, ``count``, ``share`` (of the selection), ``layer_size``, ``fraction``
-        (count / layer size); every layer appears, also with count 0.
-
-    Examples
-    --------
-    >>> idx = pd.DataFrame({"layer": [0, 0, 1, 1], "neuron": [0, 1, 0, 1]})
-    >>> selection_by_layer([0, 1, 3], idx)[["layer", "count", "share"]].values.tolist()
-    [[0.0, 2.0, 0.6666666666666666], [1.0, 1.0, 0.3333333333333333]]
-    """
-    idx = pd.DataFrame(neuron_index).reset_index(drop=True)
-    layers = idx["layer"].to_numpy()
-    sizes = pd.Series(layers).value_counts().sort_index()
-    counts = pd.Series(layers[np.asarray(columns, dtype=np.int64)]).value_counts().reindex(sizes.index, fill_value=0)
-    total = counts.sum()
-    return pd.DataFrame({
-        "layer": sizes.index.to_numpy(), "count": counts.to_numpy(),
-        "share": counts.to_numpy() / total if total else np.zeros(len(counts)),
-        "layer_size": sizes.to_numpy(), "fraction": counts.to_numpy() / sizes.to_numpy(),
-    })
-
-
-def tag_selection_by_layer(per_tag):
-    """Per tag, count and share of its selected neurons in each layer.
-
-    Parameters
-    ----------
-    per_tag : DataFrame
-        ``tag``, ``layer`` (one row per selected neuron, e.g. :func:`neuronbook.rank.per_tag_ranking`).
-
-    Returns
-    -------
-    DataFrame
-        ``tag``, ``layer``, ``count``, ``share`` (of that tag's neurons).
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"tag": ["A", "A", "B"], "layer": [0, 1, 1]})
-    >>> tag_selection_by_layer(t).values.tolist()
-    [['A', 0, 1, 0.5], ['A', 1, 1, 0.5], ['B', 1, 1, 1.0]]
-    """
-    counts = per_tag.groupby(["tag", "layer"]).size().rename("count").reset_index()
-    counts["share"] = counts["count"] / counts.groupby("tag")["count"].transform("sum")
-    return counts

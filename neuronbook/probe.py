@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import copy
 import logging
+import warnings
 
 import numpy as np
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
+
+from .exceptions import UnseenLabelsWarning
 
 __all__ = ["ElasticNetProbe", "encode_labels"]
 
@@ -355,9 +358,10 @@ class ElasticNetProbe:
             raise ValueError("cannot score on 0 words")
         unseen = self.unseen_labels(y)
         if len(unseen):
-            logger.warning("%d of %d words (%.2f%%) have labels unseen in training and count as errors: %s",
-                           int(unseen.sum()), len(y), 100 * unseen.sum() / len(y),
-                           ", ".join(f"{k}={v}" for k, v in unseen.head(10).items()))
+            warnings.warn(f"{int(unseen.sum())} of {len(y)} words ({100 * unseen.sum() / len(y):.2f}%) have labels "
+                          f"unseen in training and count as errors: "
+                          + ", ".join(f"{k}={v}" for k, v in unseen.head(10).items()), UnseenLabelsWarning,
+                          stacklevel=2)
         return float(np.mean(self.predict(X, coef=coef) == y))
 
     def __repr__(self):

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neuronbook.evaluate import (DEFAULT_REGULARIZATION_GRID, PERCENT_GRID, ablation, selection_by_layer, make_probe,
-                                 minimal_set, n_for_percent, oracle, search_regularization, selectivity,
-                                 tag_selection_by_layer)
+from neuronbook.evaluate import (DEFAULT_REGULARIZATION_GRID, PERCENT_GRID, ablation, make_probe, minimal_set,
+                                 n_for_percent, oracle, search_regularization, selectivity)
+from neuronbook.exceptions import TargetNotReachedWarning, UnseenLabelsWarning
 
 FAST = {"epochs": 12, "batch_size": 64, "lr": 1e-2}
 
@@ -55,8 +55,9 @@ def test_minimal_set_stops_at_the_planted_pair():
 
 def test_minimal_set_unreached_reports_all():
     Xtr, ytr, Xdv, ydv, _, _ = planted()
-    s, curve = minimal_set(GOOD[::-1], Xtr, ytr, Xdv, ydv, oracle_accuracy=1.0, delta=0.0, percents=(2, 4),
-                           l1=0, l2=0, probe_params=FAST)
+    with pytest.warns(TargetNotReachedWarning, match="no prefix of up to 4% .* all 50 neurons"):
+        s, curve = minimal_set(GOOD[::-1], Xtr, ytr, Xdv, ydv, oracle_accuracy=1.0, delta=0.0, percents=(2, 4),
+                               l1=0, l2=0, probe_params=FAST)
     assert not s["reached"] and s["n_neurons"] == 50 and np.isnan(s["dev_accuracy"])
     assert set(curve["split"]) == {"dev"}
 
@@ -108,15 +109,18 @@ def test_search_subsamples_training_words():
     table, _ = search_regularization(Xtr, ytr, Xdv, ydv, grid=[(1e-3, 1e-3)], percent=4, probe_params=FAST,
                                      max_train=200)
     assert table.loc[0, "eligible"] and table.loc[0, "chosen"]
+    assert table.loc[0, "n_train"] == 200 and len(Xtr) > 200
+    full, _ = search_regularization(Xtr, ytr, Xdv, ydv, grid=[(1e-3, 1e-3)], percent=4, probe_params=FAST)
+    assert full.loc[0, "n_train"] == len(Xtr)
+    # the subsample changes what the probe saw, so its dev accuracy differs from the full fit's
+    assert table.loc[0, "dev_accuracy"] != full.loc[0, "dev_accuracy"]
 
 
-def test_layer_distributions():
-    idx = pd.DataFrame({"layer": np.repeat([0, 1, 2], 4), "neuron": np.tile(np.arange(4), 3)})
-    d = selection_by_layer([0, 1, 9, 10, 11, 4], idx)
-    assert d["layer"].tolist() == [0, 1, 2]
-    assert d["count"].tolist() == [2, 1, 3] and d["share"].tolist() == pytest.approx([2 / 6, 1 / 6, 3 / 6])
-    assert d["layer_size"].tolist() == [4, 4, 4] and d["fraction"].tolist() == pytest.approx([0.5, 0.25, 0.75])
-    empty = selection_by_layer([], idx)
-    assert empty["count"].tolist() == [0, 0, 0] and empty["share"].tolist() == [0, 0, 0]
-    t = tag_selection_by_layer(pd.DataFrame({"tag": ["A", "A", "A", "B"], "layer": [0, 2, 2, 1]}))
-    assert t.values.tolist() == [["A", 0, 1, 1 / 3], ["A", 2, 2, 2 / 3], ["B", 1, 1, 1.0]]
+def test_unseen_test_labels_warn():
+    Xtr, ytr, Xdv, ydv, _, _ = planted()
+    probe = make_probe(0, 0, FAST).fit(Xtr, ytr)
+    y = np.asarray(ydv).copy().astype(object)
+    y[:3] = "NEW"
+    with pytest.warns(UnseenLabelsWarning, match=r"3 of \d+ words .* NEW=3"):
+        acc = probe.score(Xdv, y.astype(str))
+    assert acc <= 1 - 3 / len(y)
