@@ -145,6 +145,26 @@ class LCAResult:
         n = int(self.minimal_set["n_neurons"].iloc[0]) if len(self.minimal_set) else 0
         return self.ranking.sort_values("rank").head(n).reset_index(drop=True)
 
+    def open_store(self, split: str = "test"):
+        """The activation store this result read for ``split`` (``"train"`` or ``"test"``), from the cache.
+
+        Raises FileNotFoundError naming the key when the store is not in this machine's cache (a
+        result copied elsewhere keeps every table, but not the activations).
+        """
+        from .settings import cache_dir
+        from .store import ActivationStore
+
+        if split not in ("train", "test"):
+            raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        key = (self.info.get(f"store_{split}") or {}).get("key")
+        if not key:
+            raise FileNotFoundError(f"this result does not record its {split} activation store")
+        path = cache_dir("stores", key)
+        if not (path / "metadata.json").is_file():
+            raise FileNotFoundError(f"the {split} activation store {key} is not in the cache ({path}); rerun "
+                                    f"extract for {self.config.model} on {self.config.data} to browse activations")
+        return ActivationStore(path)
+
     def tables(self) -> dict:
         """Name -> DataFrame of every table."""
         return {name: getattr(self, name) for name in _TABLES}
