@@ -449,39 +449,20 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None
     >>> r.ranking.loc[0, ["layer", "neuron"]].tolist(), int(r.minimal_set.loc[0, "n_neurons"])
     ([0, 5], 1)
     """
-    from .analysis.layers import layer_distribution
     from .settings import progress_enabled
 
-    config = _resolve_config(config, {k: v for k, v in overrides.items() if k != "control"})
     if "control" in overrides:  # a bool in the config, labels here
         raise TypeError("lca_from_arrays takes control=(control_train, control_test) labels, not a setting")
+    config = _resolve_config(config, overrides)
     progress = progress_enabled(progress)
     t0 = time.perf_counter()
-    n_total = X_train.shape[1]
-    index = as_neuron_index(neurons, n_total)
-    for name, X, y in (("train", X_train, y_train), ("dev", X_dev, y_dev), ("test", X_test, y_test)):
-        if len(X) != len(y):
-            raise ValueError(f"{name}: {len(X)} activation rows but {len(y)} labels")
-        if X.shape[1] != n_total:
-            raise ValueError(f"{name}: {X.shape[1]} columns but train has {n_total}")
+    index = _check_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons)
     n_layers = int(index.get_level_values("layer").max()) + 1 if n_layers is None else int(n_layers)
-    params = config.probe_params()
     timings = {}
-
     t = time.perf_counter()
-    l1, l2 = config.l1, config.l2
-    if l1 is None and l2 is None:
-        regularization, (l1, l2) = ev.search_regularization(
-            X_train, y_train, X_dev, y_dev, grid=[(v, v) for v in config.search_grid],
-            tolerance=config.search_tolerance, probe_params=params, max_train=config.search_max_train,
-            search_stride=config.search_stride, seed=config.seed, progress=progress)
-    else:
-        l1 = l2 if l1 is None else l1
-        l2 = l1 if l2 is None else l2
-        regularization = _empty("l1", "l2", "dev_accuracy", "top", "random", "bottom", "gap_random", "gap_bottom",
-                                "gap", "eligible", "chosen")
+    regularization, (l1, l2) = _penalties(X_train, y_train, X_dev, y_dev, config, progress)
     timings["search_s"] = time.perf_counter() - t
-    common = {"l1": l1, "l2": l2, "probe_params": params, "seed": config.seed}
+    common = {"l1": l1, "l2": l2, "probe_params": config.probe_params(), "seed": config.seed}
 
     t = time.perf_counter()
     probe, oracle = ev.oracle(X_train, y_train, X_dev, y_dev, X_test, y_test, **common)
@@ -503,22 +484,9 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None
     timings["ablation_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    if control is not None and control is not False:
-        c_train, c_test = control
-        selectivity = ev.selectivity(X_train, y_train, c_train, X_test, y_test, c_test,
-                                     selections={"all": None, "minimal set": ms["columns"]}, **common)
-    else:
-        selectivity = _empty("selection", "n_neurons", "task_accuracy", "control_accuracy", "selectivity")
+    selectivity = _selectivity(X_train, y_train, X_test, y_test, control, ms["columns"], common)
     timings["selectivity_s"] = time.perf_counter() - t
 
-    layer_sizes = pd.Series(index.get_level_values("layer")).value_counts()
-    selected = neuron_table(index, ms["columns"])
-    layers = layer_distribution(selected, n_layers, layer_size=layer_sizes.to_dict())
-    minimal = pd.DataFrame([{k: v for k, v in ms.items() if k != "columns"}])
-    neurons_tbl = neuron_table(index).assign(mean=np.asarray(probe.mean_, np.float64),
-                                             scale=np.asarray(probe.scale_, np.float64))
-    classes = _class_counts(probe.classes_, train=y_train, dev=y_dev, test=y_test).assign(
-        intercept=np.asarray(probe.intercept_, np.float64))
     out_info = dict(info or {})
     out_info.update({
         "l1": float(l1), "l2": float(l2), "searched": bool(len(regularization)),
@@ -527,10 +495,56 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None
         "timings_s": timings, "analysis_time_s": time.perf_counter() - t0,
     })
     out_info.setdefault("wall_time_s", out_info["analysis_time_s"])
-    return LCAResult(ranking=ranking, per_tag_ranking=per_tag, oracle=oracle, curve=curve, minimal_set=minimal,
-                     ablation=ablation, selectivity=selectivity, layer_distribution=layers,
-                     tag_layer_distribution=tag_layers, regularization=regularization, neurons=neurons_tbl,
-                     classes=classes, coef=np.asarray(probe.coef_, np.float32), config=config, info=out_info)
+    return LCAResult(ranking=ranking, per_tag_ranking=per_tag, oracle=oracle, curve=curve,
+                     minimal_set=pd.DataFrame([{k: v for k, v in ms.items() if k != "columns"}]),
+                     ablation=ablation, selectivity=selectivity,
+                     layer_distribution=_layer_table(index, ms["columns"], n_layers),
+                     tag_layer_distribution=tag_layers, regularization=regularization,
+                     neurons=neuron_table(index).assign(mean=np.asarray(probe.mean_, np.float64),
+                                                        scale=np.asarray(probe.scale_, np.float64)),
+                     classes=_class_counts(probe.classes_, train=y_train, dev=y_dev, test=y_test).assign(
+                         intercept=np.asarray(probe.intercept_, np.float64)),
+                     coef=np.asarray(probe.coef_, np.float32), config=config, info=out_info)
+
+
+def _check_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons) -> pd.MultiIndex:
+    n_total = X_train.shape[1]
+    for name, X, y in (("train", X_train, y_train), ("dev", X_dev, y_dev), ("test", X_test, y_test)):
+        if len(X) != len(y):
+            raise ValueError(f"{name}: {len(X)} activation rows but {len(y)} labels")
+        if X.shape[1] != n_total:
+            raise ValueError(f"{name}: {X.shape[1]} columns but train has {n_total}")
+    return as_neuron_index(neurons, n_total)
+
+
+def _penalties(X_train, y_train, X_dev, y_dev, config: LCAConfig, progress: bool):
+    """The search table and the chosen ``(l1, l2)``: searched when neither is set, else as given."""
+    l1, l2 = config.l1, config.l2
+    if l1 is None and l2 is None:
+        return ev.search_regularization(
+            X_train, y_train, X_dev, y_dev, grid=[(v, v) for v in config.search_grid],
+            tolerance=config.search_tolerance, probe_params=config.probe_params(),
+            max_train=config.search_max_train, search_stride=config.search_stride, seed=config.seed,
+            progress=progress)
+    l1 = l2 if l1 is None else l1
+    l2 = l1 if l2 is None else l2
+    return _empty("l1", "l2", "dev_accuracy", "top", "random", "bottom", "gap_random", "gap_bottom", "gap",
+                  "eligible", "chosen", "n_train"), (l1, l2)
+
+
+def _selectivity(X_train, y_train, X_test, y_test, control, minimal_columns, common) -> pd.DataFrame:
+    if control is None or control is False:
+        return _empty("selection", "n_neurons", "task_accuracy", "control_accuracy", "selectivity")
+    c_train, c_test = control
+    return ev.selectivity(X_train, y_train, c_train, X_test, y_test, c_test,
+                          selections={"all": None, "minimal set": minimal_columns}, **common)
+
+
+def _layer_table(index: pd.MultiIndex, columns, n_layers: int) -> pd.DataFrame:
+    from .analysis.layers import layer_distribution
+
+    sizes = pd.Series(index.get_level_values("layer")).value_counts().to_dict()
+    return layer_distribution(neuron_table(index, columns), n_layers, layer_size=sizes)
 
 
 def _flat(labels, n_words, what):
