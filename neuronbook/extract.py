@@ -1,44 +1,54 @@
 """Word-level activations of every layer of a transformer, written to an :class:`ActivationStore`.
 
-How it works, and why:
+:func:`extract` runs four stages, each a small function of its own:
 
-* Every sentence is tokenized once with the fast tokenizer (``is_split_into_words=True``), which
-  gives the pieces of each word; alignment comes from ``word_ids()``, never from string matching.
-* A word that the tokenizer turns into no piece at all (a lone control or zero-width character,
-  say) is fed to the model as the unknown token, so it still gets a vector computed in context, and
-  it is counted and reported in the store's metadata.
-* A sentence with more pieces than the model takes is cut into overlapping windows on word
-  boundaries; each word takes its vector from the window where it has the most context on both
-  sides. No sentence is truncated and no word is dropped. The one exception, reported in the
-  metadata (``words_clipped``) and the log: a single word of more pieces than half the window (a
-  long URL, say) keeps only its first and last pieces, so that it still has context around it.
-* Segments (sentences or windows) are sorted by length and packed into batches bounded by a token
-  budget (padded length x batch size), so padding is small and memory bounded.
-* Pieces are aggregated to words (``first``, ``last`` or ``mean``) on the batch with index
-  operations, then scattered into the memory-mapped store.
-
-The store is keyed by what determines its content (model weights, tokenizer, aggregation, dtype,
-corpus words, windowing, package version): a second identical call opens the cached store.
+1. **plan** (:func:`_plan`): every sentence is tokenized once with the fast tokenizer
+   (``is_split_into_words=True``); alignment comes from ``word_ids()``, never from string matching.
+   A word that the tokenizer turns into no piece (a lone control or zero-width character, say) is
+   fed to the model as the unknown token, so it still gets a vector computed in context
+   (:class:`~neuronbook.exceptions.UnknownWordsWarning`). A single word of more pieces than half the
+   window (a long URL, say) keeps only its first and last pieces, so that it still has context
+   around it (:class:`~neuronbook.exceptions.ClippedWordsWarning`). A sentence with more pieces than
+   the model takes is cut into overlapping windows on word boundaries; each word takes its vector
+   from the window where it has the most context on both sides. No sentence is truncated and no
+   word is dropped.
+2. **key** (:func:`store_key`): what determines the store's content -- model identity, tokenizer,
+   aggregation, dtype, corpus words, window settings, package version. A model given by name is
+   keyed from its files (:func:`neuronbook.models.model_identity`) without loading it, and a store
+   already in the cache is returned as is.
+3. **run batches** (:func:`_run_batches`): segments (sentences or windows) are sorted by length and
+   packed into batches bounded by a token budget (padded length x batch size), so padding is small
+   and memory bounded; pieces are aggregated to words (``first``, ``last`` or ``mean``) on the
+   batch with index operations.
+4. **write** (:func:`_write`): word vectors are scattered into the memory-mapped store, which is
+   renamed into place only once complete.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import tempfile
 import time
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
-from .store import ActivationStore, cache_dir, content_key
+from .exceptions import ClippedWordsWarning, UnknownWordsWarning
+from .settings import cache_dir, progress_enabled
+from .store import ActivationStore, content_key
 
-__all__ = ["extract", "AGGREGATIONS"]
+__all__ = ["extract", "store_key", "AGGREGATIONS"]
 
 logger = logging.getLogger(__name__)
 
 AGGREGATIONS = ("first", "last", "mean")
+DTYPES = ("float32", "float16")
+_SHOWN = 5  # (sentence, word) examples named in a warning
 
 
 @dataclass
@@ -51,7 +61,24 @@ class _Segment:
     word_rows: np.ndarray  # global store row of each word of the segment (-1: vector taken elsewhere)
 
 
+@dataclass
+class _Plan:
+    """What the model will be fed: segments, and what the tokenization had to bend."""
+
+    segments: list[_Segment]
+    n_windowed: int = 0
+    unknown: list[tuple[int, int, str]] = field(default_factory=list)      # (sentence, word, text)
+    clipped: list[tuple[int, int, int, int]] = field(default_factory=list)  # (sentence, word, pieces, kept)
+
+    @property
+    def n_pieces(self) -> int:
+        return sum(len(s.piece_ids) for s in self.segments)
+
+
+# ------------------------------------------------------------------------------------- inputs
 def _sentences_of(corpus) -> list[list[str]]:
+    if corpus is None:
+        raise ValueError("extract needs a corpus (a Corpus or a list of word lists)")
     sentences = corpus.sentences if hasattr(corpus, "sentences") else corpus
     sentences = [list(s) for s in sentences]
     for i, sent in enumerate(sentences):
@@ -60,35 +87,41 @@ def _sentences_of(corpus) -> list[list[str]]:
         for j, w in enumerate(sent):
             if not isinstance(w, str):
                 raise TypeError(f"sentence {i}, word {j}: expected str, got {type(w).__name__}")
+            if not w:
+                raise ValueError(f"sentence {i}, word {j} is the empty string")
     return sentences
 
 
-def _tokenizer_fingerprint(tokenizer) -> str:
-    cached = getattr(tokenizer, "_neuronbook_fingerprint", None)
-    if cached:
-        return cached
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    if backend is None:
-        raise TypeError("extract needs a fast (Rust-backed) tokenizer for word alignment")
-    digest = hashlib.sha256(backend.to_str().encode()).hexdigest()[:16]
-    try:
-        tokenizer._neuronbook_fingerprint = digest
-    except AttributeError:  # pragma: no cover - exotic tokenizer classes
-        pass
-    return digest
+def _words_fingerprint(corpus, sentences: list[list[str]]) -> str:
+    """The corpus's length-prefixed words fingerprint (a plain list is wrapped in a Corpus)."""
+    if hasattr(corpus, "words_fingerprint"):
+        return corpus.words_fingerprint()
+    from .corpus import Corpus
+
+    return Corpus(sentences).words_fingerprint()
 
 
-def _resolve(model, tokenizer):
+def _check_options(aggregation: str, dtype) -> str:
+    if aggregation not in AGGREGATIONS:
+        raise ValueError(f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}")
+    name = np.dtype(dtype).name
+    if name not in DTYPES:
+        raise ValueError(f"dtype must be float32 or float16, got {dtype!r}")
+    return name
+
+
+def _split_model(model, tokenizer):
+    """``(model, tokenizer)`` from a model, a name or a (model, tokenizer) pair; nothing is loaded."""
     if isinstance(model, (tuple, list)):
-        model, tokenizer = model
-    if isinstance(model, (str, Path)):
-        from .models import load_model
-
-        model, loaded_tok = load_model(str(model))
-        tokenizer = tokenizer or loaded_tok
-    if tokenizer is None:
+        if len(model) != 2:
+            raise ValueError("a model pair must be (model, tokenizer)")
+        model, pair_tokenizer = model
+        tokenizer = tokenizer if tokenizer is not None else pair_tokenizer
+    if isinstance(model, Path):
+        model = str(model)
+    if not isinstance(model, str) and tokenizer is None:
         raise ValueError("pass tokenizer= with a model object (or give the model by name)")
-    if not getattr(tokenizer, "is_fast", False):
+    if tokenizer is not None and not getattr(tokenizer, "is_fast", False):
         raise TypeError(
             f"{type(tokenizer).__name__} is not a fast tokenizer; word alignment needs word_ids() "
             "(load it with AutoTokenizer.from_pretrained(..., use_fast=True))"
@@ -96,6 +129,94 @@ def _resolve(model, tokenizer):
     return model, tokenizer
 
 
+def _tokenizer_fingerprint(tokenizer) -> str:
+    """Hash of the tokenizer's definition and length limit; nothing is cached on the object.
+
+    The backend's padding and truncation settings are left out: transformers rewrites them on
+    every call, and extraction never uses them (it builds its own batches).
+    """
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        raise TypeError("extract needs a fast (Rust-backed) tokenizer for word alignment")
+    spec = json.loads(backend.to_str())
+    spec.pop("padding", None)
+    spec.pop("truncation", None)
+    h = hashlib.sha256(json.dumps(spec, sort_keys=True, ensure_ascii=False).encode())
+    h.update(f"\nmodel_max_length={getattr(tokenizer, 'model_max_length', None)}".encode())
+    return h.hexdigest()[:16]
+
+
+# ---------------------------------------------------------------------------------- stage: key
+def _key_fields(identity: dict, tokenizer, words_fingerprint: str, *, aggregation: str, dtype: str,
+                max_length: int | None, window_overlap: int | None) -> dict:
+    """Everything the store's content depends on.
+
+    A model given by name with no tokenizer is keyed by its identity alone (whose fingerprint
+    covers the tokenizer files); otherwise the tokenizer's own fingerprint is added. ``max_length``
+    is the user's value or the model's position limit; the effective window and overlap follow
+    from it and the tokenizer, so they need no field of their own.
+    """
+    from . import __version__
+
+    limit = max_length if max_length is not None else identity.get("max_length")
+    return {
+        "model": identity["model"],
+        "fingerprint": identity["fingerprint"],
+        "tokenizer": None if tokenizer is None else _tokenizer_fingerprint(tokenizer),
+        "aggregation": aggregation,
+        "dtype": dtype,
+        "corpus": words_fingerprint,
+        "max_length": None if limit is None else int(limit),
+        "window_overlap": None if window_overlap is None else int(window_overlap),
+        "version": __version__,
+    }
+
+
+def store_key(model, corpus, *, tokenizer=None, aggregation: str = "mean", dtype: str = "float32",
+              max_length: int | None = None, window_overlap: int | None = None) -> str:
+    """The key (folder name) of the store :func:`extract` makes for these arguments, cheaply.
+
+    A model given by name is identified from its files
+    (:func:`neuronbook.models.model_identity`); its weights are never loaded. Use it to key
+    results derived from a store without opening (or computing) the store.
+
+    Parameters
+    ----------
+    model, corpus, tokenizer, aggregation, dtype, max_length, window_overlap
+        As for :func:`extract`.
+
+    Returns
+    -------
+    str
+        24 hex digits; equal keys mean equal store contents.
+
+    Examples
+    --------
+    >>> from transformers import BertConfig, BertModel, BertTokenizerFast
+    >>> tok = BertTokenizerFast(vocab={"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "a": 4, "b": 5})
+    >>> model = BertModel(BertConfig(vocab_size=6, hidden_size=8, num_hidden_layers=1,
+    ...                              num_attention_heads=2, intermediate_size=8))
+    >>> key = store_key(model, [["a", "b"]], tokenizer=tok)
+    >>> key == store_key((model, tok), [["a", "b"]]), key == store_key(model, [["a\tb"]], tokenizer=tok)
+    (True, False)
+    """
+    return content_key(_fields_for(model, corpus, tokenizer, aggregation, dtype, max_length, window_overlap)[0])
+
+
+def _fields_for(model, corpus, tokenizer, aggregation, dtype, max_length, window_overlap):
+    """Key fields and the pieces they came from: (fields, model, tokenizer, identity, sentences)."""
+    from .models import model_identity
+
+    dtype = _check_options(aggregation, dtype)
+    model, tokenizer = _split_model(model, tokenizer)
+    sentences = _sentences_of(corpus)
+    identity = model_identity(model)
+    fields = _key_fields(identity, tokenizer, _words_fingerprint(corpus, sentences), aggregation=aggregation,
+                         dtype=dtype, max_length=max_length, window_overlap=window_overlap)
+    return fields, model, tokenizer, identity, sentences
+
+
+# --------------------------------------------------------------------------------- stage: plan
 def _special_tokens(tokenizer) -> tuple[list[int], list[int]]:
     """Ids the tokenizer puts before and after the pieces of a single sequence (e.g. [CLS], [SEP])."""
     enc = tokenizer([["a", "b"]], is_split_into_words=True, add_special_tokens=True)
@@ -107,29 +228,42 @@ def _special_tokens(tokenizer) -> tuple[list[int], list[int]]:
 
 
 def _tokenize(tokenizer, sentences: list[list[str]]):
-    """Pieces per word for every sentence; words with no piece are replaced by the unknown token."""
+    """Pieces per word for every sentence; words with no piece are replaced by the unknown token.
+
+    Returns ``(pieces, unknown)``: ``pieces[i][j]`` the piece ids of word ``j`` of sentence ``i``,
+    ``unknown`` the ``(sentence, word, text)`` of words that had no piece.
+    """
     enc = tokenizer(sentences, is_split_into_words=True, add_special_tokens=False)
-    unk = tokenizer.unk_token
-    empty = []
-    pieces_per_sentence = []
+    unknown = []
+    pieces = []
     for i, sent in enumerate(sentences):
-        ids = enc["input_ids"][i]
-        wids = enc.word_ids(i)
         per_word: list[list[int]] = [[] for _ in sent]
-        for pid, w in zip(ids, wids):
+        for pid, w in zip(enc["input_ids"][i], enc.word_ids(i)):
             if w is not None:
                 per_word[w].append(pid)
         for j, p in enumerate(per_word):
             if not p:
-                if unk is None:
+                if tokenizer.unk_token_id is None:
                     raise ValueError(
                         f"sentence {i}, word {j} ({sent[j]!r}) produces no piece and the tokenizer "
                         "has no unknown token to stand in for it"
                     )
                 per_word[j] = [tokenizer.unk_token_id]
-                empty.append((i, j, sent[j]))
-        pieces_per_sentence.append(per_word)
-    return pieces_per_sentence, empty
+                unknown.append((i, j, sent[j]))
+        pieces.append(per_word)
+    return pieces, unknown
+
+
+def _check_not_all_unknown(pieces, unk_id, tokenizer) -> None:
+    """A tokenizer that reads every word as the unknown token is broken, not a corpus problem."""
+    if unk_id is None or any(pid != unk_id for per_word in pieces for p in per_word for pid in p):
+        return
+    n = sum(len(per_word) for per_word in pieces)
+    raise ValueError(
+        f"every word of the corpus ({n} words) is read as the unknown token by "
+        f"{type(tokenizer).__name__}: its vocabulary is missing or does not fit this model "
+        "(check the model folder's tokenizer files)"
+    )
 
 
 def _clip_long_words(pieces, cap: int):
@@ -215,6 +349,41 @@ def _build_segments(pieces, max_pieces: int, overlap: int):
     return segments, n_windowed
 
 
+def _plan(tokenizer, sentences: list[list[str]], max_pieces: int, overlap: int) -> _Plan:
+    """Stage 1: tokenize, clip over-long words, cut long sentences into windows."""
+    pieces, unknown = _tokenize(tokenizer, sentences)
+    _check_not_all_unknown(pieces, tokenizer.unk_token_id, tokenizer)
+    clipped = _clip_long_words(pieces, max(1, max_pieces // 2))
+    segments, n_windowed = _build_segments(pieces, max_pieces, overlap)
+    if n_windowed:
+        logger.info("%d sentences longer than %d pieces were split into windows", n_windowed, max_pieces)
+    return _Plan(segments, n_windowed, unknown, clipped)
+
+
+def _warn_plan(plan: _Plan, sentences, unk_token, max_pieces: int) -> None:
+    """One warning per kind of bent word, naming the count and the first few (sentence, word)."""
+    if plan.unknown:
+        shown = ", ".join(f"sentence {i} word {j} ({w!r})" for i, j, w in plan.unknown[:_SHOWN])
+        more = f", and {len(plan.unknown) - _SHOWN} more" if len(plan.unknown) > _SHOWN else ""
+        warnings.warn(
+            f"{len(plan.unknown)} word(s) produced no piece and were read as the unknown token "
+            f"{unk_token!r}: {shown}{more}. The store's metadata lists them all ('words_unknown').",
+            UnknownWordsWarning, stacklevel=4,
+        )
+    if plan.clipped:
+        shown = ", ".join(
+            f"sentence {i} word {j} ({sentences[i][j][:20]!r}, {n} pieces)" for i, j, n, _ in plan.clipped[:_SHOWN]
+        )
+        more = f", and {len(plan.clipped) - _SHOWN} more" if len(plan.clipped) > _SHOWN else ""
+        warnings.warn(
+            f"{len(plan.clipped)} word(s) have more pieces than half the model's {max_pieces}-piece window; "
+            f"their vectors use only their first and last {plan.clipped[0][3]} pieces: {shown}{more}. "
+            "The store's metadata lists them all ('words_clipped').",
+            ClippedWordsWarning, stacklevel=4,
+        )
+
+
+# -------------------------------------------------------------------------- stage: run batches
 def _batches(segments: list[_Segment], token_budget: int, n_special: int):
     order = sorted(range(len(segments)), key=lambda k: len(segments[k].piece_ids))
     batch: list[int] = []
@@ -230,210 +399,28 @@ def _batches(segments: list[_Segment], token_budget: int, n_special: int):
         yield batch
 
 
-def _model_id(model) -> str:
-    return (
-        getattr(model, "neuronbook_id", None)
-        or getattr(getattr(model, "config", None), "_name_or_path", None)
-        or type(model).__name__
-    )
-
-
-def _weights_fingerprint(model) -> str:
-    from .models import model_fingerprint
-
-    return model_fingerprint(model)
-
-
-def _max_positions(model, tokenizer) -> int:
-    limits = []
-    cfg = getattr(model, "config", None)
-    mpe = getattr(cfg, "max_position_embeddings", None)
-    if mpe:
-        # RoBERTa-style models reserve padding_idx + 1 positions.
-        if getattr(cfg, "model_type", "") in ("roberta", "xlm-roberta", "camembert", "mpnet"):
-            mpe -= (getattr(cfg, "pad_token_id", 1) or 0) + 1
-        limits.append(int(mpe))
-    tml = getattr(tokenizer, "model_max_length", None)
-    if tml and tml < 1_000_000:
-        limits.append(int(tml))
-    if not limits:
-        raise ValueError("cannot tell the model's maximum length; pass max_length=")
-    return min(limits)
-
-
-def extract(
-    model="sentence-transformers/all-MiniLM-L6-v2",
-    corpus=None,
-    *,
-    tokenizer=None,
-    aggregation: str = "mean",
-    dtype: str = "float32",
-    token_budget: int = 8192,
-    max_length: int | None = None,
-    window_overlap: int | None = None,
-    device: str | None = None,
-    cache: bool | str | Path = True,
-    progress: bool = True,
-) -> ActivationStore:
-    """Extract word-level activations of every layer into a cached :class:`ActivationStore`.
-
-    Parameters
-    ----------
-    model : str, PreTrainedModel or (model, tokenizer)
-        A model name for :func:`neuronbook.load_model` (the packaged all-MiniLM-L6-v2 by default), or
-        a loaded transformers model (then pass ``tokenizer``).
-    corpus : Corpus or list of list of str
-        Sentences of words.
-    tokenizer : PreTrainedTokenizerFast, optional
-        Needed when ``model`` is a model object.
-    aggregation : {"mean", "first", "last"}
-        How the pieces of a word become one vector.
-    dtype : {"float32", "float16"}
-        Storage dtype (computation is float32 either way).
-    token_budget : int
-        Upper bound of padded tokens per batch (batch size x longest sequence).
-    max_length : int, optional
-        Maximum sequence length including special tokens; the model's own limit by default.
-    window_overlap : int, optional
-        Pieces shared by consecutive windows of a long sentence; half the window by default.
-    device : str, optional
-        ``"cuda"`` when available, else ``"cpu"``.
-    cache : bool or path
-        True: the user cache (``$NEURONBOOK_CACHE`` or ``~/.cache/neuronbook``); a path: that
-        directory; False: a fresh temporary store, never reused and removed when the process exits.
-    progress : bool
-        Show a progress bar.
-
-    Returns
-    -------
-    ActivationStore
-        Activations of shape ``(n_words, n_layers + 1, hidden)``, layer 0 being the embeddings.
-
-    Examples
-    --------
-    >>> from neuronbook import extract
-    >>> store = extract(corpus=[["The", "cat", "sat", "."]], progress=False)  # doctest: +SKIP
-    >>> store.shape  # doctest: +SKIP
-    (4, 7, 384)
-    """
+def _run_batches(model, plan: _Plan, *, prefix, suffix, pad_id: int, token_budget: int, device: str,
+                 aggregation: str, progress: bool) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Stage 3: feed the segments in batches; yield (store rows, words x layers x hidden float32)."""
     import torch
     from tqdm.auto import tqdm
 
-    from . import __version__
-
-    if corpus is None:
-        raise ValueError("extract needs a corpus (a Corpus or a list of word lists)")
-    if aggregation not in AGGREGATIONS:
-        raise ValueError(f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}")
-    if np.dtype(dtype) not in (np.float32, np.float16):
-        raise ValueError(f"dtype must be float32 or float16, got {dtype!r}")
-    model, tokenizer = _resolve(model, tokenizer)
-    sentences = _sentences_of(corpus)
-
-    prefix, suffix = _special_tokens(tokenizer)
-    n_prefix, n_suffix = len(prefix), len(suffix)
-    max_total = max_length or _max_positions(model, tokenizer)
-    max_pieces = max_total - n_prefix - n_suffix
-    overlap = max_pieces // 2 if window_overlap is None else int(window_overlap)
-    if not 0 <= overlap < max_pieces:
-        raise ValueError(f"window_overlap must be in [0, {max_pieces}), got {overlap}")
-
-    corpus_hash = hashlib.sha256(
-        "\n".join("\t".join(s) for s in sentences).encode()
-    ).hexdigest()[:16]
-    cfg = model.config
-    n_layers = int(cfg.num_hidden_layers) + 1
-    hidden = int(cfg.hidden_size)
-    key_fields = {
-        "model": _model_id(model),
-        "weights": _weights_fingerprint(model),
-        "tokenizer": _tokenizer_fingerprint(tokenizer),
-        "aggregation": aggregation,
-        "dtype": np.dtype(dtype).name,
-        "corpus": corpus_hash,
-        "max_length": max_total,
-        "window_overlap": overlap,
-        "version": __version__,
-    }
-    key = content_key(key_fields)
-    if cache is False:
-        import atexit
-        import shutil
-        import tempfile
-
-        root = Path(tempfile.mkdtemp(prefix="neuronbook-"))
-        atexit.register(shutil.rmtree, root, True)  # a throwaway store lives as long as the process
-    else:
-        root = (cache_dir() if cache is True else Path(cache)) / "stores"
-    path = root / key
-    if (path / "metadata.json").is_file():
-        logger.info("reusing activation store %s", path)
-        return ActivationStore(path)
-
-    t0 = time.perf_counter()
-    pieces, empty = _tokenize(tokenizer, sentences)
-    for i, j, w in empty[:20]:
-        logger.warning("sentence %d, word %d (%r) has no piece; it is read as the unknown token", i, j, w)
-    if len(empty) > 20:
-        logger.warning("... %d words without pieces in all", len(empty))
-    clipped = _clip_long_words(pieces, max(1, max_pieces // 2))
-    for i, j, n, kept in clipped:
-        logger.warning(
-            "sentence %d, word %d (%r...) has %d pieces, more than half the %d-piece window: its vector "
-            "uses its first and last pieces (%d in all)", i, j, sentences[i][j][:30], n, max_pieces, kept,
-        )
-    segments, n_windowed = _build_segments(pieces, max_pieces, overlap)
-    if n_windowed:
-        logger.info("%d sentences longer than %d pieces were split into windows", n_windowed, max_pieces)
-
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    was_training = model.training
-    model.eval()
-    model.to(device)
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    n_special = n_prefix + n_suffix
-    n_pieces = sum(len(s.piece_ids) for s in segments)
-    metadata = {
-        **key_fields,
-        "key": key,
-        "model_class": type(model).__name__,
-        # e.g. "4-bit (Q4_0) dequantised weights": results must say they come from an approximation.
-        "approximation": getattr(model, "neuronbook_approximation", None),
-        "tokenizer_class": type(tokenizer).__name__,
-        "n_sentences": len(sentences),
-        "n_pieces": n_pieces,
-        "sentences_windowed": n_windowed,
-        "words_without_pieces": [[i, j, w] for i, j, w in empty],
-        "words_clipped": [list(c) for c in clipped],
-        "device": device,
-    }
-    batches = list(_batches(segments, token_budget, n_special))
-    bar = tqdm(total=n_pieces, unit="piece", desc="extract", disable=not progress)
-    with ActivationStore.create(path, sentences, n_layers, hidden, metadata, dtype) as writer:
-        out = writer.array
-        with torch.inference_mode():
-            for batch in batches:
-                segs = [segments[k] for k in batch]
-                width = max(len(s.piece_ids) for s in segs) + n_special
-                ids = torch.full((len(segs), width), pad_id, dtype=torch.long)
-                mask = torch.zeros((len(segs), width), dtype=torch.long)
-                for b, s in enumerate(segs):
-                    full = prefix + s.piece_ids + suffix
-                    ids[b, : len(full)] = torch.tensor(full)
-                    mask[b, : len(full)] = 1
-                outputs = model(
-                    input_ids=ids.to(device), attention_mask=mask.to(device), output_hidden_states=True
-                )
-                rows, vecs = _aggregate(outputs.hidden_states, segs, n_prefix, aggregation)
-                out[rows] = vecs.to(torch.float32).cpu().numpy().astype(out.dtype, copy=False)
-                bar.update(sum(len(s.piece_ids) for s in segs))
-        bar.close()
-        writer.metadata["seconds"] = round(time.perf_counter() - t0, 3)
-    if was_training:
-        model.train()
-    logger.info("wrote activation store %s in %.1fs", path, time.perf_counter() - t0)
-    return ActivationStore(path)
+    n_special = len(prefix) + len(suffix)
+    with tqdm(total=plan.n_pieces, unit="piece", desc="extract", disable=not progress) as bar, \
+            torch.inference_mode():
+        for batch in _batches(plan.segments, token_budget, n_special):
+            segs = [plan.segments[k] for k in batch]
+            width = max(len(s.piece_ids) for s in segs) + n_special
+            ids = torch.full((len(segs), width), pad_id, dtype=torch.long)
+            mask = torch.zeros((len(segs), width), dtype=torch.long)
+            for b, s in enumerate(segs):
+                full = prefix + s.piece_ids + suffix
+                ids[b, : len(full)] = torch.tensor(full)
+                mask[b, : len(full)] = 1
+            outputs = model(input_ids=ids.to(device), attention_mask=mask.to(device), output_hidden_states=True)
+            rows, vecs = _aggregate(outputs.hidden_states, segs, len(prefix), aggregation)
+            yield rows, vecs.to(torch.float32).cpu().numpy()
+            bar.update(sum(len(s.piece_ids) for s in segs))
 
 
 def _aggregate(hidden_states, segs: list[_Segment], n_prefix: int, aggregation: str):
@@ -478,3 +465,177 @@ def _aggregate(hidden_states, segs: list[_Segment], n_prefix: int, aggregation: 
         vecs = pieces[torch.from_numpy(pick).to(pieces.device)]
     keep = rows >= 0
     return rows[keep], vecs[torch.from_numpy(np.flatnonzero(keep)).to(vecs.device)]
+
+
+# -------------------------------------------------------------------------------- stage: write
+def _write(path: Path, sentences, shape: tuple[int, int], metadata: dict, dtype: str, batches) -> None:
+    """Stage 4: scatter each batch's word vectors into a new store, renamed into place when full."""
+    t0 = time.perf_counter()
+    with ActivationStore.create(path, sentences, shape[0], shape[1], metadata, dtype) as writer:
+        out = writer.array
+        for rows, vecs in batches:
+            out[rows] = vecs.astype(out.dtype, copy=False)
+        writer.metadata["seconds"] = round(time.perf_counter() - t0, 3)
+
+
+# ---------------------------------------------------------------------------------- the driver
+def _store_root(cache) -> tuple[Path, Path | None]:
+    """Where stores go, and the temporary folder the returned store will own (``cache=False``)."""
+    if cache is False:
+        tmp = Path(tempfile.mkdtemp(prefix="neuronbook-store-"))
+        return tmp, tmp
+    if cache is True:
+        return cache_dir("stores"), None
+    return Path(cache) / "stores", None
+
+
+def _window_sizes(tokenizer, identity: dict, max_length, window_overlap):
+    """(prefix ids, suffix ids, pieces per window, overlap) for this tokenizer and model."""
+    prefix, suffix = _special_tokens(tokenizer)
+    if max_length is None:
+        limits = [identity.get("max_length")]
+        tml = getattr(tokenizer, "model_max_length", None)
+        limits.append(tml if tml and tml < 1_000_000 else None)  # 1e30 means "no limit"
+        limits = [int(x) for x in limits if x]
+        if not limits:
+            raise ValueError("cannot tell the model's maximum length; pass max_length=")
+        max_length = min(limits)
+    max_pieces = int(max_length) - len(prefix) - len(suffix)
+    if max_pieces < 1:
+        raise ValueError(f"max_length={max_length} leaves no room for a word after the special tokens")
+    overlap = max_pieces // 2 if window_overlap is None else int(window_overlap)
+    if not 0 <= overlap < max_pieces:
+        raise ValueError(f"window_overlap must be in [0, {max_pieces}), got {overlap}")
+    return prefix, suffix, max_pieces, overlap
+
+
+def extract(
+    model="sentence-transformers/all-MiniLM-L6-v2",
+    corpus=None,
+    *,
+    tokenizer=None,
+    aggregation: str = "mean",
+    dtype: str = "float32",
+    token_budget: int = 8192,
+    max_length: int | None = None,
+    window_overlap: int | None = None,
+    device: str | None = None,
+    cache: bool | str | Path = True,
+    progress: bool | str = "auto",
+) -> ActivationStore:
+    """Extract word-level activations of every layer into a cached :class:`ActivationStore`.
+
+    Parameters
+    ----------
+    model : str, PreTrainedModel or (model, tokenizer)
+        A model name for :func:`neuronbook.load_model` (the packaged all-MiniLM-L6-v2 by default),
+        or a loaded transformers model (then pass ``tokenizer``), or both as a pair. A name is keyed
+        from its files and loaded only when the store is not already cached.
+    corpus : Corpus or list of list of str
+        Sentences of words.
+    tokenizer : PreTrainedTokenizerFast, optional
+        Needed when ``model`` is a model object; with a name, replaces the model's own tokenizer.
+    aggregation : {"mean", "first", "last"}
+        How the pieces of a word become one vector.
+    dtype : {"float32", "float16"}
+        Storage dtype (computation is float32 either way).
+    token_budget : int
+        Upper bound of padded tokens per batch (batch size x longest sequence).
+    max_length : int, optional
+        Maximum sequence length including special tokens; the model's own limit by default.
+    window_overlap : int, optional
+        Pieces shared by consecutive windows of a long sentence; half the window by default.
+    device : str, optional
+        ``"cuda"`` when available, else ``"cpu"``.
+    cache : bool or path
+        True: ``neuronbook.settings.cache_dir("stores")``; a path: its ``stores`` sub-folder; False:
+        a temporary store, never reused, whose folder is removed by ``store.close()``, on leaving
+        ``with extract(...) as store:``, when the store is garbage collected, or at exit.
+    progress : bool or "auto"
+        Show a progress bar ("auto": see :func:`neuronbook.settings.progress_enabled`).
+
+    Returns
+    -------
+    ActivationStore
+        Activations of shape ``(n_words, n_layers, hidden)``, layer 0 being the embeddings.
+
+    Warns
+    -----
+    UnknownWordsWarning
+        Words that produced no piece and were read as the unknown token.
+    ClippedWordsWarning
+        Words of more pieces than half the window, kept as their first and last pieces.
+
+    Examples
+    --------
+    >>> from neuronbook import extract
+    >>> store = extract(corpus=[["The", "cat", "sat", "."]], progress=False)  # doctest: +SKIP
+    >>> store.shape  # doctest: +SKIP
+    (4, 7, 384)
+    """
+    key_fields, model, tokenizer, identity, sentences = _fields_for(
+        model, corpus, tokenizer, aggregation, dtype, max_length, window_overlap)
+    key = content_key(key_fields)
+    root, owned = _store_root(cache)
+    path = root / key
+    if owned is None and (path / "metadata.json").is_file():
+        logger.info("reusing activation store %s", path)
+        return ActivationStore(path)
+    try:
+        _extract_into(path, key_fields, key, model, tokenizer, identity, sentences, token_budget=token_budget,
+                      max_length=max_length, window_overlap=window_overlap, device=device,
+                      progress=progress_enabled(progress))
+    except BaseException:
+        if owned is not None:
+            import shutil
+
+            shutil.rmtree(owned, ignore_errors=True)
+        raise
+    return ActivationStore(path, remove_on_close=owned)
+
+
+def _extract_into(path, key_fields, key, model, tokenizer, identity, sentences, *, token_budget, max_length,
+                  window_overlap, device, progress) -> None:
+    """Load the model if needed, plan, run and write the store at ``path``."""
+    import torch
+
+    if isinstance(model, str):
+        from .models import load_model
+
+        model, own_tokenizer = load_model(model)
+        tokenizer = tokenizer if tokenizer is not None else own_tokenizer
+    prefix, suffix, max_pieces, overlap = _window_sizes(tokenizer, identity, max_length, window_overlap)
+    plan = _plan(tokenizer, sentences, max_pieces, overlap)
+    _warn_plan(plan, sentences, tokenizer.unk_token, max_pieces)
+
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    cfg = model.config
+    metadata = {
+        **key_fields,
+        "key": key,
+        "model_class": type(model).__name__,
+        # e.g. "4-bit (Q4_0) dequantised weights": results must say they come from an approximation.
+        "approximation": identity.get("approximation"),
+        "tokenizer_class": type(tokenizer).__name__,
+        "max_pieces": max_pieces,
+        "overlap_pieces": overlap,
+        "n_sentences": len(sentences),
+        "n_pieces": plan.n_pieces,
+        "sentences_windowed": plan.n_windowed,
+        "words_unknown": [list(u) for u in plan.unknown],
+        "words_clipped": [list(c) for c in plan.clipped],
+        "device": device,
+    }
+    was_training = model.training
+    model.eval()
+    model.to(device)
+    try:
+        batches = _run_batches(model, plan, prefix=prefix, suffix=suffix, token_budget=token_budget,
+                               pad_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0,
+                               device=device, aggregation=key_fields["aggregation"], progress=progress)
+        _write(path, sentences, (int(cfg.num_hidden_layers) + 1, int(cfg.hidden_size)), metadata,
+               key_fields["dtype"], batches)
+    finally:
+        if was_training:
+            model.train()
+    logger.info("wrote activation store %s", path)

@@ -6,16 +6,26 @@ A store is one directory::
         activations.npy   words x layers x neurons (float32 or float16), opened as a memmap
         offsets.npy       int64, n_sentences + 1 word offsets: sentence i is rows offsets[i]:offsets[i+1]
         words.json        the words of each sentence (for reading results back as text)
-        metadata.json     what produced it: model id and weight hash, tokenizer, aggregation, dtype,
-                          corpus hash, package version, ... and ``"complete": true``
+        metadata.json     what produced it: model id and fingerprint, tokenizer, aggregation, dtype,
+                          corpus fingerprint, package version, ... and ``"complete": true``
 
 It is written under a temporary name and renamed into place only once every row is filled, so a
 directory called ``<key>`` is always complete: an interrupted extraction leaves a ``*.tmp-*``
 directory that is never read.
 
-Columns of the flat matrices that :meth:`ActivationStore.activations` returns are layer-major:
-column ``j`` of a selection of layers ``L`` is neuron ``j % n_neurons`` of layer ``L[j // n_neurons]``;
-:meth:`ActivationStore.neuron_index` spells that out as a DataFrame.
+Two ways to read it:
+
+* :meth:`ActivationStore.activations` -- the fast path, a plain ``words x columns`` ndarray whose
+  columns are layer-major: column ``j`` of a selection of layers ``L`` is neuron ``j % n_neurons``
+  of layer ``L[j // n_neurons]``; :meth:`ActivationStore.neurons` gives those columns' labels as a
+  ``(layer, neuron)`` :class:`pandas.MultiIndex`.
+* :meth:`ActivationStore.frame` -- the same numbers as a labelled DataFrame: rows
+  ``(sentence, position)``, columns ``(layer, neuron)``.
+
+Stores live in ``neuronbook.settings.cache_dir("stores")`` unless :func:`neuronbook.extract` is
+told otherwise. A *temporary* store (``extract(..., cache=False)``) owns its folder: it is removed
+by :meth:`ActivationStore.close`, on leaving a ``with`` block, when the store object is garbage
+collected, or at interpreter exit, whichever comes first.
 """
 
 from __future__ import annotations
@@ -26,13 +36,16 @@ import logging
 import os
 import shutil
 import uuid
+import weakref
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["ActivationStore", "cache_dir", "content_key"]
+from .neurons import neuron_index
+
+__all__ = ["ActivationStore", "content_key"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,19 +54,6 @@ _OFFSETS = "offsets.npy"
 _WORDS = "words.json"
 _METADATA = "metadata.json"
 _FORMAT_VERSION = 1
-
-
-def cache_dir() -> Path:
-    """The user cache: ``$NEURONBOOK_CACHE``, else ``~/.cache/neuronbook``.
-
-    Examples
-    --------
-    >>> from neuronbook.store import cache_dir
-    >>> cache_dir().name in ("neuronbook",) or True
-    True
-    """
-    env = os.environ.get("NEURONBOOK_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "neuronbook"
 
 
 def content_key(fields: dict) -> str:
@@ -75,6 +75,11 @@ class ActivationStore:
     ----------
     path : str or Path
         A store directory written by :func:`neuronbook.extract` (or :meth:`ActivationStore.create`).
+    remove_on_close : str or Path, optional
+        A directory (the store's own, or a folder holding it) that this object owns: it is removed
+        by :meth:`close`, on leaving a ``with`` block, when the object is garbage collected, or at
+        interpreter exit. :func:`neuronbook.extract` sets it for ``cache=False`` stores; leave it
+        unset for a store you mean to keep.
 
     Examples
     --------
@@ -84,12 +89,23 @@ class ActivationStore:
     >>> store = ActivationStore.from_array(d + "/s", acts, [["a", "b"]], {"model": "toy"})
     >>> store.activations(layers=[2]).tolist()
     [[8.0, 9.0, 10.0, 11.0], [20.0, 21.0, 22.0, 23.0]]
-    >>> store.neuron_index(layers=[2]).iloc[1].tolist()
-    [2, 1]
+    >>> tuple(map(int, store.neurons(layers=[2])[1]))  # column 1: (layer, neuron)
+    (2, 1)
+    >>> store.frame(layers=[2], neurons=[1]).loc[(0, 1), (2, 1)].item()
+    21.0
+    >>> with ActivationStore(d + "/s", remove_on_close=d) as temporary:
+    ...     temporary.n_words
+    2
+    >>> import os; os.path.exists(d)
+    False
     """
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, *, remove_on_close: str | os.PathLike | None = None):
         self.path = Path(path)
+        # Registered first, so that a store that fails to open still cleans up what it owns.
+        self._finalizer = (
+            weakref.finalize(self, shutil.rmtree, str(remove_on_close), True) if remove_on_close else None
+        )
         meta_path = self.path / _METADATA
         if not meta_path.is_file():
             raise FileNotFoundError(f"{self.path} is not an activation store (no {_METADATA})")
@@ -105,25 +121,53 @@ class ActivationStore:
                 f"activation store {self.path}: {self._data.shape[0]} rows but offsets end at {n_words}"
             )
 
+    # -- lifetime -----------------------------------------------------------------------------
+    @property
+    def temporary(self) -> bool:
+        """True when this object owns (and will remove) its folder."""
+        return self._finalizer is not None
+
+    @property
+    def closed(self) -> bool:
+        return self._data is None
+
+    def close(self) -> None:
+        """Release the memmap; a temporary store's folder is removed now. Idempotent."""
+        self._data = None
+        if self._finalizer is not None:
+            self._finalizer()
+
+    def __enter__(self) -> "ActivationStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def _array(self) -> np.memmap:
+        if self._data is None:
+            raise ValueError(f"activation store {self.path} is closed")
+        return self._data
+
     # -- shape -------------------------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, int, int]:
         """``(n_words, n_layers, n_neurons)``."""
-        return tuple(self._data.shape)
+        return tuple(self._array.shape)
 
     @property
     def n_words(self) -> int:
-        return self._data.shape[0]
+        return self._array.shape[0]
 
     @property
     def n_layers(self) -> int:
         """Number of layers, embeddings (layer 0) included."""
-        return self._data.shape[1]
+        return self._array.shape[1]
 
     @property
     def n_neurons(self) -> int:
         """Neurons per layer."""
-        return self._data.shape[2]
+        return self._array.shape[2]
 
     @property
     def n_sentences(self) -> int:
@@ -131,7 +175,7 @@ class ActivationStore:
 
     @property
     def dtype(self) -> np.dtype:
-        return self._data.dtype
+        return self._array.dtype
 
     @property
     def words(self) -> list[list[str]]:
@@ -143,14 +187,16 @@ class ActivationStore:
     @property
     def array(self) -> np.memmap:
         """The raw read-only memmap, words x layers x neurons (nothing is loaded until indexed)."""
-        return self._data
+        return self._array
 
     def __repr__(self) -> str:
         m = self.metadata
+        if self.closed:
+            return f"ActivationStore(closed, path='{self.path}')"
         return (
             f"ActivationStore({self.n_sentences} sentences, {self.n_words} words, {self.n_layers} layers x "
             f"{self.n_neurons} neurons, {self.dtype}, model={m.get('model')!r}, "
-            f"aggregation={m.get('aggregation')!r}, path='{self.path}')"
+            f"aggregation={m.get('aggregation')!r}, path='{self.path}'{', temporary' if self.temporary else ''})"
         )
 
     # -- reading ------------------------------------------------------------------------------
@@ -168,6 +214,15 @@ class ActivationStore:
                 raise IndexError(f"layer {layer} out of range: the store has layers 0..{self.n_layers - 1}")
             out.append(layer)
         return out
+
+    def _neurons(self, neurons) -> np.ndarray | None:
+        if neurons is None:
+            return None
+        neurons = np.atleast_1d(np.asarray(neurons, dtype=np.int64))
+        bad = neurons[(neurons < 0) | (neurons >= self.n_neurons)]
+        if len(bad):
+            raise IndexError(f"neuron {int(bad[0])} out of range: layers have neurons 0..{self.n_neurons - 1}")
+        return neurons
 
     def word_rows(self, sentences: Iterable[int] | None = None) -> np.ndarray:
         """Row indices (words) of the given sentences, in order."""
@@ -188,7 +243,8 @@ class ActivationStore:
     ) -> np.ndarray:
         """Load a words x columns matrix for some layers, neurons and sentences.
 
-        Only the selected slices are read from disk, never the whole store.
+        Only the selected slices are read from disk, never the whole store. The columns' labels are
+        :meth:`neurons` with the same ``layers`` and ``neurons``; :meth:`frame` returns both at once.
 
         Parameters
         ----------
@@ -207,31 +263,55 @@ class ActivationStore:
             ``(n_words_selected, len(layers) * len(neurons))``, layer-major columns.
         """
         layer_list = self._layers(layers)
+        neuron_list = self._neurons(neurons)
         rows = None if sentences is None else self.word_rows(sentences)
-        data = self._data
-        # Contiguous layer ranges slice the memmap without a copy of everything.
+        data = self._array
         block = data[:, layer_list, :] if rows is None else data[rows][:, layer_list, :]
-        if neurons is not None:
-            block = block[:, :, np.asarray(neurons, dtype=np.int64)]
+        if neuron_list is not None:
+            block = block[:, :, neuron_list]
         return np.ascontiguousarray(block.reshape(block.shape[0], -1), dtype=dtype)
 
-    def neuron_index(
+    def neurons(
         self, layers: int | Sequence[int] | None = None, neurons: Sequence[int] | None = None
+    ) -> pd.MultiIndex:
+        """The ``(layer, neuron)`` label of each column :meth:`activations` returns for these arguments.
+
+        Examples
+        --------
+        >>> import numpy as np, tempfile
+        >>> s = ActivationStore.from_array(tempfile.mkdtemp() + "/s", np.zeros((1, 3, 4)), [["a"]], {})
+        >>> [tuple(map(int, n)) for n in s.neurons(layers=[0, 2], neurons=[1, 3])]
+        [(0, 1), (0, 3), (2, 1), (2, 3)]
+        """
+        neuron_list = self._neurons(neurons)
+        return neuron_index(self._layers(layers), self.n_neurons if neuron_list is None else neuron_list)
+
+    def frame(
+        self,
+        layers: int | Sequence[int] | None = None,
+        neurons: Sequence[int] | None = None,
+        sentences: Iterable[int] | None = None,
+        dtype=np.float32,
     ) -> pd.DataFrame:
-        """The (layer, neuron) of each column returned by :meth:`activations` with the same arguments."""
-        layer_list = self._layers(layers)
-        neuron_list = np.arange(self.n_neurons) if neurons is None else np.asarray(neurons, dtype=np.int64)
-        return pd.DataFrame(
-            {
-                "layer": np.repeat(np.asarray(layer_list, dtype=np.int64), len(neuron_list)),
-                "neuron": np.tile(neuron_list, len(layer_list)),
-            }
+        """:meth:`activations` as a labelled DataFrame.
+
+        Rows are a ``(sentence, position)`` MultiIndex (position = the word's index within its
+        sentence); columns are :meth:`neurons`, a ``(layer, neuron)`` MultiIndex. Handy for small
+        selections; use :meth:`activations` for whole layers of a large corpus.
+        """
+        sentence_list = np.arange(self.n_sentences) if sentences is None else np.asarray(list(sentences), np.int64)
+        lengths = np.diff(self.offsets)[sentence_list]
+        position = np.concatenate([np.arange(n) for n in lengths]) if len(lengths) else np.zeros(0, np.int64)
+        rows = pd.MultiIndex.from_arrays(
+            [np.repeat(sentence_list, lengths), position.astype(np.int64)], names=["sentence", "position"]
         )
+        values = self.activations(layers, neurons, None if sentences is None else sentence_list, dtype=dtype)
+        return pd.DataFrame(values, index=rows, columns=self.neurons(layers, neurons))
 
     def sentence(self, i: int) -> tuple[list[str], np.ndarray]:
         """Words of sentence ``i`` and their activations, words x layers x neurons."""
         start, end = int(self.offsets[i]), int(self.offsets[i + 1])
-        return self.words[i], np.asarray(self._data[start:end], dtype=np.float32)
+        return self.words[i], np.asarray(self._array[start:end], dtype=np.float32)
 
     def nbytes_on_disk(self) -> int:
         """Total size of the store's files in bytes."""

@@ -1,9 +1,14 @@
+import gc
+import warnings
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
 from conftest import make_tiny_model
-from neuronbook.extract import _assign_windows, _windows, extract
+from neuronbook.exceptions import ClippedWordsWarning, UnknownWordsWarning
+from neuronbook.extract import _assign_windows, _plan, _windows, extract, store_key
 
 SENTENCES = [
     ["the", "cat", "sat", "on", "the", "mat", "."],
@@ -105,8 +110,9 @@ def test_word_without_pieces_is_reported(tiny_model, tmp_cache):
     model, tok = tiny_model
     sent = ["the", "\u200b", "cat"]
     assert tok(sent, is_split_into_words=True, add_special_tokens=False).word_ids() == [0, 2]
-    store = extract(model, [sent], tokenizer=tok, progress=False)
-    assert store.metadata["words_without_pieces"] == [[0, 1, "\u200b"]]
+    with pytest.warns(UnknownWordsWarning, match=r"1 word\(s\) produced no piece.*sentence 0 word 1 \('\\u200b'\)"):
+        store = extract(model, [sent], tokenizer=tok, progress=False)
+    assert store.metadata["words_unknown"] == [[0, 1, "\u200b"]]
     _, acts = store.sentence(0)
     # The missing word is read as [UNK] in context: same as the model on "the [UNK] cat".
     enc = tok(["the", "[UNK]", "cat"], is_split_into_words=True, return_tensors="pt")
@@ -115,6 +121,7 @@ def test_word_without_pieces_is_reported(tiny_model, tmp_cache):
     np.testing.assert_allclose(acts[:, -1], top[1:4].numpy(), atol=1e-5)
 
 
+@pytest.mark.filterwarnings("ignore::neuronbook.exceptions.ClippedWordsWarning")  # max_length=8 clips zzzz
 def test_cache_reused_and_invalidated(tiny_model, tmp_cache, monkeypatch):
     model, tok = tiny_model
     calls = []
@@ -147,6 +154,9 @@ def test_cache_reused_and_invalidated(tiny_model, tmp_cache, monkeypatch):
     other_tok.add_tokens(["newword"])  # tokenizer
     paths.add(extract(model, SENTENCES, tokenizer=other_tok, progress=False).path)
     assert len(paths) == 7  # the original + six single-key changes, each a new store
+    # A tokenizer that has been used (transformers rewrites its padding settings) keys the same.
+    tok(["the", "cat"], is_split_into_words=True, padding="max_length", truncation=True, max_length=5)
+    assert extract(model, SENTENCES, tokenizer=tok, progress=False).path == a.path
 
 
 def test_float16_store_close_to_float32(tiny_model, tmp_cache):
@@ -185,7 +195,8 @@ def test_real_default_model(tmp_cache, shared_data):
 def test_word_longer_than_half_the_window_is_clipped_and_reported(tmp_cache):
     model, tok = make_tiny_model(max_position_embeddings=12)  # 10-piece window, words capped at 5
     sent = ["the", "z" * 12, "cat"]  # z + 11 x ##z = 12 pieces
-    store = extract(model, [sent, ["red"]], tokenizer=tok, progress=False)
+    with pytest.warns(ClippedWordsWarning, match=r"1 word\(s\).*10-piece window.*sentence 0 word 1 \('zzzzzzzzzzzz', 12"):
+        store = extract(model, [sent, ["red"]], tokenizer=tok, progress=False)
     assert store.metadata["words_clipped"] == [[0, 1, 12, 5]]
     assert store.shape[0] == 4  # no word lost
     ids = tok.convert_tokens_to_ids(["[CLS]", "the", "z", "##z", "##z", "##z", "##z", "cat", "[SEP]"])
@@ -194,3 +205,153 @@ def test_word_longer_than_half_the_window_is_clipped_and_reported(tmp_cache):
     _, acts = store.sentence(0)
     np.testing.assert_allclose(acts[1], states[:, 0, 2:7].mean(1).numpy(), atol=1e-5)
     np.testing.assert_allclose(acts[2], states[:, 0, 7].numpy(), atol=1e-5)
+
+
+# ---------------------------------------------------------------------------- stages on toy input
+def test_plan_clips_and_windows_hand_checked(tiny_model):
+    _, tok = tiny_model
+    ids = dict(zip(["the", "un", "##able", "cat"], tok.convert_tokens_to_ids(["the", "un", "##able", "cat"])))
+    sentences = [["the", "unbelievable", "cat"], ["the", "cat", "sat", "on", "the", "mat"]]
+    plan = _plan(tok, sentences, max_pieces=4, overlap=2)
+    # Words are capped at 4 // 2 = 2 pieces: un ##believ ##able keeps its first and last piece.
+    assert plan.clipped == [(0, 1, 3, 2)]
+    assert plan.unknown == []
+    # Sentence 0 now fits (4 pieces); sentence 1 (6 pieces) becomes windows [0, 4) and [2, 6).
+    assert plan.n_windowed == 1
+    assert len(plan.segments) == 3
+    first = plan.segments[0]
+    assert first.piece_ids == [ids["the"], ids["un"], ids["##able"], ids["cat"]]
+    assert first.piece_word == [0, 1, 1, 2]
+    assert first.word_rows.tolist() == [0, 1, 2]
+    # Store rows of sentence 1 are 3..8; each word is owned by exactly one window (-1 elsewhere).
+    assert plan.segments[1].word_rows.tolist() == [3, 4, 5, -1]
+    assert plan.segments[2].word_rows.tolist() == [-1, 6, 7, 8]
+    assert plan.n_pieces == 4 + 4 + 4
+
+
+def test_tokenizer_reading_every_word_as_unknown_is_an_error(tmp_cache, monkeypatch):
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    tok = BertTokenizerFast(vocab={"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3})  # no word at all
+    model = BertModel(BertConfig(vocab_size=4, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                                 intermediate_size=8))
+    with pytest.raises(ValueError, match=r"every word of the corpus \(3 words\) is read as the unknown token"):
+        extract(model, [["the", "cat"], ["sat"]], tokenizer=tok, progress=False)
+    assert not (tmp_cache / "stores").exists() or not any((tmp_cache / "stores").iterdir())
+    # A temporary store that fails leaves no folder behind either.
+    import tempfile
+
+    made = []
+    real_mkdtemp = tempfile.mkdtemp
+    monkeypatch.setattr(tempfile, "mkdtemp", lambda **kw: made.append(real_mkdtemp(**kw)) or made[-1])
+    with pytest.raises(ValueError, match="every word"):
+        extract(model, [["the"]], tokenizer=tok, cache=False, progress=False)
+    assert len(made) == 1 and not Path(made[0]).exists()
+
+
+# ------------------------------------------------------------------------------------ the key
+def test_words_with_tabs_and_newlines_get_their_own_key(tiny_model):
+    model, tok = tiny_model
+    # Joined with tabs and newlines, each pair reads the same; length-prefixed, they differ.
+    pairs = [([["a\tb"]], [["a", "b"]]), ([["a\nb"]], [["a"], ["b"]]), ([["a", "b\tc"]], [["a\tb", "c"]])]
+    for one, other in pairs:
+        assert store_key(model, one, tokenizer=tok) != store_key(model, other, tokenizer=tok)
+    # A Corpus and the same words as lists share the key; a (model, tokenizer) pair is the same model.
+    from neuronbook.corpus import Corpus
+
+    words = [["the", "cat"], ["sat"]]
+    key = store_key(model, words, tokenizer=tok)
+    assert store_key(model, Corpus(words, {"tag": [["D", "N"], ["V"]]}), tokenizer=tok) == key
+    assert store_key((model, tok), words) == key
+    assert store_key(model, words, tokenizer=tok, aggregation="first") != key
+    assert len(key) == 24
+
+
+def test_store_key_is_the_store_folder(tiny_model, tmp_cache):
+    model, tok = tiny_model
+    store = extract((model, tok), SENTENCES, dtype="float16", progress=False)
+    assert store.path.name == store_key(model, SENTENCES, tokenizer=tok, dtype="float16")
+    assert store.path.parent == tmp_cache / "stores"
+    assert store.metadata["key"] == store.path.name
+
+
+def test_nothing_is_written_onto_the_model_or_tokenizer(tmp_cache):
+    model, tok = make_tiny_model()
+    with torch.no_grad():  # transformers marks its own hooks on the first forward: not ours
+        model(**tok([["the", "cat"]], is_split_into_words=True, return_tensors="pt"), output_hidden_states=True)
+    before = (set(vars(model)), model.config.to_dict(), set(vars(tok)))
+    extract(model, SENTENCES, tokenizer=tok, progress=False)
+    store_key(model, SENTENCES, tokenizer=tok)
+    assert (set(vars(model)), model.config.to_dict(), set(vars(tok))) == before
+    for obj in (model, model.config, tok):
+        assert not any("neuronbook" in name for name in vars(obj))
+
+
+def test_model_given_by_name_is_loaded_only_to_extract(tmp_path, tmp_cache, monkeypatch):
+    import neuronbook.models as models
+
+    model, tok = make_tiny_model()
+    folder = tmp_path / "tiny"
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    loads = []
+    real_load = models.load_model
+
+    def counting_load(*a, **kw):
+        loads.append(a)
+        return real_load(*a, **kw)
+
+    monkeypatch.setattr(models, "load_model", counting_load)
+    key = store_key(str(folder), SENTENCES)
+    assert loads == []  # keyed from the files
+    store = extract(folder, SENTENCES, progress=False)
+    assert len(loads) == 1 and store.path.name == key
+    np.testing.assert_allclose(store.sentence(0)[1], _reference(model, tok, SENTENCES[0], "mean"), atol=1e-5)
+    again = extract(str(folder), SENTENCES, progress=False)
+    assert again.path == store.path and len(loads) == 1  # cached: the model is not loaded again
+
+
+# ---------------------------------------------------------------------------- temporary stores
+def test_temporary_store_removed_on_close_and_with_block(tiny_model, tmp_cache):
+    model, tok = tiny_model
+    store = extract(model, SENTENCES, tokenizer=tok, cache=False, progress=False)
+    folder = store.path.parent
+    assert store.temporary and folder.is_dir() and not (tmp_cache / "stores").exists()
+    expected = store.activations(layers=[1])
+    store.close()
+    assert not folder.exists() and store.closed
+    with pytest.raises(ValueError, match="closed"):
+        store.activations()
+    store.close()  # idempotent
+
+    with extract(model, SENTENCES, tokenizer=tok, cache=False, progress=False) as store:
+        folder = store.path.parent
+        np.testing.assert_array_equal(store.activations(layers=[1]), expected)  # same numbers each time
+    assert not folder.exists()
+
+
+def test_temporary_store_removed_when_garbage_collected(tiny_model, tmp_cache):
+    model, tok = tiny_model
+    store = extract(model, SENTENCES, tokenizer=tok, cache=False, progress=False)
+    folder = store.path.parent
+    assert folder.is_dir()
+    del store
+    gc.collect()
+    assert not folder.exists()
+
+
+def test_cached_store_survives_close(tiny_model, tmp_cache):
+    model, tok = tiny_model
+    with extract(model, SENTENCES, tokenizer=tok, progress=False) as store:
+        assert not store.temporary
+    assert (store.path / "metadata.json").is_file()
+
+
+def test_progress_switch_is_checked(tiny_model, tmp_cache):
+    model, tok = tiny_model
+    with pytest.raises(ValueError, match="progress must be"):
+        extract(model, SENTENCES, tokenizer=tok, cache=False, progress="sometimes")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a clean corpus extracts without a warning
+        store = extract(model, SENTENCES, tokenizer=tok, progress="auto")
+    assert store.metadata["words_unknown"] == [] and store.metadata["words_clipped"] == []
