@@ -68,7 +68,8 @@ class LCAConfig:
         A task of the task registry (``"xpos"``, ``"upos"``, ``"suffix"``, ``"feats:Number"`` ...).
     train, test : str
         Splits: the probe trains on ``train`` minus a ``dev_fraction`` of its sentences (which
-        choose the regularisation and the minimal set) and is reported on ``test``.
+        choose the regularisation and the minimal set) and is reported on ``test``; either may be a
+        corpus file of its own (then ``data`` only names the corpus).
     max_sentences : int or None
         A seeded sample of at most this many sentences per split (notebooks, tests, Binder).
     l1, l2 : float or None
@@ -86,8 +87,9 @@ class LCAConfig:
     data: str = _doc("named corpus ('ud:en_ewt', 'pmb:de', ...) or a corpus file", default="ud:en_ewt")
     task: str = _doc("task of the registry: xpos, upos, deprel, suffix, sem, ccg, feats:<Feature> ...",
                      default="xpos")
-    train: str = _doc("split the probe is trained on (a dev part of it is held out)", default="dev")
-    test: str = _doc("split the reported figures come from", default="test")
+    train: str = _doc("split the probe is trained on (a dev part of it is held out), or a corpus file",
+                      default="dev")
+    test: str = _doc("split the reported figures come from, or a corpus file", default="test")
     dev_fraction: float = _doc("share of the training sentences held out as dev (seeded, whole sentences)",
                                default=0.1)
     max_sentences: int | None = _doc("seeded sample of at most this many sentences per split (None: all)",

@@ -646,9 +646,16 @@ def analyze_store(train_store, train_labels, test_store, test_labels, *, config=
 
 
 def _load_split(config: LCAConfig, split: str):
+    from .corpus import read_corpus
     from .datasets import load_corpus
 
-    corpus = load_corpus(config.data, split=split, data_dir=config.data_dir)
+    if Path(split).expanduser().is_file():  # a split given as its own file (then `data` only names the corpus)
+        corpus = read_corpus(Path(split).expanduser())
+    elif Path(config.data).expanduser().is_file():
+        raise ValueError(f"data={config.data!r} is one file, so it has no split {split!r}: give train= and test= "
+                         f"as corpus files (they may be the same file)")
+    else:
+        corpus = load_corpus(config.data, split=split, data_dir=config.data_dir)
     if config.max_sentences is not None:
         corpus = corpus.sample(config.max_sentences, seed=config.seed)
     return corpus

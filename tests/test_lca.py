@@ -156,8 +156,8 @@ def test_unknown_setting_names_valid_ones(arrays):
 
 
 def _stores(tmp_path, approximation=None):
-    X, y, _, _ = planted_layers(n=600, n_layers=2, width=6)
-    acts = X.reshape(600, 2, 6)
+    X, y, _, _ = planted_layers(n=600)
+    acts = X.reshape(600, 3, 8)
     words = [[f"w{i}_{j}" for j in range(6)] for i in range(100)]
     meta = {"model": "toy", "approximation": approximation}
     train = ActivationStore.from_array(tmp_path / "train", acts[:480], words[:80], meta)
@@ -167,10 +167,11 @@ def _stores(tmp_path, approximation=None):
 
 def test_analyze_store_uses_store_layers_and_warns_on_approximation(tmp_path):
     train, ytr, test, yte = _stores(tmp_path, approximation="4-bit weights")
-    cfg = CONFIG.replace(model="toy-4bit", l1=1e-3, layers=[1], control=False)
+    cfg = CONFIG.replace(model="toy-4bit", l1=1e-3, layers=[2], control=False)
     with pytest.warns(ApproximationWarning, match="approximation of toy-4bit: 4-bit weights"):
         r = analyze_store(train, ytr, test, yte, config=cfg, progress=False)
-    assert set(r.neurons["layer"]) == {1} and r.n_layers == 2
+    assert set(r.neurons["layer"]) == {2} and r.n_layers == 3 and len(r.neurons) == 8
+    assert tuple(r.ranking.loc[0, ["layer", "neuron"]]) == (2, 1)
     assert r.info["approximation"] == "4-bit weights" and "approximate model" in r.summary()
     assert r.info["n_dev_sentences"] == 8 and r.info["n_train_sentences"] == 72
 
@@ -208,8 +209,8 @@ def tiny_corpus_dir(tmp_path):
 def test_run_lca_caches_the_whole_result(tmp_cache, tiny_corpus_dir, monkeypatch):
     import neuronbook.lca as lca_mod
 
-    train_file, _ = tiny_corpus_dir
-    cfg = LCAConfig(model="tiny-random", data=str(train_file), train="train", test="train", task="upos",
+    train_file, test_file = tiny_corpus_dir
+    cfg = LCAConfig(model="tiny-random", data="toy", train=str(train_file), test=str(test_file), task="upos",
                     l1=1e-3, percents=[10, 50], control=False, max_sentences=40, **FAST)
     t = time.perf_counter()
     first = run_lca(cfg, progress=False)
@@ -231,6 +232,11 @@ def test_run_lca_caches_the_whole_result(tmp_cache, tiny_corpus_dir, monkeypatch
     n_before = len(list((tmp_cache / "results").iterdir()))
     run_lca(cfg, progress=False, cache=False)
     assert len(list((tmp_cache / "results").iterdir())) == n_before
+
+
+def test_run_lca_one_file_has_no_splits(tiny_corpus_dir):
+    with pytest.raises(ValueError, match="is one file, so it has no split 'dev'"):
+        run_lca(data=str(tiny_corpus_dir[0]), model="tiny-random")
 
 
 def test_run_lca_unknown_setting():
