@@ -9,11 +9,13 @@ Shared conventions
 ------------------
 * Selections are always coloured with :data:`SELECTION_COLORS` (top / random / bottom).
 * Layers are integers on an ordinal axis titled ``"layer (0 = embeddings)"``.
-* Relative depth is ``layer / max_layer``, where ``max_layer`` is the index of the last
-  transformer layer (= the number of transformer layers, since layer 0 is the embedding
-  output). The embeddings sit at 0 and the last layer at 1, whatever the model's depth, so a
-  6-layer and a 12-layer model share one axis. ``max_layer`` is taken per model from the data
-  (the largest layer present) unless ``n_layers`` is given; see :func:`add_relative_depth`.
+* ``n_layers`` counts every layer INCLUDING the embeddings (a 6-layer BERT has ``n_layers=7``),
+  as everywhere in neuronbook. Relative depth is :func:`neuronbook.neurons.relative_depth`,
+  ``layer / (n_layers - 1)``: the embeddings sit at 0 and the last layer at 1, whatever the
+  model's depth, so a 6-layer and a 12-layer model share one axis. Without ``n_layers``, a
+  table's own ``relative_depth`` column is used (:func:`neuronbook.analysis.layer_distribution`
+  writes one), else ``n_layers`` is read per model from the data (deepest layer present + 1);
+  see :func:`add_relative_depth`.
 * Activations use red for negative and blue for positive values, opacity by magnitude.
 
 Use :func:`save_chart` to write ``.html``, ``.json``, ``.png``, ``.svg`` or ``.pdf``; the image
@@ -32,6 +34,8 @@ from pathlib import Path
 import altair as alt
 import numpy as np
 import pandas as pd
+
+from .neurons import relative_depth as _relative_depth
 
 __all__ = [
     "MAX_ROWS",
@@ -134,7 +138,7 @@ def _selection_color() -> alt.Color:
 
 def add_relative_depth(df: pd.DataFrame, by: str | None = None,
                        n_layers: int | Mapping[str, int] | None = None) -> pd.DataFrame:
-    """Return a copy of ``df`` with a ``relative_depth`` column, ``layer / max_layer``.
+    """Return a copy of ``df`` with a ``relative_depth`` column, ``layer / (n_layers - 1)``.
 
     Parameters
     ----------
@@ -143,8 +147,8 @@ def add_relative_depth(df: pd.DataFrame, by: str | None = None,
     by : str, optional
         Column naming the model (or task, ...) whose own depth normalises its layers.
     n_layers : int or mapping, optional
-        Index of the last transformer layer (the number of transformer layers), one int for
-        all groups or one per value of ``by``. Default: the largest layer present per group.
+        Layers INCLUDING the embeddings (a 6-layer BERT: 7), one int for all groups or one per
+        value of ``by``. Default: per group, the deepest layer present + 1 (so it sits at depth 1).
 
     Examples
     --------
@@ -152,27 +156,35 @@ def add_relative_depth(df: pd.DataFrame, by: str | None = None,
     >>> df = pd.DataFrame({"model": ["a", "a", "b", "b", "b"], "layer": [0, 6, 0, 6, 12]})
     >>> add_relative_depth(df, by="model")["relative_depth"].tolist()
     [0.0, 1.0, 0.0, 0.5, 1.0]
+    >>> add_relative_depth(df[df.model == "a"], n_layers=13)["relative_depth"].tolist()
+    [0.0, 0.5]
     """
     _require(df, ["layer"] + ([by] if by else []), "table")
     out = _check_layers(df, "table")
     if n_layers is None:
-        last = out.groupby(by)["layer"].transform("max") if by else pd.Series(out["layer"].max(), index=out.index)
+        count = (out.groupby(by)["layer"].transform("max") if by
+                 else pd.Series(out["layer"].max(), index=out.index)) + 1
     elif isinstance(n_layers, Mapping):
         if by is None:
             raise ValueError("n_layers given per group needs `by`")
         missing = sorted(set(out[by].astype(str)) - {str(k) for k in n_layers})
         if missing:
             raise ValueError(f"n_layers has no entry for {by} value(s) {missing}")
-        lookup = {str(k): v for k, v in n_layers.items()}
-        last = out[by].astype(str).map(lookup)
+        lookup = {str(k): int(v) for k, v in n_layers.items()}
+        count = out[by].astype(str).map(lookup)
     else:
-        last = pd.Series(int(n_layers), index=out.index)
-    if (last <= 0).any():
-        raise ValueError("relative depth needs at least one transformer layer above the embeddings")
-    if (out["layer"] > last).any():
-        row = out.index[(out["layer"] > last).to_numpy()][0]
-        raise ValueError(f"row {row!r}: layer {out.at[row, 'layer']} exceeds the last layer {last[row]}")
-    out["relative_depth"] = out["layer"] / last.astype(float)
+        count = pd.Series(int(n_layers), index=out.index)
+    if (count < 1).any():
+        raise ValueError("n_layers counts the layers including the embeddings and must be >= 1")
+    beyond = out["layer"] > count - 1
+    if beyond.any():
+        row = out.index[beyond.to_numpy()][0]
+        raise ValueError(f"row {row!r}: layer {out.at[row, 'layer']} is beyond the last layer {count[row] - 1} "
+                         f"(n_layers={count[row]} counts the embeddings)")
+    depth = np.empty(len(out))
+    for n, rows in out.groupby(count.to_numpy()).indices.items():
+        depth[rows] = _relative_depth(out["layer"].to_numpy()[rows], int(n))
+    out["relative_depth"] = depth
     return out
 
 
@@ -267,17 +279,19 @@ def layer_distribution_chart(df: pd.DataFrame, facet: str | None = None, relativ
     Parameters
     ----------
     df : DataFrame
-        Columns ``layer``, ``count``, ``share`` (fraction in 0..1) and, when ``facet`` is given,
-        that column (e.g. ``task``, ``model``, ``language``). One row per layer (per facet);
-        include zero-count layers so relative depth finds the last layer.
+        The table of :func:`neuronbook.analysis.layer_distribution`: columns ``layer``, ``count``,
+        ``share`` (in 0..1), optionally ``fraction`` and ``relative_depth``, and, when ``facet``
+        is given, that column (e.g. ``task``, ``model``, ``language``). One row per layer (per
+        facet), zero-count layers included.
     facet : str, optional
         Column to split the chart by.
     relative_depth : bool
-        Plot against ``layer / max_layer`` (see the module notes) as lines, overlaying the
-        ``facet`` groups in colour so models of different depth compare on one axis.
-        Otherwise draw bars per layer, one small multiple per ``facet`` value.
+        Plot against relative depth (see the module notes) as lines, overlaying the ``facet``
+        groups in colour so models of different depth compare on one axis. Otherwise draw bars
+        per layer, one small multiple per ``facet`` value.
     n_layers : int or mapping, optional
-        Last layer per ``facet`` value for the relative depth; see :func:`add_relative_depth`.
+        Layers including the embeddings, per ``facet`` value, for the relative depth; default:
+        the table's ``relative_depth`` column, else see :func:`add_relative_depth`.
 
     Examples
     --------
@@ -288,13 +302,22 @@ def layer_distribution_chart(df: pd.DataFrame, facet: str | None = None, relativ
     """
     what = "layer distribution"
     _require(df, ["layer", "count", "share"] + ([facet] if facet else []), what)
-    data = _check_layers(df[["layer", "count", "share"] + ([facet] if facet else [])], what)
+    has_fraction = "fraction" in df.columns and df["fraction"].notna().any()
+    columns = ["layer", "count", "share"] + (["fraction"] if has_fraction else []) + ([facet] if facet else [])
+    data = _check_layers(df[columns], what)
     _check_unique(data, ["layer"] + ([facet] if facet else []), what)
     _check_rows(data, what)
-    tooltip = ([f"{facet}:N"] if facet else []) + ["layer:O", "count:Q", alt.Tooltip("share:Q", format=".1%")]
+    tooltip = ([f"{facet}:N"] if facet else []) + ["layer:O", "count:Q", alt.Tooltip("share:Q", format=".1%")] + (
+        [alt.Tooltip("fraction:Q", format=".1%", title="fraction of the layer")] if has_fraction else [])
     y = alt.Y("share:Q", title="share of selected neurons", axis=alt.Axis(format="%"))
     if relative_depth:
-        data = add_relative_depth(data, by=facet, n_layers=n_layers).reset_index(drop=True)
+        if n_layers is None and "relative_depth" in df.columns:
+            depth = pd.to_numeric(df["relative_depth"], errors="coerce")
+            if depth.isna().any() or (depth < 0).any() or (depth > 1).any():
+                raise ValueError(f"{what}: relative_depth must lie in [0, 1]")
+            data = data.assign(relative_depth=depth.to_numpy()).reset_index(drop=True)
+        else:
+            data = add_relative_depth(data, by=facet, n_layers=n_layers).reset_index(drop=True)
         encoding = dict(x=alt.X("relative_depth:Q", title=_DEPTH_TITLE, scale=alt.Scale(domain=[0, 1])),
                         y=y, tooltip=tooltip + [alt.Tooltip("relative_depth:Q", format=".2f")])
         if facet:
@@ -316,7 +339,8 @@ def tag_layer_heatmap(df: pd.DataFrame, labels: bool | None = None) -> alt.Layer
     Parameters
     ----------
     df : DataFrame
-        Columns ``tag``, ``layer``, ``count``; one row per tag and layer.
+        The table of :func:`neuronbook.analysis.tag_layer_counts`: columns ``tag``, ``layer``,
+        ``count`` (others are ignored); one row per tag and layer.
     labels : bool, optional
         Write the count in each cell; by default only when there are at most 300 cells.
 
@@ -343,10 +367,10 @@ def tag_layer_heatmap(df: pd.DataFrame, labels: bool | None = None) -> alt.Layer
         layers.append(base.mark_text(fontSize=10).encode(
             text="count:Q",
             color=alt.condition(alt.datum["count"] > threshold, alt.value("white"), alt.value("black"))))
-    n_layers = data["layer"].nunique()
+    n_columns = data["layer"].nunique()
     n_tags = data["tag"].nunique()
     return alt.layer(*layers).properties(
-        width=max(160, 28 * n_layers), height=max(80, 16 * n_tags), title="Neurons per tag and layer")
+        width=max(160, 28 * n_columns), height=max(80, 16 * n_tags), title="Neurons per tag and layer")
 
 
 def layerwise_accuracy_chart(df: pd.DataFrame, color: str | None = "task") -> alt.LayerChart:
@@ -459,11 +483,12 @@ def architecture_comparison_chart(df: pd.DataFrame,
     ----------
     df : DataFrame
         Columns ``model``, ``share``, ``percent_needed`` and ``relative_depth`` or ``layer``
-        (then ``relative_depth`` is ``layer / max_layer`` per model; see the module notes).
+        (then ``relative_depth`` is computed per model; see the module notes).
         ``percent_needed`` (share of all neurons needed to reach the oracle, in %) must be
         the same on every row of a model.
     n_layers : int or mapping, optional
-        Last layer per model, when ``layer`` is given; see :func:`add_relative_depth`.
+        Layers including the embeddings, per model, when only ``layer`` is given; see
+        :func:`add_relative_depth`.
 
     Examples
     --------

@@ -119,20 +119,55 @@ def test_layer_distribution_relative_depth_per_facet():
     assert spec["encoding"]["x"]["field"] == "relative_depth"
     assert spec["encoding"]["color"]["field"] == "model"
     assert [r["relative_depth"] for r in data[0]] == [0.0, 0.5, 1.0, 0.0, 0.25, 0.5, 0.75, 1.0]
-    # n_layers overrides the depth read from the data (model a really has 4 layers).
+    # n_layers (counting the embeddings) overrides the depth read from the data: model a really
+    # has layers 0..4, like b.
     _, data = datasets(plots.layer_distribution_chart(df, facet="model", relative_depth=True,
-                                                      n_layers={"a": 4, "b": 4}))
-    assert [r["relative_depth"] for r in data[0]][:3] == [0.0, 0.25, 0.5]
+                                                      n_layers={"a": 5, "b": 5}))
+    assert [r["relative_depth"] for r in data[0]] == [0.0, 0.25, 0.5, 0.0, 0.25, 0.5, 0.75, 1.0]
+    # a table's own relative_depth column (analysis.layer_distribution writes one) is used as is
+    _, data = datasets(plots.layer_distribution_chart(df.assign(relative_depth=[0.0, 0.1, 0.2] + [0.5] * 5),
+                                                      facet="model", relative_depth=True))
+    assert [r["relative_depth"] for r in data[0]][:4] == [0.0, 0.1, 0.2, 0.5]
 
 
 def test_add_relative_depth_checks():
     df = pd.DataFrame({"layer": [0, 3, 6]})
     assert plots.add_relative_depth(df)["relative_depth"].tolist() == [0.0, 0.5, 1.0]
-    assert plots.add_relative_depth(df, n_layers=12)["relative_depth"].tolist() == [0.0, 0.25, 0.5]
-    with pytest.raises(ValueError, match="exceeds the last layer 4"):
+    assert plots.add_relative_depth(df, n_layers=7)["relative_depth"].tolist() == [0.0, 0.5, 1.0]
+    # n_layers counts the embeddings: a 12-layer model has n_layers=13
+    assert plots.add_relative_depth(df, n_layers=13)["relative_depth"].tolist() == [0.0, 0.25, 0.5]
+    with pytest.raises(ValueError, match=r"layer 6 is beyond the last layer 3 \(n_layers=4"):
         plots.add_relative_depth(df, n_layers=4)
+    with pytest.raises(ValueError, match="no entry for model value"):
+        plots.add_relative_depth(df.assign(model="m"), by="model", n_layers={"other": 7})
     with pytest.raises(ValueError, match="integers >= 0"):
         plots.add_relative_depth(pd.DataFrame({"layer": [0, 1.5]}))
+
+
+def test_relative_depth_agrees_with_analysis():
+    """analysis.layer_distribution and the charts share one meaning of n_layers (embeddings counted)."""
+    from neuronbook.analysis.layers import layer_distribution, tag_layer_counts
+    from neuronbook.neurons import relative_depth
+
+    selected = pd.DataFrame({"layer": [1, 6, 6, 3], "neuron": [0, 1, 2, 3], "tag": ["A", "A", "B", "B"]})
+    dist = layer_distribution(selected, n_layers=7)
+    assert dist.set_index("layer").loc[6, "relative_depth"] == 1.0
+    expected = relative_depth(np.arange(7), 7).tolist()
+    assert dist["relative_depth"].tolist() == expected
+    assert plots.add_relative_depth(dist.drop(columns="relative_depth"), n_layers=7)["relative_depth"].tolist() \
+        == expected
+    # the chart computing depth from n_layers and the chart reading the table's column agree
+    _, computed = datasets(plots.layer_distribution_chart(dist.drop(columns="relative_depth"), relative_depth=True,
+                                                          n_layers=7))
+    _, given = datasets(plots.layer_distribution_chart(dist, relative_depth=True))
+    assert [r["relative_depth"] for r in computed[0]] == [r["relative_depth"] for r in given[0]] == expected
+    cells = tag_layer_counts(selected, n_layers=7)
+    assert plots.add_relative_depth(cells, by="tag", n_layers=7)["relative_depth"].tolist() \
+        == cells["relative_depth"].tolist()
+    # a model whose deepest selected neuron is not in its last layer: only n_layers gives depth 1 to layer 6
+    shallow = layer_distribution([1, 3], n_layers=7)
+    assert plots.add_relative_depth(shallow[shallow["count"] > 0].drop(columns="relative_depth"),
+                                    n_layers=7)["relative_depth"].tolist() == [1 / 6, 0.5]
 
 
 def test_row_guard():

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from neuronbook import plots
+from neuronbook.analysis.layers import layer_distribution as layer_table
 
 OUT = Path(__file__).resolve().parent
 rng = np.random.default_rng(0)
@@ -33,13 +34,14 @@ def accuracy_curve():
 
 
 def layer_distribution(facet=True, relative=False):
-    rows = []
-    for task, depth, peak in (("POS", 6, 2), ("SEM", 6, 4), ("Chunking", 6, 3), ("CCG", 6, 5)):
-        w = np.exp(-0.5 * ((np.arange(depth + 1) - peak) / 1.5) ** 2)
+    # a 6-layer model: n_layers = 7 counts the embeddings (layer 0)
+    n_layers, selected = 7, []
+    for task, peak in (("POS", 2), ("SEM", 4), ("Chunking", 3), ("CCG", 5)):
+        w = np.exp(-0.5 * ((np.arange(n_layers) - peak) / 1.5) ** 2)
         counts = np.round(w / w.sum() * 120).astype(int)
-        for layer, c in enumerate(counts):
-            rows.append(dict(task=task, layer=layer, count=int(c), share=c / counts.sum()))
-    return plots.layer_distribution_chart(pd.DataFrame(rows), facet="task", relative_depth=relative)
+        selected += [dict(task=task, layer=layer) for layer, c in enumerate(counts) for _ in range(c)]
+    table = layer_table(pd.DataFrame(selected), n_layers, by="task", layer_size=384)
+    return plots.layer_distribution_chart(table, facet="task", relative_depth=relative)
 
 
 def heatmap():
@@ -71,13 +73,15 @@ def finetuning():
 
 def architecture():
     rows = []
+    n_layers = {}  # layers including the embeddings: a 12-layer BERT has 13
     for model, depth, peak, needed in (("BERT-base", 12, 0.3, 1.2), ("MiniLM-L6", 6, 0.4, 2.5),
                                         ("XLNet", 12, 0.2, 0.8), ("BERT-large", 24, 0.35, 0.6)):
+        n_layers[model] = depth + 1
         d = np.arange(depth + 1) / depth
         w = np.exp(-0.5 * ((d - peak) / 0.25) ** 2)
         for layer, s in enumerate(w / w.sum()):
             rows.append(dict(model=model, layer=layer, share=s, percent_needed=needed))
-    return plots.architecture_comparison_chart(pd.DataFrame(rows))
+    return plots.architecture_comparison_chart(pd.DataFrame(rows), n_layers=n_layers)
 
 
 def languages():

@@ -7,7 +7,7 @@ layers
 redundancy
     Disjoint minimal sets and correlation clustering (question iii).
 rankers
-    Probe-free rankers in LCA's output format, and agreement between rankers.
+    Agreement between rankers (the rankers themselves: :mod:`neuronbook.rank`).
 compare
     Pretrained vs fine-tuned models (iv), architectures (v) and languages, from LCA results.
 """

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..neurons import relative_depth
 from .layers import layer_distribution, localization
 
 __all__ = [
@@ -185,7 +186,8 @@ class FineTuningComparison:
         ``task``, ``jaccard``, ``intersection``, ``n_pretrained``, ``n_finetuned``,
         ``mean_layer_shift`` (fine-tuned minus pretrained).
     layers : DataFrame
-        ``task``, ``model``, ``layer``, ``count``, ``share``, ``relative_depth``.
+        ``task``, ``model`` and the :func:`neuronbook.analysis.layer_distribution` columns
+        (``layer``, ``count``, ``share``, ``fraction``, ``relative_depth``).
     layerwise : DataFrame
         ``task``, ``model``, ``layer``, ``accuracy`` (empty when no selection carries it).
     """
@@ -327,7 +329,7 @@ def architecture_comparison(results: Mapping[str, object]) -> ArchitectureCompar
         layers.append(dist)
         lw = _layerwise_rows(sel, {"model": model})
         if lw is not None:
-            lw["relative_depth"] = lw["layer"] / (sel.n_layers - 1)
+            lw["relative_depth"] = relative_depth(lw["layer"].to_numpy(), sel.n_layers)
             layerwise.append(lw)
     order = ["model", "n_layers", "n_neurons_total", "n_neurons", "percent_needed", "accuracy", "oracle_accuracy",
              "mean_layer", "mean_relative_depth", "entropy"]
@@ -350,7 +352,7 @@ class LanguageComparison:
     summary : DataFrame
         ``language``, ``n_neurons``, ``percent``, ``accuracy``, ``oracle_accuracy``, ``mean_layer``, ...
     layers : DataFrame
-        ``language``, ``layer``, ``count``, ``share``, ``relative_depth``
+        ``language``, ``layer``, ``count``, ``share``, ``fraction``, ``relative_depth``
         (input of :func:`neuronbook.plots.language_similarity_chart`).
     similarity : DataFrame
         ``language_a``, ``language_b``, ``jaccard`` (of the selected sets), ``intersection``,

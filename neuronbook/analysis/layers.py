@@ -8,10 +8,11 @@ Two views of the same question (paper, question ii):
   *set* of selected neurons (e.g. LCA's minimal set): how it spreads over layers, its mean
   layer, its spread (entropy) and, per tag, how many neurons each tag needs.
 
-Layers are integers, 0 = the embedding output, ``n_layers - 1`` = the last transformer layer
-(``n_layers`` is :attr:`ActivationStore.n_layers`, embeddings included). Relative depth is
-``layer / (n_layers - 1)``, the convention of :func:`neuronbook.plots.add_relative_depth`, so a
-6-layer and a 12-layer model share one axis from 0 (embeddings) to 1 (last layer).
+Layers are integers, 0 = the embedding output, ``n_layers - 1`` = the last transformer layer:
+``n_layers`` COUNTS THE EMBEDDINGS (a 6-layer BERT has ``n_layers=7``). Relative depth is
+:func:`neuronbook.neurons.relative_depth`, ``layer / (n_layers - 1)``, the one definition the
+charts of :mod:`neuronbook.plots` use too, so a 6-layer and a 12-layer model share one axis from
+0 (embeddings) to 1 (last layer).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
+
+from ..neurons import relative_depth
+from ..settings import progress_enabled
 
 __all__ = [
     "CLOSED_CLASS_TAGS",
@@ -50,8 +54,9 @@ CLOSED_CLASS_TAGS = frozenset({
 
 
 def _check_n_layers(n_layers) -> int:
-    if n_layers is None or int(n_layers) != n_layers or int(n_layers) < 2:
-        raise ValueError(f"n_layers (layers incl. the embeddings) must be an integer >= 2, got {n_layers!r}")
+    if n_layers is None or isinstance(n_layers, bool) or int(n_layers) != n_layers or int(n_layers) < 1:
+        raise ValueError(f"n_layers (layers incl. the embeddings: a 6-layer BERT has 7) must be an integer >= 1, "
+                         f"got {n_layers!r}")
     return int(n_layers)
 
 
@@ -81,56 +86,31 @@ def _as_list(by) -> list[str]:
     return [by] if isinstance(by, str) else list(by)
 
 
-def relative_depth(layer, n_layers: int):
-    """``layer / (n_layers - 1)``: 0 for the embeddings, 1 for the last layer.
-
-    Parameters
-    ----------
-    layer : int or array-like
-    n_layers : int
-        Layers of the model including the embedding layer (:attr:`ActivationStore.n_layers`).
-
-    Examples
-    --------
-    >>> relative_depth([0, 3, 6], n_layers=7).tolist()
-    [0.0, 0.5, 1.0]
-    """
-    n_layers = _check_n_layers(n_layers)
-    return np.asarray(layer, dtype=np.float64) / (n_layers - 1)
-
-
 # ----------------------------------------------------------------------------- layer-wise probing
 
 
-def _split_columns(neuron_index, n_columns: int) -> pd.DataFrame:
-    idx = pd.DataFrame(neuron_index).reset_index(drop=True)
-    if "layer" not in idx.columns:
-        raise ValueError(f"neuron_index needs a 'layer' column; it has {list(idx.columns)}")
-    if len(idx) != n_columns:
-        raise ValueError(f"neuron_index has {len(idx)} rows but X has {n_columns} columns")
-    return idx
-
-
-def layerwise_probing(X_train, y_train, X_test, y_test, neuron_index, *, X_dev=None, y_dev=None, probe=None,
-                      layers: Sequence[int] | None = None, progress: bool = True) -> pd.DataFrame:
+def layerwise_probing(X_train, y_train, X_test, y_test, neurons=None, *, X_dev=None, y_dev=None, probe=None,
+                      layers: Sequence[int] | None = None, progress="auto") -> pd.DataFrame:
     """Accuracy of a probe trained on each layer alone.
 
     Parameters
     ----------
-    X_train, X_test : array-like, shape (n_words, n_columns)
-        Activations with flat layer-major columns (:meth:`ActivationStore.activations`).
+    X_train, X_test : ndarray or DataFrame, shape (n_words, n_columns)
+        Activations: matrices whose columns ``neurons`` labels (:meth:`ActivationStore.activations`),
+        or DataFrames whose columns are the ``(layer, neuron)`` MultiIndex (:meth:`ActivationStore.frame`).
     y_train, y_test : array-like
         One label per word.
-    neuron_index : DataFrame
-        ``layer`` (and ``neuron``) of each column, as :meth:`ActivationStore.neuron_index` gives.
+    neurons : MultiIndex or DataFrame, optional
+        ``(layer, neuron)`` of each column (:meth:`ActivationStore.neurons`); not needed for
+        labelled DataFrames.
     X_dev, y_dev : optional
         Validation words: the probe keeps its best epoch on them, and ``dev_accuracy`` is reported.
     probe : ElasticNetProbe, optional
         Template whose parameters every per-layer probe copies (default ``ElasticNetProbe()``).
     layers : sequence of int, optional
-        Layers to probe (default: every layer in ``neuron_index``).
-    progress : bool
-        Show a progress bar over layers.
+        Layers to probe (default: every layer among the neurons).
+    progress : bool or "auto"
+        Show a progress bar over layers (:func:`neuronbook.settings.progress_enabled`).
 
     Returns
     -------
@@ -141,45 +121,49 @@ def layerwise_probing(X_train, y_train, X_test, y_test, neuron_index, *, X_dev=N
 
     Examples
     --------
+    >>> from neuronbook.neurons import neuron_index
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(300, 4)).astype("float32")
     >>> y = np.where(X[:, 3] > 0, "a", "b")            # the signal is in layer 1
-    >>> idx = pd.DataFrame({"layer": [0, 0, 1, 1], "neuron": [0, 1, 0, 1]})
     >>> from neuronbook.probe import ElasticNetProbe
     >>> probe = ElasticNetProbe(epochs=30, lr=0.05, batch_size=None)
-    >>> res = layerwise_probing(X[:200], y[:200], X[200:], y[200:], idx, probe=probe, progress=False)
+    >>> res = layerwise_probing(X[:200], y[:200], X[200:], y[200:], neuron_index([0, 1], 2), probe=probe,
+    ...                         progress=False)
     >>> res["layer"].tolist(), bool(res["accuracy"].iloc[1] > 0.9 > res["accuracy"].iloc[0])
     ([0, 1], True)
     """
     from ..probe import ElasticNetProbe
+    from ..rank import _labelled
 
-    X_train = np.asarray(X_train)
-    X_test = np.asarray(X_test)
-    if X_train.ndim != 2 or X_test.ndim != 2 or X_train.shape[1] != X_test.shape[1]:
-        raise ValueError(f"X_train {X_train.shape} and X_test {X_test.shape} must be 2-D with the same columns")
+    X_train, idx = _labelled(X_train, neurons)
+    X_test, _ = _labelled(X_test, idx)
+    if X_train.shape[1] != X_test.shape[1]:
+        raise ValueError(f"X_train {X_train.shape} and X_test {X_test.shape} must have the same columns")
     if (X_dev is None) != (y_dev is None):
         raise ValueError("give both X_dev and y_dev, or neither")
-    idx = _split_columns(neuron_index, X_train.shape[1])
-    all_layers = sorted(pd.unique(idx["layer"]).tolist())
+    if X_dev is not None:
+        X_dev, _ = _labelled(X_dev, idx)
+    layer_of = idx.get_level_values("layer").to_numpy()
+    all_layers = sorted(np.unique(layer_of).tolist())
     if layers is None:
         layers = all_layers
     unknown = sorted(set(layers) - set(all_layers))
     if unknown:
-        raise ValueError(f"layer(s) {unknown} are not in neuron_index (it has {all_layers})")
+        raise ValueError(f"layer(s) {unknown} are not among the neurons (they cover layers {all_layers})")
     template = probe if probe is not None else ElasticNetProbe()
     params = template.get_params()
     rows = []
-    for layer in tqdm(list(layers), desc="layer-wise probes", disable=not progress):
-        cols = np.flatnonzero(idx["layer"].to_numpy() == layer)
+    for layer in tqdm(list(layers), desc="layer-wise probes", disable=not progress_enabled(progress)):
+        cols = np.flatnonzero(layer_of == layer)
         p = type(template)(**params)
         if X_dev is not None:
-            p.fit(X_train[:, cols], y_train, np.asarray(X_dev)[:, cols], y_dev)
+            p.fit(X_train[:, cols], y_train, X_dev[:, cols], y_dev)
         else:
             p.fit(X_train[:, cols], y_train)
         row = {"layer": int(layer), "n_neurons": len(cols), "accuracy": p.score(X_test[:, cols], y_test),
                "train_accuracy": p.score(X_train[:, cols], y_train)}
         if X_dev is not None:
-            row["dev_accuracy"] = p.score(np.asarray(X_dev)[:, cols], y_dev)
+            row["dev_accuracy"] = p.score(X_dev[:, cols], y_dev)
         logger.info("layer %d: test accuracy %.4f", layer, row["accuracy"])
         rows.append(row)
     return pd.DataFrame(rows)
@@ -188,29 +172,61 @@ def layerwise_probing(X_train, y_train, X_test, y_test, neuron_index, *, X_dev=N
 # ----------------------------------------------------------------------------- localization
 
 
-def layer_distribution(selected, n_layers: int, by: str | Sequence[str] | None = None) -> pd.DataFrame:
+def _layer_sizes(layer_size, n_layers: int) -> np.ndarray:
+    """Neurons per layer 0..n_layers-1 as floats (NaN where unknown)."""
+    if layer_size is None:
+        return np.full(n_layers, np.nan)
+    if isinstance(layer_size, pd.MultiIndex) or isinstance(layer_size, pd.DataFrame):
+        from ..neurons import as_neuron_index
+
+        layers = as_neuron_index(layer_size).get_level_values("layer").to_numpy()
+        if (layers >= n_layers).any() or (layers < 0).any():
+            raise ValueError(f"layer_size: the neurons cover layer {int(layers.max())}, but n_layers={n_layers}")
+        return np.bincount(layers, minlength=n_layers).astype(np.float64)
+    if isinstance(layer_size, Mapping):
+        bad = sorted(k for k in layer_size if not 0 <= int(k) < n_layers)
+        if bad:
+            raise ValueError(f"layer_size names layer(s) {bad} outside 0..{n_layers - 1}")
+        return np.array([layer_size.get(layer, np.nan) for layer in range(n_layers)], dtype=np.float64)
+    if np.isscalar(layer_size):
+        return np.full(n_layers, float(layer_size))
+    sizes = np.asarray(layer_size, dtype=np.float64)
+    if sizes.shape != (n_layers,):
+        raise ValueError(f"layer_size gives {sizes.size} sizes for n_layers={n_layers}")
+    return sizes
+
+
+def layer_distribution(selected, n_layers: int, by: str | Sequence[str] | None = None,
+                       layer_size=None) -> pd.DataFrame:
     """Count and share of selected neurons per layer, zero-count layers included.
 
     Parameters
     ----------
     selected : DataFrame or sequence of int
-        One row per selected neuron with a ``layer`` column (e.g. the minimal-set rows of a
-        ranking, or a per-tag ranking), or just their layers.
+        One row per selected neuron with a ``layer`` column (e.g. the head of a ranking, or a
+        per-tag ranking), or just their layers.
     n_layers : int
-        Layers including the embeddings; every layer ``0 .. n_layers - 1`` gets a row.
+        Layers INCLUDING the embeddings (a 6-layer BERT: 7); every layer ``0 .. n_layers - 1``
+        gets a row.
     by : str or list of str, optional
         Group columns (``tag``, ``task``, ``model``, ``language``): one distribution per group.
+    layer_size : int, mapping, sequence, MultiIndex or DataFrame, optional
+        Neurons per layer, for ``fraction``: one size for every layer, ``{layer: size}``, one size
+        per layer ``0 .. n_layers - 1``, or the analysed neurons themselves
+        (:meth:`ActivationStore.neurons`, a ``layer``/``neuron`` table), counted per layer.
 
     Returns
     -------
     DataFrame
-        ``[by...]``, ``layer``, ``count``, ``share`` (count / group total; 0 for an empty group),
-        ``relative_depth``. Feeds :func:`neuronbook.plots.layer_distribution_chart`.
+        ``[by...]``, ``layer``, ``count``, ``share`` (count / selected in the group; 0 for an empty
+        group), ``fraction`` (count / layer size; NaN when the size is unknown or 0),
+        ``relative_depth`` (:func:`neuronbook.neurons.relative_depth`). Feeds
+        :func:`neuronbook.plots.layer_distribution_chart`.
 
     Examples
     --------
-    >>> layer_distribution([0, 2, 2, 2], n_layers=3)[["layer", "count", "share"]].values.tolist()
-    [[0.0, 1.0, 0.25], [1.0, 0.0, 0.0], [2.0, 3.0, 0.75]]
+    >>> layer_distribution([0, 2, 2, 2], n_layers=3, layer_size=6).values.tolist()
+    [[0.0, 1.0, 0.25, 0.16666666666666666, 0.0], [1.0, 0.0, 0.0, 0.0, 0.5], [2.0, 3.0, 0.75, 0.5, 1.0]]
     """
     n_layers = _check_n_layers(n_layers)
     by = _as_list(by)
@@ -221,7 +237,8 @@ def layer_distribution(selected, n_layers: int, by: str | Sequence[str] | None =
     too_deep = df["layer"] >= n_layers
     if too_deep.any():
         raise ValueError(f"selected neurons include layer {int(df['layer'][too_deep].iloc[0])}, "
-                         f"but n_layers={n_layers} (layers 0..{n_layers - 1})")
+                         f"but n_layers={n_layers} (layers 0..{n_layers - 1}, embeddings included)")
+    sizes = _layer_sizes(layer_size, n_layers)
     layers = pd.Index(np.arange(n_layers), name="layer")
     if by:
         groups = df[by].drop_duplicates().sort_values(by).itertuples(index=False, name=None)
@@ -234,7 +251,15 @@ def layer_distribution(selected, n_layers: int, by: str | Sequence[str] | None =
         total = pd.Series(out["count"].sum(), index=out.index)
     out["count"] = out["count"].astype(np.int64)
     out["share"] = np.where(total > 0, out["count"] / total.where(total > 0, 1), 0.0)
-    out["relative_depth"] = relative_depth(out["layer"], n_layers)
+    size = sizes[out["layer"].to_numpy()]
+    over = out["count"].to_numpy() > np.nan_to_num(size, nan=np.inf)
+    if over.any():
+        row = out[over].iloc[0]
+        raise ValueError(f"layer {int(row['layer'])} has {int(row['count'])} selected neurons but layer_size says "
+                         f"it holds {size[over][0]:g}")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["fraction"] = np.where(size > 0, out["count"] / np.where(size > 0, size, 1.0), np.nan)
+    out["relative_depth"] = relative_depth(out["layer"].to_numpy(), n_layers)
     return out
 
 
@@ -261,7 +286,8 @@ def localization(selected, n_layers: int, by: str | Sequence[str] | None = None)
         ``[by...]``, ``n_neurons``, ``mean_layer``, ``std_layer``, ``median_layer``,
         ``peak_layer`` (the layer with most neurons, lowest on ties), ``peak_share``,
         ``mean_relative_depth``, ``entropy`` (bits, of the per-layer shares) and
-        ``normalized_entropy`` (entropy / log2(n_layers): 0 = all in one layer, 1 = uniform).
+        ``normalized_entropy`` (entropy / log2(n_layers): 0 = all in one layer, 1 = uniform;
+        0 for a one-layer model).
         A group with no neuron gets NaN statistics.
 
     Examples
@@ -292,8 +318,8 @@ def localization(selected, n_layers: int, by: str | Sequence[str] | None = None)
             row.update(
                 n_neurons=int(n), mean_layer=mean, std_layer=float(np.sqrt((p * (layers - mean) ** 2).sum())),
                 median_layer=float(layers[np.searchsorted(cum, n / 2)]), peak_layer=int(layers[np.argmax(counts)]),
-                peak_share=float(p.max()), mean_relative_depth=mean / (n_layers - 1), entropy=entropy,
-                normalized_entropy=entropy / np.log2(n_layers))
+                peak_share=float(p.max()), mean_relative_depth=float(relative_depth(mean, n_layers)),
+                entropy=entropy, normalized_entropy=entropy / np.log2(n_layers) if n_layers > 1 else 0.0)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -312,7 +338,8 @@ def tag_layer_counts(per_tag: pd.DataFrame, n_layers: int) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``tag``, ``layer``, ``count``, ``share`` (of the tag's neurons).
+        ``tag``, ``layer``, ``count``, ``share`` (of the tag's neurons), ``relative_depth``;
+        one row per tag and layer ``0 .. n_layers - 1``.
 
     Examples
     --------
@@ -320,7 +347,10 @@ def tag_layer_counts(per_tag: pd.DataFrame, n_layers: int) -> pd.DataFrame:
     >>> tag_layer_counts(df, n_layers=2)[["tag", "layer", "count"]].values.tolist()
     [['DT', 0, 1], ['DT', 1, 0], ['NN', 0, 0], ['NN', 1, 2]]
     """
-    return layer_distribution(per_tag, n_layers, by="tag")[["tag", "layer", "count", "share"]]
+    if not isinstance(per_tag, pd.DataFrame) or "tag" not in per_tag.columns:
+        raise ValueError("per_tag must be a DataFrame with columns 'tag' and 'layer'")
+    dist = layer_distribution(per_tag, n_layers, by="tag")
+    return dist[["tag", "layer", "count", "share", "relative_depth"]]
 
 
 def neurons_per_tag(per_tag: pd.DataFrame, n_layers: int, tag_counts: Mapping[str, int] | None = None,

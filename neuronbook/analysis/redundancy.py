@@ -14,11 +14,15 @@ Two complementary measures:
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
+
+from ..neurons import neuron_table
+from ..settings import progress_enabled
 
 __all__ = [
     "DisjointSets",
@@ -60,28 +64,29 @@ def correlation_dissimilarity(X) -> np.ndarray:
     return D
 
 
-def correlation_clusters(X, threshold: float = 0.3, neuron_index=None, method: str = "average") -> pd.DataFrame:
+def correlation_clusters(X, threshold: float = 0.3, neurons=None, method: str = "average") -> pd.DataFrame:
     """Hierarchical clustering of neurons on ``1 - |corr|``, cut at a distance threshold.
 
     Parameters
     ----------
-    X : array-like, shape (n_words, n_neurons)
-        Activations (columns = neurons, e.g. one store's flat layer-major columns).
+    X : ndarray or DataFrame, shape (n_words, n_neurons)
+        Activations: a matrix whose columns ``neurons`` labels, or a DataFrame whose columns are
+        the ``(layer, neuron)`` MultiIndex (:meth:`ActivationStore.frame`).
     threshold : float
         Largest average dissimilarity inside a cluster: neurons whose activations correlate
         with ``|corr| >= 1 - threshold`` (on average linkage) end up together.
-    neuron_index : DataFrame, optional
-        ``layer`` and ``neuron`` of each column (:meth:`ActivationStore.neuron_index`).
+    neurons : MultiIndex or DataFrame, optional
+        ``(layer, neuron)`` of each column (:meth:`ActivationStore.neurons`); default one layer 0.
     method : str
         Linkage method of :func:`scipy.cluster.hierarchy.linkage` (default ``"average"``).
 
     Returns
     -------
     DataFrame
-        One row per column: ``column``, ``layer``, ``neuron`` (with ``neuron_index``),
-        ``cluster`` (1-based, numbered by first column), ``cluster_size`` and
-        ``representative`` (True for one neuron per cluster: the member with the smallest
-        mean dissimilarity to the others, lowest column on ties).
+        One row per neuron, in column order: ``layer``, ``neuron``, ``cluster`` (1-based,
+        numbered in order of first appearance), ``cluster_size`` and ``representative`` (True
+        for one neuron per cluster: the member with the smallest mean dissimilarity to the
+        others, the first one on ties).
 
     Examples
     --------
@@ -94,16 +99,12 @@ def correlation_clusters(X, threshold: float = 0.3, neuron_index=None, method: s
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
 
-    X = np.asarray(X)
+    from ..rank import _labelled
+
     if not 0 <= threshold <= 1:
         raise ValueError(f"threshold must lie in [0, 1] (a dissimilarity 1 - |corr|), got {threshold}")
-    if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (words x neurons), got shape {X.shape}")
+    X, idx = _labelled(X, neurons)
     n = X.shape[1]
-    if neuron_index is not None:
-        idx = pd.DataFrame(neuron_index).reset_index(drop=True)
-        if len(idx) != n:
-            raise ValueError(f"neuron_index has {len(idx)} rows but X has {n} columns")
     D = correlation_dissimilarity(X)
     if n == 1:
         labels = np.ones(1, dtype=np.int64)
@@ -122,11 +123,7 @@ def correlation_clusters(X, threshold: float = 0.3, neuron_index=None, method: s
         members = np.flatnonzero(labels == c)
         spread = D[np.ix_(members, members)].mean(axis=1)
         representative[members[np.argmin(spread)]] = True
-    out = pd.DataFrame({"column": np.arange(n)})
-    if neuron_index is not None:
-        for col in ("layer", "neuron"):
-            if col in idx.columns:
-                out[col] = idx[col].to_numpy()
+    out = neuron_table(idx)
     out["cluster"] = labels
     out["cluster_size"] = sizes
     out["representative"] = representative
@@ -153,8 +150,8 @@ def clustering_summary(clusters: pd.DataFrame, by: str | None = None) -> pd.Data
 
     Examples
     --------
-    >>> df = pd.DataFrame({"column": [0, 1, 2], "cluster": [1, 1, 2], "cluster_size": [2, 2, 1],
-    ...                    "representative": [True, False, True]})
+    >>> df = pd.DataFrame({"layer": [0, 0, 1], "neuron": [0, 1, 0], "cluster": [1, 1, 2],
+    ...                    "cluster_size": [2, 2, 1], "representative": [True, False, True]})
     >>> clustering_summary(df)[["n_neurons", "n_clusters", "n_singletons"]].values.tolist()
     [[3, 2, 1]]
     """
@@ -193,7 +190,7 @@ class DisjointSets:
         (``reached`` False), unless ``max_sets`` stopped the search first.
     sets : DataFrame
         One row per neuron of a found set: ``set``, ``rank`` (LCA rank within the round),
-        ``column``, ``layer``, ``neuron``.
+        ``layer``, ``neuron``.
     oracle_dev_accuracy : float
         Dev accuracy of the probe on all neurons (the target is ``(1 - delta)`` times it).
     """
@@ -208,9 +205,9 @@ class DisjointSets:
         return int(self.summary["reached"].sum())
 
 
-def disjoint_minimal_sets(X_train, y_train, X_dev, y_dev, X_test=None, y_test=None, *, neuron_index=None,
+def disjoint_minimal_sets(X_train, y_train, X_dev, y_dev, X_test=None, y_test=None, *, neurons=None,
                           l1=1e-3, l2=1e-3, probe_params=None, delta=0.01, percents=None, search_stride=100,
-                          max_sets=10, seed=0, progress=True) -> DisjointSets:
+                          max_sets=10, seed=0, progress="auto") -> DisjointSets:
     """Find a minimal set, remove it, run LCA again on the rest; repeat while the target is reached.
 
     Each round trains the probe on the remaining neurons, ranks them by its weights
@@ -222,12 +219,13 @@ def disjoint_minimal_sets(X_train, y_train, X_dev, y_dev, X_test=None, y_test=No
 
     Parameters
     ----------
-    X_train, y_train, X_dev, y_dev : arrays
-        Training and dev words (flat layer-major columns).
-    X_test, y_test : arrays, optional
+    X_train, y_train, X_dev, y_dev : arrays or labelled DataFrames
+        Training and dev words: matrices whose columns ``neurons`` labels, or DataFrames whose
+        columns are the ``(layer, neuron)`` MultiIndex.
+    X_test, y_test : optional
         Test words: adds the test accuracy of each set.
-    neuron_index : DataFrame, optional
-        ``layer``, ``neuron`` per column (default: one layer).
+    neurons : MultiIndex or DataFrame, optional
+        ``(layer, neuron)`` of each column (:meth:`ActivationStore.neurons`; default: one layer 0).
     l1, l2, probe_params : optional
         Probe settings, as in :func:`neuronbook.evaluate.oracle` (use LCA's chosen ones).
     delta : float
@@ -240,7 +238,7 @@ def disjoint_minimal_sets(X_train, y_train, X_dev, y_dev, X_test=None, y_test=No
     max_sets : int
         Stop after this many sets even if the target is still reached.
     seed : int
-    progress : bool
+    progress : bool or "auto"
 
     Returns
     -------
@@ -254,24 +252,24 @@ def disjoint_minimal_sets(X_train, y_train, X_dev, y_dev, X_test=None, y_test=No
     >>> X[:, 3] += 8 * z; X[:, 12] += 8 * z               # two redundant copies of the signal
     >>> res = disjoint_minimal_sets(X[:400], z[:400], X[400:], z[400:], l1=0, l2=0, percents=(5, 10, 50),
     ...                             probe_params={"epochs": 30, "lr": 0.05, "batch_size": None}, progress=False)
-    >>> res.n_sets, sorted(res.sets["column"].tolist())
+    >>> res.n_sets, sorted(res.sets["neuron"].tolist())
     (2, [3, 12])
     """
     from ..evaluate import PERCENT_GRID, minimal_set, oracle
-    from ..rank import neuron_ordering
+    from ..exceptions import TargetNotReachedWarning
+    from ..rank import _labelled, neuron_ordering
     from .layers import localization
 
-    X_train, X_dev = np.asarray(X_train), np.asarray(X_dev)
+    X_train, idx = _labelled(X_train, neurons)
+    X_dev, _ = _labelled(X_dev, idx)
+    if X_test is not None:
+        X_test, _ = _labelled(X_test, idx)
     n_total = X_train.shape[1]
-    if neuron_index is None:
-        idx = pd.DataFrame({"layer": np.zeros(n_total, np.int64), "neuron": np.arange(n_total)})
-    else:
-        idx = pd.DataFrame(neuron_index).reset_index(drop=True)
-        if len(idx) != n_total:
-            raise ValueError(f"neuron_index has {len(idx)} rows but X_train has {n_total} columns")
     if max_sets < 1:
         raise ValueError(f"max_sets must be >= 1, got {max_sets}")
-    n_layers = int(idx["layer"].max()) + 1
+    table = neuron_table(idx)
+    # n_layers counts the embeddings (layer 0), so the deepest analysed layer L gives L + 1
+    n_layers = int(table["layer"].max()) + 1
     percents = PERCENT_GRID if percents is None else percents
     common = dict(l1=l1, l2=l2, probe_params=probe_params, seed=seed)
     _, acc = oracle(X_train, y_train, X_dev, y_dev, **common)
@@ -279,15 +277,18 @@ def disjoint_minimal_sets(X_train, y_train, X_dev, y_dev, X_test=None, y_test=No
     logger.info("disjoint sets: oracle dev accuracy %.4f, target %.4f", oracle_dev, oracle_dev * (1 - delta))
     remaining = np.arange(n_total)
     rows, sets = [], []
-    bar = tqdm(range(1, max_sets + 1), desc="disjoint sets", disable=not progress)
+    bar = tqdm(range(1, max_sets + 1), desc="disjoint sets", disable=not progress_enabled(progress))
     for round_ in bar:
         if len(remaining) == 0:
             break
         sub = lambda X: None if X is None else np.asarray(X)[:, remaining]  # noqa: E731
         probe, rest_acc = oracle(sub(X_train), y_train, sub(X_dev), y_dev, **common)
         ordering = neuron_ordering(probe.coef_, search_stride)[0]
-        found, _ = minimal_set(ordering, sub(X_train), y_train, sub(X_dev), y_dev, sub(X_test), y_test,
-                               oracle_accuracy=oracle_dev, delta=delta, percents=percents, **common)
+        with warnings.catch_warnings():
+            # a round that misses the target is how the search stops; the summary records it
+            warnings.simplefilter("ignore", TargetNotReachedWarning)
+            found, _ = minimal_set(ordering, sub(X_train), y_train, sub(X_dev), y_dev, sub(X_test), y_test,
+                                   oracle_accuracy=oracle_dev, delta=delta, percents=percents, **common)
         row = {"set": round_, "reached": bool(found["reached"]), "n_neurons": np.nan, "percent": np.nan,
                "dev_accuracy": found["dev_accuracy"], "test_accuracy": found["test_accuracy"],
                "remaining": len(remaining),
@@ -295,12 +296,12 @@ def disjoint_minimal_sets(X_train, y_train, X_dev, y_dev, X_test=None, y_test=No
                "target": found["target"], "mean_layer": np.nan, "mean_relative_depth": np.nan}
         if found["reached"]:
             cols = remaining[np.asarray(found["columns"], dtype=np.int64)]
-            chosen = pd.DataFrame({"set": round_, "rank": np.arange(1, len(cols) + 1), "column": cols,
-                                   "layer": idx["layer"].to_numpy()[cols], "neuron": idx["neuron"].to_numpy()[cols]})
+            chosen = pd.DataFrame({"set": round_, "rank": np.arange(1, len(cols) + 1),
+                                   "layer": table["layer"].to_numpy()[cols], "neuron": table["neuron"].to_numpy()[cols]})
             sets.append(chosen)
-            loc = localization(chosen, max(n_layers, 2)).iloc[0]
+            loc = localization(chosen, n_layers).iloc[0]
             row.update(n_neurons=len(cols), percent=100.0 * len(cols) / n_total, mean_layer=loc["mean_layer"],
-                       mean_relative_depth=loc["mean_relative_depth"] if n_layers > 1 else np.nan)
+                       mean_relative_depth=loc["mean_relative_depth"])
             remaining = np.setdiff1d(remaining, cols)
             logger.info("set %d: %d neurons, dev accuracy %.4f", round_, len(cols), found["dev_accuracy"])
         rows.append(row)
@@ -309,5 +310,5 @@ def disjoint_minimal_sets(X_train, y_train, X_dev, y_dev, X_test=None, y_test=No
     bar.close()
     summary = pd.DataFrame(rows)
     sets_df = (pd.concat(sets, ignore_index=True) if sets
-               else pd.DataFrame(columns=["set", "rank", "column", "layer", "neuron"]))
+               else pd.DataFrame(columns=["set", "rank", "layer", "neuron"]))
     return DisjointSets(summary=summary, sets=sets_df, oracle_dev_accuracy=oracle_dev)

@@ -23,6 +23,13 @@ from neuronbook.plots import (
 )
 
 
+def rows_with(chart, *columns) -> list[dict]:
+    """The rows of the chart's one dataset whose rows carry all ``columns``."""
+    found = [rows for rows in chart.to_dict()["datasets"].values() if rows and set(columns) <= set(rows[0])]
+    assert len(found) == 1, f"{len(found)} datasets carry {columns}"
+    return found[0]
+
+
 def _sel(layers, neurons, n_layers=4, total=40, tags=None, **kw):
     df = pd.DataFrame({"layer": layers, "neuron": neurons})
     per_tag = df.assign(tag=tags) if tags is not None else None
@@ -67,10 +74,22 @@ def test_finetuning_comparison_hand_checked():
     assert len(res.layers) == 2 * 2 * 4  # tasks x models x layers, zero layers included
     assert res.layers.groupby(["task", "model"])["share"].sum().tolist() == [1.0] * 4
     assert len(res.layerwise) == 8 and set(res.layerwise["model"]) == {"pretrained", "fine-tuned"}
-    # the tables feed the charts as they are
-    finetuning_shift_chart(res.summary, res.overlap).to_dict()
-    layer_distribution_chart(res.layers[res.layers.task == "pos"], facet="model").to_dict()
-    layerwise_accuracy_chart(res.layerwise[res.layerwise.task == "pos"], color="model").to_dict()
+    assert res.layers.columns.tolist() == ["task", "model", "layer", "count", "share", "fraction", "relative_depth"]
+    pos_pre = res.layers[(res.layers.task == "pos") & (res.layers.model == "pretrained")]
+    assert pos_pre["count"].tolist() == [0, 2, 2, 0] and pos_pre["relative_depth"].tolist() == pytest.approx(
+        [0, 1 / 3, 2 / 3, 1])
+    # the tables feed the charts as they are, and the charts carry their values
+    chart = finetuning_shift_chart(res.summary, res.overlap)
+    points = rows_with(chart, "model", "mean_layer")
+    assert {(r["task"], r["model"]): r["mean_layer"] for r in points} == {
+        ("pos", "pretrained"): 1.5, ("pos", "fine-tuned"): 2.0, ("dep", "pretrained"): 3.0, ("dep", "fine-tuned"): 3.0}
+    assert {r["task"]: r["jaccard"] for r in rows_with(chart, "jaccard")} == pytest.approx({"pos": 0.2, "dep": 1.0})
+    bars = rows_with(layer_distribution_chart(res.layers[res.layers.task == "pos"], facet="model"), "share")
+    assert [(r["model"], r["layer"], r["share"]) for r in bars] == [
+        ("pretrained", 0, 0.0), ("pretrained", 1, 0.5), ("pretrained", 2, 0.5), ("pretrained", 3, 0.0),
+        ("fine-tuned", 0, 0.0), ("fine-tuned", 1, 0.5), ("fine-tuned", 2, 0.0), ("fine-tuned", 3, 0.5)]
+    lines = rows_with(layerwise_accuracy_chart(res.layerwise[res.layerwise.task == "pos"], color="model"), "accuracy")
+    assert [(r["model"], r["accuracy"]) for r in lines if r["layer"] == 2] == [("pretrained", 0.8), ("fine-tuned", 0.6)]
 
 
 def test_finetuning_comparison_errors():
@@ -95,7 +114,20 @@ def test_architecture_comparison_relative_depth():
     deep_rows = lay[lay.model == "deep"].set_index("layer")
     assert deep_rows.loc[6, "relative_depth"] == 0.5 and deep_rows.loc[6, "share"] == 0.25
     assert res.layerwise.empty
-    architecture_comparison_chart(lay).to_dict()
+    chart = architecture_comparison_chart(lay)
+    lines = rows_with(chart, "relative_depth", "share")
+    assert len(lines) == 17
+    shallow = [r for r in lines if r["model"] == "shallow"]
+    assert [r["relative_depth"] for r in shallow] == pytest.approx([0.0, 1 / 3, 2 / 3, 1.0])
+    assert [r["share"] for r in shallow] == [0.0, 0.0, 0.0, 1.0]
+    assert rows_with(chart, "percent_needed") == [{"model": "deep", "percent_needed": 1.0},
+                                                  {"model": "shallow", "percent_needed": 2.0}]
+
+
+def test_architecture_comparison_layerwise_relative_depth():
+    lw = pd.DataFrame({"layer": [0, 3, 6], "accuracy": [0.5, 0.8, 0.7]})
+    res = architecture_comparison({"L6": _sel([6], [0], n_layers=7, layerwise=lw)})
+    assert res.layerwise["relative_depth"].tolist() == [0.0, 0.5, 1.0]  # n_layers=7 counts the embeddings
 
 
 def test_language_comparison_similarity_and_shared_neurons():
@@ -114,7 +146,12 @@ def test_language_comparison_similarity_and_shared_neurons():
     assert ts.loc[("NOUN", "en", "de"), "jaccard"] == pytest.approx(1 / 3)  # {(1,0)} of {(1,0),(1,1),(2,5)}
     assert res.shared.values.tolist() == [["NOUN", 1, 0], ["VERB", 2, 2]]
     assert res.layers.groupby("language")["share"].sum().tolist() == [1.0, 1.0, 1.0]
-    language_similarity_chart(res.layers, res.similarity).to_dict()
+    chart = language_similarity_chart(res.layers, res.similarity)
+    lines = rows_with(chart, "language", "share")
+    assert [r["share"] for r in lines if r["language"] == "en"] == [0.0, 0.5, 0.25, 0.25]
+    matrix = rows_with(chart, "jaccard")
+    assert {(r["language_a"], r["language_b"]): r["jaccard"] for r in matrix}[("fr", "en")] == pytest.approx(0.5)
+    assert len(matrix) == 6  # three pairs, mirrored
 
 
 def test_language_comparison_errors():

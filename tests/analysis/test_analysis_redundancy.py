@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from neuronbook.analysis.redundancy import clustering_summary, correlation_clusters, correlation_dissimilarity
+from neuronbook.neurons import neuron_index
 
 
 def test_dissimilarity_hand_checked():
@@ -30,9 +31,10 @@ def _copies(seed=0):
 
 def test_correlation_clusters_groups_planted_copies():
     X, idx = _copies()
-    cl = correlation_clusters(X, threshold=0.2, neuron_index=idx)
-    assert cl.columns.tolist() == ["column", "layer", "neuron", "cluster", "cluster_size", "representative"]
-    assert cl["cluster"].tolist() == [1, 2, 1, 3, 1, 2]  # numbered by first column
+    cl = correlation_clusters(X, threshold=0.2, neurons=idx)
+    assert cl.columns.tolist() == ["layer", "neuron", "cluster", "cluster_size", "representative"]
+    assert cl[["layer", "neuron"]].values.tolist() == idx[["layer", "neuron"]].values.tolist()
+    assert cl["cluster"].tolist() == [1, 2, 1, 3, 1, 2]  # numbered in order of first appearance
     assert cl["cluster_size"].tolist() == [3, 2, 3, 1, 3, 2]
     assert cl.groupby("cluster")["representative"].sum().tolist() == [1, 1, 1]
     assert cl.loc[3, "representative"]
@@ -48,13 +50,22 @@ def test_threshold_zero_keeps_everything_and_one_merges_everything():
     assert correlation_clusters(X, threshold=1.0)["cluster"].nunique() == 1
     with pytest.raises(ValueError, match="threshold must lie in"):
         correlation_clusters(X, threshold=1.5)
-    with pytest.raises(ValueError, match="neuron_index has 2 rows"):
-        correlation_clusters(X, neuron_index=pd.DataFrame({"layer": [0, 0], "neuron": [0, 1]}))
+    with pytest.raises(ValueError, match="2 neuron labels for 6 columns"):
+        correlation_clusters(X, neurons=pd.DataFrame({"layer": [0, 0], "neuron": [0, 1]}))
+    unlabelled = correlation_clusters(X, threshold=0.2)
+    assert unlabelled["layer"].tolist() == [0] * 6 and unlabelled["neuron"].tolist() == list(range(6))
+
+
+def test_correlation_clusters_reads_a_labelled_frame():
+    X, idx = _copies()
+    frame = pd.DataFrame(X, columns=neuron_index([0, 1], 3))
+    pd.testing.assert_frame_equal(correlation_clusters(frame, threshold=0.2),
+                                  correlation_clusters(X, threshold=0.2, neurons=idx))
 
 
 def test_clustering_summary_by_layer():
     X, idx = _copies()
-    cl = correlation_clusters(X, threshold=0.2, neuron_index=idx)
+    cl = correlation_clusters(X, threshold=0.2, neurons=idx)
     per_layer = clustering_summary(cl, by="layer")
     assert per_layer["layer"].tolist() == [0, 1]
     assert per_layer["n_neurons"].tolist() == [3, 3]
@@ -76,19 +87,20 @@ def _redundant(copies, n=600, width=8, n_layers=3, seed=0):
     planted = [layer * width + 5 for layer in copies]
     for col in planted:
         X[:, col] += 8.0 * z
-    idx = pd.DataFrame({"layer": np.repeat(np.arange(n_layers), width), "neuron": np.tile(np.arange(width), n_layers)})
-    return X, np.array(["no", "yes"])[z], idx, planted
+    return X, np.array(["no", "yes"])[z], neuron_index(range(n_layers), width), planted
 
 
 @pytest.mark.parametrize("copies", [[1], [0, 2], [0, 1, 2]])
 def test_disjoint_sets_count_planted_copies(copies):
     X, y, idx, planted = _redundant(copies)
-    res = disjoint_minimal_sets(X[:400], y[:400], X[400:500], y[400:500], X[500:], y[500:], neuron_index=idx,
+    res = disjoint_minimal_sets(X[:400], y[:400], X[400:500], y[400:500], X[500:], y[500:], neurons=idx,
                                 l1=0, l2=0, probe_params=PROBE, percents=(5, 10, 50), progress=False)
     assert res.n_sets == len(copies)
     # each found set is one planted neuron, each in its own layer
-    assert sorted(res.sets["column"].tolist()) == planted
+    assert res.sets.columns.tolist() == ["set", "rank", "layer", "neuron"]
+    assert sorted(zip(res.sets["layer"], res.sets["neuron"])) == [idx[c] for c in planted]
     assert sorted(res.sets["layer"].tolist()) == copies
+    assert set(res.sets["neuron"]) == {5}
     assert res.sets.groupby("set").size().tolist() == [1] * len(copies)
     s = res.summary
     assert s["set"].tolist() == list(range(1, len(copies) + 2))
@@ -103,11 +115,11 @@ def test_disjoint_sets_count_planted_copies(copies):
 
 def test_disjoint_sets_max_sets_and_errors():
     X, y, idx, _ = _redundant([0, 1, 2])
-    res = disjoint_minimal_sets(X[:400], y[:400], X[400:], y[400:], neuron_index=idx, l1=0, l2=0,
+    res = disjoint_minimal_sets(X[:400], y[:400], X[400:], y[400:], neurons=idx, l1=0, l2=0,
                                 probe_params=PROBE, percents=(5, 10, 50), max_sets=2, progress=False)
     assert res.n_sets == 2 and len(res.summary) == 2 and res.summary["reached"].all()
     assert res.summary["test_accuracy"].isna().all()  # no test words given
-    with pytest.raises(ValueError, match="neuron_index has 3 rows"):
-        disjoint_minimal_sets(X, y, X, y, neuron_index=idx.iloc[:3], progress=False)
+    with pytest.raises(ValueError, match="3 neuron labels for 24 columns"):
+        disjoint_minimal_sets(X, y, X, y, neurons=idx[:3], progress=False)
     with pytest.raises(ValueError, match="max_sets"):
         disjoint_minimal_sets(X, y, X, y, max_sets=0, progress=False)
