@@ -1,0 +1,39 @@
+"""Widgets for the notebooks: small controls and views over an analysis (ipywidgets, imported lazily).
+
+Nothing in the core imports this package, and importing it does not import ipywidgets: that
+happens when a control or view is built. Each piece works alone in any notebook:
+
+* controls -- :func:`model_picker`, :func:`corpus_picker`, :func:`task_picker`,
+  :func:`percent_slider`, :func:`neuron_picker`, :func:`ranker_picker`, :func:`threshold_slider`;
+* views -- :class:`RunPanel` (pickers, Run, progress, summary), :class:`AccuracyCurveView`
+  (percent slider -> accuracy curve with oracle and top / random / bottom), :class:`NeuronBrowser`
+  (pick or click a neuron -> weight per tag, coloured activation text, top words).
+
+Views keep their state in attributes (``chart``, ``text`` ...) and are driven from Python with
+``set_percent`` / ``set_neuron`` / ``run``; ``view.widget`` is the container a notebook shows.
+
+Examples
+--------
+>>> import neuronbook.widgets as nbw
+>>> nbw.ranker_picker().value
+'lca'
+"""
+
+from __future__ import annotations
+
+from ._base import ChartBox, jupyter_chart_available
+from .controls import (
+    NeuronPicker,
+    corpus_picker,
+    model_picker,
+    neuron_picker,
+    percent_slider,
+    ranker_picker,
+    task_picker,
+    threshold_slider,
+)
+from .views import AccuracyCurveView, NeuronBrowser, RunPanel, ranking_chart, weights_chart
+
+__all__ = ["model_picker", "corpus_picker", "task_picker", "percent_slider", "neuron_picker", "NeuronPicker",
+           "ranker_picker", "threshold_slider", "RunPanel", "AccuracyCurveView", "NeuronBrowser", "ChartBox",
+           "jupyter_chart_available", "ranking_chart", "weights_chart"]

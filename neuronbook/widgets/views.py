@@ -1,0 +1,427 @@
+"""Views over an analysis: run it, read its accuracy curve, browse its neurons.
+
+Each view keeps its state in Python attributes (``chart``, ``text``, ``percent``, ``neuron`` ...),
+so tests and scripts drive it without a browser (``set_percent``, ``set_neuron``, ``run``), and
+its ``widget`` is the ipywidgets container a notebook shows (displaying the view shows it).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+
+import numpy as np
+import pandas as pd
+
+from ._base import ChartBox, View, in_kernel, ipw, show_in
+from ._data import accuracy_table, measured_percents, minimal_percent, nearest, neuron_label, oracle_accuracy
+from .controls import corpus_picker, model_picker, neuron_picker, percent_slider, task_picker
+
+__all__ = ["RunPanel", "AccuracyCurveView", "NeuronBrowser", "ranking_chart", "weights_chart"]
+
+logger = logging.getLogger(__name__)
+
+#: Name of the click selection of :func:`ranking_chart`.
+PICK = "neuron_pick"
+_SELECTIONS = ("top", "random", "bottom")
+
+
+# ------------------------------------------------------------------------------------------ run
+
+class RunPanel(View):
+    """Model, corpus and task pickers, a Run button, progress, and the summary of the last result.
+
+    The panel builds an :class:`~neuronbook.config.LCAConfig` from its controls on top of ``config``
+    (every other setting is kept) and calls :func:`neuronbook.run_lca`. Progress bars and any error
+    appear in the panel's output area; an error is also logged and re-raised, so it is never lost
+    (in a notebook the traceback then shows in the output area and the front end's log).
+
+    Parameters
+    ----------
+    config : LCAConfig, optional
+        The settings the controls start from (default :class:`LCAConfig()`).
+    result : LCAResult, optional
+        A result already computed (its summary is shown until the next run).
+    progress : bool or "auto"
+        Progress bars of :func:`run_lca`.
+    cache : bool or path
+        Passed to :func:`run_lca`.
+
+    Attributes
+    ----------
+    config : LCAConfig
+        The settings the controls describe now.
+    result : LCAResult or None
+        The last result.
+    error : Exception or None
+        The last run's error.
+    """
+
+    def __init__(self, config=None, *, result=None, progress="auto", cache=True):
+        from ..config import LCAConfig
+
+        w = ipw()
+        self.base = LCAConfig() if config is None else config
+        if not isinstance(self.base, LCAConfig):
+            raise TypeError(f"config must be an LCAConfig, got {type(self.base).__name__}")
+        self.progress, self.cache = progress, cache
+        self.model = model_picker(self.base.model)
+        self.corpus = corpus_picker(self.base.data, data_dir=self.base.data_dir)
+        self.task = task_picker(self.base.task)
+        self.max_sentences = w.IntText(value=self.base.max_sentences or 0, description="max sentences (0: all)",
+                                       style={"description_width": "initial"}, layout=w.Layout(width="220px"))
+        self.button = w.Button(description="Run", button_style="primary", icon="play")
+        self.status = w.HTML()
+        self.output = w.Output()
+        self.summary = w.HTML()
+        self.result = result
+        self.error = None
+        self._callbacks = []
+        self.button.on_click(self._on_click)
+        self._show_result()
+        self.widget = w.VBox([w.HBox([self.model, self.corpus]), w.HBox([self.task, self.max_sentences]),
+                              w.HBox([self.button, self.status]), self.output, self.summary])
+
+    @property
+    def config(self):
+        """The settings of the controls (validated: an invalid value raises here)."""
+        n = int(self.max_sentences.value)
+        return self.base.replace(model=self.model.value, data=self.corpus.value, task=self.task.value,
+                                 max_sentences=None if n == 0 else n)
+
+    @property
+    def text(self) -> str:
+        """The HTML summary shown now."""
+        return self.summary.value
+
+    def on_result(self, callback) -> None:
+        """Call ``callback(result)`` after every successful run (to refresh other views)."""
+        self._callbacks.append(callback)
+
+    def run(self):
+        """Run the analysis the controls describe; returns the result (an error is shown, logged and raised)."""
+        from .. import lca
+
+        self.error = None
+        self.button.disabled = True
+        self.status.value = "<i>running ...</i>"
+        if in_kernel():
+            self.output.clear_output()
+        try:
+            with self.output:  # progress bars land in the panel
+                try:
+                    config = self.config
+                    self.status.value = f"<i>running {html.escape(config.model)} / {html.escape(config.data)} / " \
+                                        f"{html.escape(config.task)} ...</i>"
+                    result = lca.run_lca(config, cache=self.cache, progress=self.progress)
+                except Exception as err:
+                    self.error = err
+                    self.status.value = f'<b style="color:#b00">failed:</b> {html.escape(type(err).__name__)}: ' \
+                                        f'{html.escape(str(err))}'
+                    logger.error("RunPanel: the analysis failed: %s: %s", type(err).__name__, err)
+                    raise  # inside the Output a kernel prints the traceback there (and Output swallows it)
+        finally:
+            self.button.disabled = False
+        if self.error is not None:
+            raise self.error  # re-raised outside the Output, so a caller and the front end see it too
+        self.result = result
+        self.status.value = "done" + (" (loaded from the cache)" if result.info.get("loaded_from_cache") else "")
+        self._show_result()
+        for callback in self._callbacks:
+            callback(result)
+        return result
+
+    def _on_click(self, _button) -> None:
+        self.run()
+
+    def _show_result(self) -> None:
+        if self.result is None:
+            self.summary.value = "<i>no result yet: choose and press Run</i>"
+        else:
+            self.summary.value = f"<pre>{html.escape(self.result.summary())}</pre>"
+
+
+# ------------------------------------------------------------------------------------ accuracy
+
+class AccuracyCurveView(View):
+    """The accuracy curve with the oracle line, and top / random / bottom marked at a chosen percent.
+
+    The curve is :func:`neuronbook.plots.accuracy_curve_chart` over the minimal-set search (top
+    neurons) and the ablation (top / random / bottom); a vertical rule and large points mark the
+    percent picked on the slider, and :attr:`text` states the accuracies there.
+
+    Parameters
+    ----------
+    result : LCAResult
+    percent : float, optional
+        Start percent (default the minimal set's, or the nearest measured one).
+    split : str
+        Which split's accuracy to show.
+    method : {"retrain", "zero-out"}
+        Which ablation method's accuracies to show.
+    chart_mode : {"auto", "jupyter", "output"}
+        How the chart is drawn (see :class:`neuronbook.widgets.ChartBox`).
+
+    Attributes
+    ----------
+    chart : altair.LayerChart
+        The chart drawn now.
+    markers : DataFrame
+        The points marked at :attr:`percent` (``selection``, ``percent``, ``n_neurons``, ``accuracy``).
+    text : str
+        HTML sentence with the accuracies at :attr:`percent`.
+    """
+
+    def __init__(self, result, percent: float | None = None, split: str = "test", method: str = "retrain",
+                 chart_mode: str = "auto"):
+        w = ipw()
+        self.result, self.split, self.method = result, split, method
+        self.table = accuracy_table(result, split, method)
+        if not len(self.table):
+            raise ValueError(f"the result measured no accuracy on split {split!r} with method {method!r}")
+        self.percents = measured_percents(result, split, method)
+        self.oracle = oracle_accuracy(result, split)
+        self.slider = percent_slider(result, percent, split, method)
+        self.percent = float(self.slider.value)
+        self._update_state()
+        self.box = ChartBox(self.chart, chart_mode)
+        self.note = w.HTML(self.text)
+        self.slider.observe(lambda change: self.set_percent(change["new"]), names="value")
+        self.widget = w.VBox([self.slider, self.box.widget, self.note])
+
+    def set_percent(self, percent: float) -> float:
+        """Mark ``percent`` (snapped to the nearest measured one); returns the percent marked."""
+        percent = nearest(self.percents, percent)
+        if percent == self.percent:
+            return percent
+        self.percent = percent
+        self._update_state()
+        if self.slider.value != percent:
+            self.slider.value = percent  # its observer calls back here and finds nothing to do
+        self.box.chart = self.chart
+        self.note.value = self.text
+        return percent
+
+    def _update_state(self) -> None:
+        import altair as alt
+
+        from ..plots import SELECTION_COLORS, accuracy_curve_chart
+
+        t = self.table
+        self.markers = t.loc[np.isclose(t["percent"], self.percent),
+                             ["selection", "percent", "n_neurons", "accuracy"]].reset_index(drop=True)
+        base = accuracy_curve_chart(t, oracle=self.oracle, split=self.split)
+        rule = alt.Chart(pd.DataFrame({"percent": [self.percent]})).mark_rule(color="#555").encode(x="percent:Q")
+        points = alt.Chart(self.markers).mark_point(size=160, filled=True, stroke="black", strokeWidth=1).encode(
+            x="percent:Q", y="accuracy:Q",
+            color=alt.Color("selection:N", scale=alt.Scale(domain=list(SELECTION_COLORS),
+                                                           range=list(SELECTION_COLORS.values())), legend=None),
+            tooltip=["selection:N", "n_neurons:Q", alt.Tooltip("accuracy:Q", format=".3f")])
+        self.chart = alt.layer(base, rule, points)
+        self.text = self._describe()
+
+    def _describe(self) -> str:
+        m = self.markers.set_index("selection")
+        n = int(m["n_neurons"].iloc[0]) if len(m) else 0
+        parts = []
+        for sel in _SELECTIONS:
+            parts.append(f"{sel} <b>{float(m.loc[sel, 'accuracy']):.3f}</b>" if sel in m.index
+                         else f"{sel} <i>not measured here</i>")
+        oracle = f"; all neurons (oracle) <b>{self.oracle:.3f}</b>" if self.oracle is not None else ""
+        ms = minimal_percent(self.result)
+        mark = " (the minimal set)" if ms is not None and np.isclose(ms, self.percent) else ""
+        return (f"With {self.percent:.3g}% of the neurons ({n}){mark}, {self.split} accuracy: "
+                + ", ".join(parts) + oracle + ".")
+
+
+# ------------------------------------------------------------------------------------- neurons
+
+def ranking_chart(result, top: int = 20):
+    """Bars of the ``top`` highest-ranked neurons (score, coloured by tag), clickable.
+
+    A click selects a neuron through the point selection ``neuron_pick`` over ``layer`` and
+    ``neuron`` (read it with ``alt.JupyterChart(...).selections.neuron_pick``).
+
+    Examples
+    --------
+    >>> from neuronbook.lca import _toy_result
+    >>> r = _toy_result().rerank()
+    >>> spec = ranking_chart(r).to_dict()
+    >>> spec["params"][0]["name"], spec["mark"]["type"]
+    ('neuron_pick', 'bar')
+    """
+    import altair as alt
+
+    head = result.ranking.sort_values("rank").head(int(top))
+    data = pd.DataFrame({"rank": head["rank"].astype(int).to_numpy(), "layer": head["layer"].astype(int).to_numpy(),
+                         "neuron": head["neuron"].astype(int).to_numpy(),
+                         "tag": head["tag"].astype(object).where(head["tag"].notna(), "(none)").astype(str).to_numpy(),
+                         "score": head["score"].astype(float).to_numpy()})
+    data["label"] = [f"#{r} {neuron_label(la, n)}" for r, la, n in zip(data["rank"], data["layer"], data["neuron"])]
+    pick = alt.selection_point(name=PICK, fields=["layer", "neuron"], on="click")
+    return alt.Chart(data).mark_bar().encode(
+        x=alt.X("label:N", sort=alt.EncodingSortField("rank"), title="neuron (rank, layer, number)",
+                axis=alt.Axis(labelAngle=-45)),
+        y=alt.Y("score:Q", title="score (share of a tag's weight mass)"),
+        color=alt.Color("tag:N", title="tag"),
+        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.4)),
+        tooltip=["rank:Q", "layer:Q", "neuron:Q", "tag:N", alt.Tooltip("score:Q", format=".3f")],
+    ).add_params(pick).properties(width=max(200, 22 * len(data)), height=160,
+                                  title="Top-ranked neurons (click one to browse it)")
+
+
+def weights_chart(weights: pd.DataFrame, title: str | None = None):
+    """Bars of one neuron's weight per tag (:meth:`LCAResult.neuron_weights`), red negative, blue positive.
+
+    Examples
+    --------
+    >>> from neuronbook.lca import _toy_result
+    >>> weights_chart(_toy_result().neuron_weights(0, 0)).to_dict()["mark"]["type"]
+    'bar'
+    """
+    import altair as alt
+
+    data = weights[["tag", "weight", "share", "n_train"]].copy()
+    data["tag"] = data["tag"].astype(str)
+    data["sign"] = np.where(data["weight"] < 0, "negative", "positive")
+    return alt.Chart(data).mark_bar().encode(
+        y=alt.Y("tag:N", sort=alt.EncodingSortField("weight", order="descending"), title=None),
+        x=alt.X("weight:Q", title="probe weight"),
+        color=alt.Color("sign:N", scale=alt.Scale(domain=["negative", "positive"], range=["#d73027", "#4575b4"]),
+                        legend=None),
+        tooltip=["tag:N", alt.Tooltip("weight:Q", format=".3f"), alt.Tooltip("share:Q", format=".1%"), "n_train:Q"],
+    ).properties(width=240, height=max(60, 14 * len(data)), title=title or "Weight per tag")
+
+
+class NeuronBrowser(View):
+    """One neuron at a time: its weight per tag, its activation over sentences, its top words.
+
+    Pick the neuron in the picker, or click it in the ranking chart (clickable when the
+    ``jupyter`` renderer is active, see :func:`neuronbook.notebook_setup`; otherwise the picker is
+    the way). Activations come from ``store`` (default: the result's test store,
+    :meth:`LCAResult.open_store`); when it is not available the view says so and shows the weights.
+
+    Parameters
+    ----------
+    result : LCAResult
+    store : ActivationStore, False or None
+        The activations (None: ``result.open_store("test")`` when it is in the cache; False: none).
+    neuron : (int, int), optional
+        The first neuron (default the top-ranked).
+    top : int
+        Neurons in the ranking chart and the picker's dropdown.
+    n_sentences : int
+        Sentences shown as coloured text (those where the neuron fires most strongly).
+    max_sentences : int
+        Sentences read from the store for the top words.
+    k : int
+        Top words listed.
+    chart_mode : {"auto", "jupyter", "output"}
+        How charts are drawn (see :class:`neuronbook.widgets.ChartBox`).
+
+    Attributes
+    ----------
+    neuron : (int, int)
+    weights : DataFrame
+        :meth:`LCAResult.neuron_weights` of the neuron.
+    chart : altair.Chart
+        The weight-per-tag chart.
+    text : str
+        The coloured-text HTML (or the note saying why there is none).
+    top_words : DataFrame or None
+        :func:`neuronbook.plots.top_words` of the neuron (None without a store).
+    top_words_chart : altair.Chart or None
+    ranking_chart : altair.Chart
+    store_note : str or None
+        Why activations are not shown (None when they are).
+    """
+
+    def __init__(self, result, store=None, neuron=None, *, top: int = 20, n_sentences: int = 5,
+                 max_sentences: int = 1000, k: int = 15, chart_mode: str = "auto"):
+        w = ipw()
+        self.result = result
+        self.n_sentences, self.max_sentences, self.k = int(n_sentences), int(max_sentences), int(k)
+        self.store, self.store_note = self._open(store)
+        self._words = None
+        self.picker = neuron_picker(result, top=top, value=neuron)
+        self.neuron = self.picker.value
+        self._update_state()
+        self.ranking_chart = ranking_chart(result, top=top)
+        self.ranking_box = ChartBox(self.ranking_chart, chart_mode)
+        self.clickable = self.ranking_box.on_select(PICK, self._on_click)
+        self.weights_box = ChartBox(self.chart, chart_mode)
+        self.words_box = w.Output()
+        self.html = w.HTML(self.text)
+        self._show_words()
+        self.picker.observe(lambda value: self.set_neuron(*value))
+        hint = "" if self.clickable else \
+            "<i>(pick a neuron above; clicking the chart needs the 'jupyter' renderer and anywidget)</i>"
+        self.widget = w.VBox([self.picker.widget, w.HTML(hint), self.ranking_box.widget,
+                              w.HBox([self.weights_box.widget, self.words_box]),
+                              w.HTML("<b>Activation over sentences</b> (blue positive, red negative; "
+                                     "hover a word for its value)"), self.html])
+
+    def _open(self, store):
+        if store is False:
+            return None, "No activation store was given, so no activations are shown."
+        if store is not None:
+            return store, None
+        try:
+            return self.result.open_store("test"), None
+        except (FileNotFoundError, ValueError, OSError) as err:
+            logger.info("NeuronBrowser: no activation store: %s", err)
+            return None, f"Activations are not available: {err}"
+
+    def set_neuron(self, layer: int, neuron: int) -> tuple[int, int]:
+        """Browse neuron ``(layer, neuron)``; returns it."""
+        value = (int(layer), int(neuron))
+        if value != self.picker.value:
+            self.picker.value = value  # validates; its callback comes back here
+            return self.neuron
+        if value == self.neuron:
+            return value
+        self.neuron = value
+        self._update_state()
+        self.weights_box.chart = self.chart
+        self.html.value = self.text
+        self._show_words()
+        return value
+
+    def _on_click(self, points) -> None:
+        if points:
+            p = points[0]
+            self.set_neuron(p["layer"], p["neuron"])
+
+    def _update_state(self) -> None:
+        from ..plots import activation_html, top_words, top_words_chart
+
+        layer, neuron = self.neuron
+        label = neuron_label(layer, neuron)
+        self.weights = self.result.neuron_weights(layer, neuron)
+        self.chart = weights_chart(self.weights, title=f"{label}: weight per tag")
+        if self.store is None:
+            self.top_words = self.top_words_chart = None
+            self.text = f"<p><i>{html.escape(self.store_note)}</i></p>"
+            return
+        words, values = self._activations(layer, neuron)
+        self.top_words = top_words(words, values, k=self.k)
+        self.top_words_chart = top_words_chart(self.top_words, title=f"{label}: top words")
+        # The sentences where the neuron departs most from its mean, strongest first.
+        lengths = [len(s) for s in words]
+        bounds = np.concatenate([[0], np.cumsum(lengths)])
+        dev = np.abs(values - values.mean())
+        peak = np.array([dev[a:b].max() if b > a else 0.0 for a, b in zip(bounds[:-1], bounds[1:])])
+        chosen = np.argsort(-peak, kind="stable")[: self.n_sentences]
+        self.sentences = [int(i) for i in chosen]
+        self.text = activation_html([words[i] for i in chosen], [values[bounds[i]:bounds[i + 1]] for i in chosen])
+
+    def _activations(self, layer, neuron):
+        n = min(self.store.n_sentences, self.max_sentences)
+        if self._words is None:
+            self._words = self.store.words[:n]
+        values = self.store.activations(layers=[layer], neurons=[neuron], sentences=range(n))[:, 0]
+        return self._words, values.astype(np.float64)
+
+    def _show_words(self) -> None:
+        if self.top_words_chart is not None:
+            show_in(self.words_box, self.top_words_chart)
