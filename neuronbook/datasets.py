@@ -4,14 +4,16 @@ Data directory lookup order (first file found wins):
 
 1. the ``data_dir`` argument;
 2. ``$NEURONBOOK_DATA`` (several directories may be joined with ``os.pathsep``);
-3. the user cache, ``$NEURONBOOK_CACHE/data`` or ``~/.cache/neuronbook/data``.
+3. the user cache, ``neuronbook.settings.cache_dir("data")`` (``$NEURONBOOK_CACHE/data``, by
+   default ``~/.cache/neuronbook/data`` on Linux).
 
 Each directory uses the layout ``ud/<tb>/<tb>-ud-<split>.conllu`` and
 ``pmb/4.0.0/<lang>/<split>.conll``. When a UD dev/test file of a known treebank
-is nowhere to be found, it is downloaded from the UD GitHub repository at a
-pinned commit into the cache, atomically, and its sha256 checked. Set
-``NEURONBOOK_OFFLINE=1`` (or ``HF_HUB_OFFLINE=1``) to never touch the network.
-PMB files are never downloaded.
+is nowhere to be found, it is downloaded with :mod:`pooch` from the UD GitHub
+repository at a pinned commit into the cache; pooch checks its sha256 before
+moving it into place, so a failed or corrupt download leaves no file behind.
+Set ``NEURONBOOK_OFFLINE=1`` (or ``HF_HUB_OFFLINE=1``) to never touch the
+network (:func:`neuronbook.settings.offline`). PMB files are never downloaded.
 
 The default split is ``"dev"`` for every collection: the UD train files are
 not distributed with neuronbook's pinned sources, and one default for all keeps
@@ -26,15 +28,13 @@ Example
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
 
+from . import settings
 from .corpus import Corpus, read_conllu, read_corpus, read_pmb
 
 __all__ = ["DataNotFoundError", "data_dirs", "list_corpora", "load_corpus"]
@@ -75,20 +75,6 @@ class DataNotFoundError(FileNotFoundError):
     """A named corpus is neither on disk nor downloadable; the message lists where we looked."""
 
 
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def _offline() -> bool:
-    return _truthy(os.environ.get("NEURONBOOK_OFFLINE")) or _truthy(os.environ.get("HF_HUB_OFFLINE"))
-
-
-def _cache_data_dir() -> Path:
-    cache = os.environ.get("NEURONBOOK_CACHE")
-    root = Path(cache).expanduser() if cache else Path.home() / ".cache" / "neuronbook"
-    return root / "data"
-
-
 def data_dirs(data_dir=None) -> list[Path]:
     """The data directories searched, in order (see the module docstring).
 
@@ -103,7 +89,7 @@ def data_dirs(data_dir=None) -> list[Path]:
     env = os.environ.get("NEURONBOOK_DATA")
     if env:
         dirs += [Path(p).expanduser() for p in env.split(os.pathsep) if p]
-    dirs.append(_cache_data_dir())
+    dirs.append(settings.cache_dir("data"))
     return dirs
 
 
@@ -122,36 +108,33 @@ def _ud_url(tb: str, split: str) -> str | None:
     return UD_URL.format(repo=repo, commit=commit, tb=tb, split=split)
 
 
-def _urlopen(url: str, timeout: float):
-    # One indirection, so tests can forbid the network.
-    return urllib.request.urlopen(url, timeout=timeout)
+def _downloader():
+    """The pooch downloader used for every file (one indirection, so tests can forbid the network)."""
+    import pooch
+
+    return pooch.HTTPDownloader(timeout=DOWNLOAD_TIMEOUT_S, progressbar=False)
 
 
-def _download(url: str, dest: Path, sha256: str, timeout: float = DOWNLOAD_TIMEOUT_S) -> Path:
-    """Download ``url`` to ``dest`` atomically and verify its sha256.
+def _download(url: str, dest: Path, sha256: str) -> Path:
+    """Download ``url`` to ``dest`` with pooch, which verifies the sha256 before moving it into place.
 
-    The bytes go to a temporary file in ``dest``'s directory, renamed into place
-    only after the checksum matches; on any failure nothing is left behind.
+    The bytes go to a temporary file in ``dest``'s folder and are renamed to ``dest`` only when
+    the checksum matches; on a mismatch or a failed transfer nothing that looks complete is left.
     """
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
-    h = hashlib.sha256()
+    import pooch
+
+    quiet = pooch.get_logger()  # pooch logs each download to stderr; library code never prints
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)
     try:
-        with _urlopen(url, timeout) as resp:
-            dest.parent.mkdir(parents=True, exist_ok=True)  # only once the server answered
-            with open(tmp, "wb") as out:
-                while chunk := resp.read(1 << 20):
-                    h.update(chunk)
-                    out.write(chunk)
-        got = h.hexdigest()
-        if got != sha256:
-            raise ValueError(f"checksum mismatch for {url}: expected sha256 {sha256}, got {got}; "
-                             f"the file was not saved")
-        os.replace(tmp, dest)
+        got = pooch.retrieve(url, known_hash=f"sha256:{sha256}", fname=dest.name, path=dest.parent,
+                             downloader=_downloader(), progressbar=False)
+    except ValueError as exc:  # pooch's hash mismatch (it has already deleted the temporary file)
+        raise ValueError(f"checksum mismatch for {url}: {exc} Nothing was saved to {dest}.") from exc
     finally:
-        if tmp.exists():
-            tmp.unlink()
-    logger.info("downloaded %s to %s", url, dest)
-    return dest
+        quiet.setLevel(level)
+    logger.info("downloaded %s to %s", url, got)
+    return Path(got)
 
 
 def _parse_name(name: str) -> tuple[str, str]:
@@ -234,13 +217,13 @@ def _try_download(tb: str, split: str, tried: list[Path]) -> Path:
         why = (f"no pinned download for treebank {tb!r} split {split!r} "
                f"(downloadable: {[f'{t}/{s}' for t, e in UD_TREEBANKS.items() for s in e[2]]})")
         raise DataNotFoundError(_not_found_message(name, split, tried, why))
-    if _offline():
+    if settings.offline():
         raise DataNotFoundError(_not_found_message(
             name, split, tried, f"download of {url} skipped: NEURONBOOK_OFFLINE or HF_HUB_OFFLINE is set"))
-    dest = _cache_data_dir() / _relpath("ud", tb, split)
+    dest = settings.cache_dir("data") / _relpath("ud", tb, split)
     try:
         return _download(url, dest, UD_TREEBANKS[tb][2][split])
-    except (urllib.error.URLError, OSError, TimeoutError) as e:
+    except OSError as e:  # requests' errors are OSErrors too
         raise DataNotFoundError(_not_found_message(
             name, split, tried, f"download of {url} to {dest} failed: {e}")) from e
 

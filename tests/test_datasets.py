@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import subprocess
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
+import pooch
 import pytest
 
 from neuronbook import datasets
@@ -13,18 +17,24 @@ from neuronbook.datasets import DataNotFoundError, data_dirs, list_corpora, load
 TOY = "# sent_id = t1\n1\tHello\thello\tINTJ\tUH\t_\t0\troot\t_\t_\n2\tworld\tworld\tNOUN\tNN\t_\t1\tvocative\t_\t_\n\n"
 
 
+def copy_local(url, output_file, pooch_instance=None):
+    """A pooch downloader that 'downloads' a file:// URL by copying; anything else fails the test."""
+    if not url.startswith("file://"):
+        raise AssertionError(f"test tried the network: {url}")
+    shutil.copyfile(url2pathname(urlparse(url).path), output_file)  # FileNotFoundError is an OSError
+
+
 @pytest.fixture(autouse=True)
-def no_network(monkeypatch):
-    """Only file:// URLs may be opened; anything else fails the test."""
-    real = datasets._urlopen
+def no_network(monkeypatch, request):
+    """pooch gets a downloader that only copies file:// URLs; its HTTP downloader is disabled."""
+    monkeypatch.setattr(datasets, "_downloader", lambda: copy_local)
 
-    def guarded(url, timeout):
-        if not url.startswith("file://"):
-            raise AssertionError(f"test tried the network: {url}")
-        return real(url, timeout)
+    def forbidden(self, url, *a, **k):
+        raise AssertionError(f"test tried the network: {url}")
 
-    monkeypatch.setattr(datasets, "_urlopen", guarded)
-    monkeypatch.delenv("NEURONBOOK_DATA", raising=False)
+    monkeypatch.setattr(pooch.HTTPDownloader, "__call__", forbidden)
+    if "shared_data" not in request.fixturenames:  # those read $NEURONBOOK_DATA; the rest must not see it
+        monkeypatch.delenv("NEURONBOOK_DATA", raising=False)
     monkeypatch.delenv("NEURONBOOK_OFFLINE", raising=False)
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
 
@@ -66,7 +76,16 @@ def test_download_into_cache_atomically(fake_remote, tmp_cache, monkeypatch):
     calls = []
     real = datasets._download
     monkeypatch.setattr(datasets, "_download", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    seen = []
+
+    def copy_and_look(url, output_file, pooch_instance=None):
+        copy_local(url, output_file)
+        seen.append(sorted(p.name for p in (tmp_cache / "data" / "ud" / "xx_toy").iterdir()))
+
+    monkeypatch.setattr(datasets, "_downloader", lambda: copy_and_look)
     c = load_corpus("ud:xx_toy", split="dev")
+    # while the bytes arrive, only a temporary file exists: the final name appears after the checksum
+    assert len(seen) == 1 and len(seen[0]) == 1 and seen[0][0] != "xx_toy-ud-dev.conllu"
     assert c.sentences == [["Hello", "world"]]
     dest = tmp_cache / "data" / "ud" / "xx_toy" / "xx_toy-ud-dev.conllu"
     assert dest.read_text() == TOY
@@ -79,10 +98,15 @@ def test_download_into_cache_atomically(fake_remote, tmp_cache, monkeypatch):
 
 def test_checksum_mismatch_raises_and_saves_nothing(fake_remote, tmp_cache, monkeypatch):
     monkeypatch.setitem(datasets.UD_TREEBANKS, "xx_toy", ("UD_Toy", "0" * 40, {"dev": "ab" * 32}))
-    with pytest.raises(ValueError, match=r"checksum mismatch .* expected sha256 abab.*not saved"):
+    with pytest.raises(ValueError, match=r"checksum mismatch for file://.*xx_toy-ud-dev.conllu: .*expected "
+                                         r"sha256:abab.* but got .*Nothing was saved to .*xx_toy-ud-dev.conllu"):
         load_corpus("ud:xx_toy")
     folder = tmp_cache / "data" / "ud" / "xx_toy"
-    assert not folder.exists() or list(folder.iterdir()) == []
+    assert not folder.exists() or list(folder.iterdir()) == []  # not even the temporary file
+    # the next (correct) pin downloads it: the failure left nothing that looks complete
+    good = hashlib.sha256((fake_remote / "ud/xx_toy/xx_toy-ud-dev.conllu").read_bytes()).hexdigest()
+    monkeypatch.setitem(datasets.UD_TREEBANKS, "xx_toy", ("UD_Toy", "0" * 40, {"dev": good}))
+    assert load_corpus("ud:xx_toy").sentences == [["Hello", "world"]]
 
 
 @pytest.mark.parametrize("var", ["NEURONBOOK_OFFLINE", "HF_HUB_OFFLINE"])
@@ -104,8 +128,16 @@ def test_failed_download_is_a_clear_error(tmp_path, tmp_cache, monkeypatch):
     monkeypatch.setitem(datasets.UD_TREEBANKS, "xx_toy",
                         ("UD_Toy", "0" * 40, {"dev": hashlib.sha256(src.read_bytes()).hexdigest()}))
     monkeypatch.setattr(datasets, "UD_URL", (tmp_path / "nowhere").as_uri() + "/{tb}-ud-{split}.conllu")
-    with pytest.raises(DataNotFoundError, match=r"(?s)Looked in:.*download of file://.*failed"):
+    with pytest.raises(DataNotFoundError, match=r"(?s)Looked in:.*download of file://.*failed.*No such file"):
         load_corpus("ud:xx_toy")
+    assert not (tmp_cache / "data" / "ud" / "xx_toy" / "xx_toy-ud-dev.conllu").exists()
+
+
+def test_module_downloader_is_pooch_http_with_timeout(monkeypatch):
+    monkeypatch.undo()  # the real _downloader, not the fixture's
+    d = datasets._downloader()
+    assert isinstance(d, pooch.HTTPDownloader) and d.kwargs["timeout"] == datasets.DOWNLOAD_TIMEOUT_S
+    assert d.progressbar is False
 
 
 def test_unpinned_and_pmb_are_never_downloaded(tmp_cache, monkeypatch):
