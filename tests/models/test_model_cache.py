@@ -7,16 +7,40 @@ import json
 
 import pytest
 
+from neuronbook import settings
 from neuronbook.models import cache
 
 
-def test_cache_root_follows_env(tmp_cache):
-    assert cache.cache_root() == tmp_cache
-    assert cache.models_dir() == tmp_cache / "models"
+def models_dir():
+    return settings.cache_dir("models")
+
+
+def test_hash_memo_is_reused_across_processes_and_tracks_changes(tmp_cache, tmp_path, monkeypatch):
+    f = tmp_path / "w.bin"
+    f.write_bytes(b"weights")
+    assert cache.sha256_files([f]) == {str(f): hashlib.sha256(b"weights").hexdigest()}
+    memo = json.loads((tmp_cache / "models" / cache.HASH_MEMO).read_text())
+    assert memo["files"][str(f.resolve())][2] == hashlib.sha256(b"weights").hexdigest()
+    # A new process reads the memo, not the file (as long as size and mtime are unchanged).
+    monkeypatch.setattr(cache, "sha256_file", lambda p, chunk=0: pytest.fail(f"re-hashed {p}"))
+    assert cache.sha256_files([f])[str(f)] == hashlib.sha256(b"weights").hexdigest()
+    monkeypatch.undo()
+    monkeypatch.setenv("NEURONBOOK_CACHE", str(tmp_cache))
+    f.write_bytes(b"weights, retrained")
+    assert cache.sha256_files([f])[str(f)] == hashlib.sha256(b"weights, retrained").hexdigest()
+
+
+def test_corrupt_hash_memo_costs_only_a_rehash(tmp_cache, tmp_path):
+    f = tmp_path / "w.bin"
+    f.write_bytes(b"abc")
+    (tmp_cache / "models").mkdir(parents=True)
+    (tmp_cache / "models" / cache.HASH_MEMO).write_text("{not json")
+    assert cache.sha256_files([f])[str(f)] == hashlib.sha256(b"abc").hexdigest()
+    assert json.loads((tmp_cache / "models" / cache.HASH_MEMO).read_text())["format"] == 1
 
 
 def test_atomic_build_writes_manifest_with_sha256(tmp_cache):
-    target = cache.models_dir() / "toy"
+    target = models_dir() / "toy"
 
     def build(tmp):
         (tmp / "model.safetensors").write_bytes(b"weights")
@@ -29,11 +53,11 @@ def test_atomic_build_writes_manifest_with_sha256(tmp_cache):
     assert man["preset"] == "toy" and man["conversion_seconds"] == 1.5
     assert cache.verify_dir(target) == (True, "ok")
     # no temporary folders are left beside the result
-    assert [p.name for p in target.parent.iterdir()] == ["toy"]
+    assert sorted(p.name for p in target.parent.iterdir()) == [cache.HASH_MEMO, "toy"]
 
 
 def test_verify_detects_tampering_and_missing_files(tmp_cache):
-    target = cache.models_dir() / "toy"
+    target = models_dir() / "toy"
     cache.atomic_build(target, lambda tmp: (tmp / "model.safetensors").write_bytes(b"abc") and None, {})
     (target / "model.safetensors").write_bytes(b"abd")
     ok, reason = cache.verify_dir(target)
@@ -46,7 +70,7 @@ def test_verify_detects_tampering_and_missing_files(tmp_cache):
 
 
 def test_failed_build_leaves_old_target_and_no_tmp(tmp_cache):
-    target = cache.models_dir() / "toy"
+    target = models_dir() / "toy"
     cache.atomic_build(target, lambda tmp: (tmp / "model.safetensors").write_bytes(b"v1") and None, {})
 
     def broken(tmp):
@@ -56,7 +80,7 @@ def test_failed_build_leaves_old_target_and_no_tmp(tmp_cache):
     with pytest.raises(RuntimeError, match="conversion failed"):
         cache.atomic_build(target, broken, {})
     assert (target / "model.safetensors").read_bytes() == b"v1"
-    assert [p.name for p in target.parent.iterdir()] == ["toy"]
+    assert sorted(p.name for p in target.parent.iterdir()) == [cache.HASH_MEMO, "toy"]
     # a successful rebuild replaces the old one
     cache.atomic_build(target, lambda tmp: (tmp / "model.safetensors").write_bytes(b"v2") and None, {})
     assert (target / "model.safetensors").read_bytes() == b"v2" and cache.verify_dir(target)[0]

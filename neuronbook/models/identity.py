@@ -1,0 +1,208 @@
+"""What identifies a model: a fingerprint of its files (or weights) and the shape facts results need.
+
+The registry of loaded models lives here too: :func:`~neuronbook.models.load_model` records each
+model it returns in a :class:`weakref.WeakKeyDictionary`, so nothing is ever written onto the model
+object and the entry disappears with the model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import weakref
+from pathlib import Path
+
+from . import cache
+
+__all__ = ["model_fingerprint", "folder_fingerprint", "fingerprint_files", "max_length_from",
+           "identity_from_folder", "identity_from_object"]
+
+_FORMAT = 1  # part of every folder fingerprint: bump when the recipe changes
+
+# Files that decide what a model computes: the configuration, every tokenizer file that
+# transformers may read, and the weights. Everything else (README, sentence-transformers
+# pooling config, other frameworks' weights, neuronbook's manifest with its timings) is left out.
+CONFIG_FILE = "config.json"
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                   "added_tokens.json", "vocab.txt", "vocab.json", "merges.txt", "sentencepiece.bpe.model",
+                   "spiece.model", "tokenizer.model", "source.spm", "target.spm")
+ROBERTA_LIKE = ("roberta", "xlm-roberta", "camembert", "mpnet")
+
+# model object -> identity dict; filled by load_model, read by model_identity.
+_LOADED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+# model object -> (weights version key, state_dict hash); see model_fingerprint.
+_STATE_HASH: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def weight_files(folder) -> list[Path]:
+    """The weight files transformers loads from ``folder`` (safetensors first, as it does)."""
+    folder = Path(folder)
+    for single, index in (("model.safetensors", "model.safetensors.index.json"),
+                          ("pytorch_model.bin", "pytorch_model.bin.index.json")):
+        if (folder / single).is_file():
+            return [folder / single]
+        if (folder / index).is_file():
+            shards = sorted(set(json.loads((folder / index).read_text())["weight_map"].values()))
+            return [folder / index] + [folder / s for s in shards]
+    raise FileNotFoundError(f"{folder}: no model.safetensors, pytorch_model.bin or a sharded index of either")
+
+
+def fingerprint_files(folder) -> list[Path]:
+    """Every file whose bytes enter a folder's fingerprint: config, tokenizer files, weights."""
+    folder = Path(folder)
+    files = [folder / CONFIG_FILE] + [folder / n for n in TOKENIZER_FILES if (folder / n).is_file()]
+    return files + weight_files(folder)
+
+
+def folder_fingerprint(folder) -> str:
+    """Hex sha256 over the sha256 of :func:`fingerprint_files` (names included).
+
+    File hashes are memoised on (path, size, mtime_ns) by :func:`cache.sha256_files`, so a
+    second call, even in a new process, reads no weights.
+
+    Examples
+    --------
+    >>> import os, tempfile, pathlib
+    >>> os.environ["NEURONBOOK_CACHE"] = tempfile.mkdtemp()
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "config.json").write_text("{}"); _ = (d / "model.safetensors").write_bytes(b"w")
+    >>> a = folder_fingerprint(d); _ = (d / "config.json").write_text('{"hidden_size": 8}')
+    >>> len(a), a == folder_fingerprint(d)
+    (64, False)
+    >>> del os.environ["NEURONBOOK_CACHE"]
+    """
+    folder = Path(folder)
+    files = fingerprint_files(folder)
+    digests = cache.sha256_files(files)
+    h = hashlib.sha256(f"neuronbook-folder-fingerprint/{_FORMAT}\n".encode())
+    for f in files:
+        h.update(f"{f.relative_to(folder).as_posix()}:{digests[str(f)]}\n".encode())
+    return h.hexdigest()
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except ValueError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc})") from exc
+
+
+def max_length_from(config: dict, tokenizer_max_length=None) -> int | None:
+    """The usable position limit: the smaller of the position embeddings and the tokenizer's limit.
+
+    RoBERTa-style models reserve ``pad_token_id + 1`` positions; a tokenizer limit of a million or
+    more means "unset". None when neither is known.
+
+    Examples
+    --------
+    >>> max_length_from({"model_type": "bert", "max_position_embeddings": 512}, 1_000_000_000)
+    512
+    >>> max_length_from({"model_type": "xlm-roberta", "max_position_embeddings": 514, "pad_token_id": 1}, 512)
+    512
+    """
+    limits = []
+    mpe = config.get("max_position_embeddings")
+    if mpe:
+        if config.get("model_type", "") in ROBERTA_LIKE:
+            mpe -= (config.get("pad_token_id", 1) or 0) + 1
+        limits.append(int(mpe))
+    if tokenizer_max_length and tokenizer_max_length < 1_000_000:
+        limits.append(int(tokenizer_max_length))
+    return min(limits) if limits else None
+
+
+def identity_from_folder(folder, model_id: str, approximation=None, *, extra: str | None = None) -> dict:
+    """The identity of a Hugging Face model folder, from its files alone (no weights loaded).
+
+    ``extra`` (e.g. a dtype the weights are cast to) is folded into the fingerprint.
+    """
+    folder = Path(folder)
+    config = _read_json(folder / CONFIG_FILE)
+    if not config:
+        raise FileNotFoundError(f"{folder / CONFIG_FILE}: missing or empty")
+    tok_config = _read_json(folder / "tokenizer_config.json")
+    fp = folder_fingerprint(folder)
+    if extra:
+        fp = hashlib.sha256(f"{fp}|{extra}".encode()).hexdigest()
+    layers = config.get("num_hidden_layers")
+    return {
+        "model": model_id,
+        "fingerprint": fp,
+        "approximation": approximation if approximation is not None else config.get("neuronbook_approximation"),
+        "n_layers": int(layers) + 1 if layers is not None else None,  # embeddings are layer 0
+        "hidden_size": config.get("hidden_size"),
+        "max_length": max_length_from(config, tok_config.get("model_max_length")),
+    }
+
+
+def _config_dict(model) -> dict:
+    cfg = getattr(model, "config", None)
+    if cfg is None:
+        return {}
+    return cfg.to_dict() if hasattr(cfg, "to_dict") else dict(vars(cfg))
+
+
+def identity_from_object(model, tokenizer=None) -> dict:
+    """The identity of a model object: from the registry if load_model made it, else its weights."""
+    cfg = _config_dict(model)
+    tok_limit = getattr(tokenizer, "model_max_length", None) if tokenizer is not None else None
+    known = _LOADED.get(model)
+    if known is not None:
+        ident = dict(known)
+        if tok_limit is not None:
+            limit = max_length_from({}, tok_limit)
+            if limit is not None:
+                ident["max_length"] = min(x for x in (ident["max_length"], limit) if x is not None)
+        return ident
+    layers = cfg.get("num_hidden_layers")
+    return {
+        "model": cfg.get("_name_or_path") or type(model).__name__,
+        "fingerprint": model_fingerprint(model),
+        "approximation": cfg.get("neuronbook_approximation"),
+        "n_layers": int(layers) + 1 if layers is not None else None,
+        "hidden_size": cfg.get("hidden_size"),
+        "max_length": max_length_from(cfg, tok_limit),
+    }
+
+
+def model_fingerprint(model, *, refresh: bool = False) -> str:
+    """Hex sha256 of a model object's weights (names, dtypes, shapes and bytes).
+
+    Remembered per object (outside it: nothing is written onto the model) and recomputed when a
+    parameter is replaced or changes dtype or device; pass ``refresh=True`` after editing weights
+    in place.
+
+    Examples
+    --------
+    >>> import torch
+    >>> a, b = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    >>> with torch.no_grad():
+    ...     _ = b.load_state_dict(a.state_dict())
+    >>> model_fingerprint(a) == model_fingerprint(b)
+    True
+    """
+    import torch
+
+    state = model.state_dict()
+    # Cheap version key: which tensors, where, and their in-place version counters.
+    try:
+        version = tuple((name, t.data_ptr(), t.dtype, t._version) for name, t in state.items())
+        cached = _STATE_HASH.get(model)
+    except (RuntimeError, TypeError):  # inference tensors, or an object without weak references
+        version = cached = None
+    if cached and version is not None and cached[0] == version and not refresh:
+        return cached[1]
+    h = hashlib.sha256()
+    for name, t in state.items():
+        t = t.detach().to("cpu").contiguous().reshape(-1)
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}\n".encode())
+        h.update(t.view(torch.uint8).numpy().data if t.numel() else b"")
+    digest = h.hexdigest()
+    if version is not None:
+        try:
+            _STATE_HASH[model] = (version, digest)
+        except TypeError:
+            pass
+    return digest
