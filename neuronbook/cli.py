@@ -10,6 +10,12 @@ Run the default analysis (packaged all-MiniLM-L6-v2, UD English-EWT, XPOS)::
     neuronbook extract --data ud:de_gsd --split test
     neuronbook models
     neuronbook corpora
+
+Notebooks headlessly (papermill), over a grid, and the grid's report::
+
+    neuronbook run 01_salient_neurons -p model minilm-l6 -p max_sentences 200 --out runs/one
+    neuronbook sweep 01_salient_neurons --grid model=minilm-l6,e5-small --grid task=upos,xpos --out runs/grid
+    neuronbook report runs/grid
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["main"]
+__all__ = ["main", "parse_literal"]
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -63,7 +69,128 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("models", help="list the offline model presets")
     sub.add_parser("corpora", help="list the named corpora and where they were found")
+    _add_notebook_commands(sub)
     return parser
+
+
+# ---------------------------------------------------------------- notebooks: run, sweep, report
+
+def _add_notebook_commands(sub) -> None:
+    param = dict(nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                 help="set a notebook parameter; VALUE is read as a JSON/YAML literal (1, 0.5, true, null, "
+                      "[1, 2]) and otherwise kept as text (repeatable)")
+    run = sub.add_parser("run", help="execute a notebook headlessly (papermill) into an output folder")
+    run.add_argument("notebook", help="a notebook file, or a name in notebooks/ such as 01_salient_neurons")
+    run.add_argument("-p", "--parameter", dest="parameters", **param)
+    run.add_argument("--out", default=None, help="output folder (default: runs/<notebook name>)")
+    run.add_argument("--timeout", type=float, default=None, help="seconds allowed per cell (default: no limit)")
+    run.add_argument("--quiet", action="store_true", help="no progress bar, warnings only")
+
+    sw = sub.add_parser("sweep", help="run a notebook over a grid of parameters, one folder per cell (resumable)")
+    sw.add_argument("notebook", help="a notebook file, or a name in notebooks/")
+    sw.add_argument("--grid", action="append", default=[], required=True, metavar="NAME=V1,V2,...",
+                    help="a grid axis: values split on commas, each read as a literal; or a JSON/YAML "
+                         "list (NAME=[1, 2]) (repeatable)")
+    sw.add_argument("-p", "--parameter", dest="parameters", **param)
+    sw.add_argument("--out", required=True, help="sweep folder (re-run the same command to resume)")
+    sw.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                    help="submit the cells to an existing dask.distributed scheduler (tcp://host:8786)")
+    sw.add_argument("--workers", type=int, default=None, help="local worker processes (default: 1)")
+    sw.add_argument("--timeout", type=float, default=None, help="seconds allowed per cell (default: no limit)")
+    sw.add_argument("--quiet", action="store_true", help="warnings only")
+
+    rep = sub.add_parser("report", help="gather a sweep's headline numbers into one table and chart")
+    rep.add_argument("out", help="the sweep folder")
+    rep.add_argument("--quiet", action="store_true", help="warnings only")
+
+
+def parse_literal(text: str):
+    """A command-line value as a literal: JSON first, then YAML; plain text when neither gives more.
+
+    YAML's 1.1 extras (``yes``/``on`` as booleans, dates) stay text.
+
+    Examples
+    --------
+    >>> [parse_literal(v) for v in ["3", "1e-3", "true", "null", "[1, 2]", "ud:en_ewt", "on", "2024-01-01"]]
+    [3, 0.001, True, None, [1, 2], 'ud:en_ewt', 'on', '2024-01-01']
+    """
+    import json
+
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    import yaml
+
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    if isinstance(value, bool) and text.strip().lower() not in ("true", "false"):
+        return text
+    if isinstance(value, (int, float, list, dict)) or value is None and text.strip().lower() in ("null", "~", ""):
+        return value
+    return text
+
+
+def _parameters(pairs) -> dict:
+    params = {}
+    for name, value in pairs:
+        if name in params:
+            raise SystemExit(f"neuronbook: error: parameter {name!r} given twice")
+        params[name] = parse_literal(value)
+    return params
+
+
+def _grid(specs) -> dict:
+    grid = {}
+    for spec in specs:
+        name, sep, values = spec.partition("=")
+        name = name.strip()
+        if not sep or not name or not values.strip():
+            raise SystemExit(f"neuronbook: error: --grid wants NAME=V1,V2,..., got {spec!r}")
+        if name in grid:
+            raise SystemExit(f"neuronbook: error: --grid {name} given twice")
+        whole = parse_literal(values) if values.lstrip().startswith("[") else None
+        grid[name] = whole if isinstance(whole, list) else [parse_literal(v.strip()) for v in values.split(",")]
+    return grid
+
+
+def _notebook_command(args) -> int:
+    from .notebooks import NotebookError, report, run_notebook, sweep
+
+    if args.command == "run":
+        try:
+            executed = run_notebook(args.notebook, _parameters(args.parameters), args.out,
+                                    progress=False if args.quiet else "auto", timeout=args.timeout)
+        except NotebookError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        files = sorted(p.relative_to(executed.parent) for p in executed.parent.rglob("*") if p.is_file())
+        print(f"executed notebook: {executed}")
+        print(f"outputs in {executed.parent}: " + ", ".join(str(f) for f in files))
+        return 0
+    if args.command == "sweep":
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the failures are listed below
+            table = sweep(args.notebook, _grid(args.grid), args.out, parameters=_parameters(args.parameters),
+                          scheduler=args.scheduler, workers=args.workers, timeout=args.timeout)
+        print(table.drop(columns=["error", "output_dir"]).to_string(index=False))
+        failed = table[table["status"] != "ok"]
+        for row in failed.itertuples():
+            print(f"\nFAILED {row.cell}:\n{row.error}", file=sys.stderr)
+        print(f"\n{len(table) - len(failed)} of {len(table)} cells ok in {Path(args.out).resolve()}"
+              + (f"; {len(failed)} failed: {', '.join(failed['cell'])} (run the same command again to retry)"
+                 if len(failed) else "") + f"\nsummary: neuronbook report {args.out}")
+        return 1 if len(failed) else 0
+    table, _ = report(args.out)
+    out = Path(args.out).resolve()
+    print(table.to_string(index=False))
+    print("\nwritten: " + ", ".join(str(out / f) for f in ("report.csv", "report.parquet", "report.html",
+                                                           "report.png")))
+    return 0
 
 
 def _slug(text: str) -> str:
@@ -78,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     import pandas as pd
 
+    if args.command in ("run", "sweep", "report"):
+        with pd.option_context("display.width", 160, "display.max_columns", 30):
+            return _notebook_command(args)
     with pd.option_context("display.width", 120, "display.max_columns", 20):
         if args.command == "models":
             from .models import list_models

@@ -75,3 +75,52 @@ def test_listing_commands(capsys):
     assert "sentence-transformers/all-MiniLM-L6-v2" in capsys.readouterr().out
     assert main(["corpora"]) == 0
     assert "ud:en_ewt" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------ notebooks: run, sweep, report
+
+from pathlib import Path as _Path  # noqa: E402
+
+from neuronbook.cli import parse_literal  # noqa: E402
+
+TINY_NB = _Path(__file__).resolve().parent / "notebooks" / "tiny_params.ipynb"
+
+
+def test_parameter_values_are_read_as_literals():
+    assert [parse_literal(v) for v in ["7", "0.5", "1e-3", "false", "null", "[1, 2]", "{a: 1}", "minilm-l6",
+                                       "ud:en_ewt", "yes", "2024-01-01", "01_x"]] == [
+        7, 0.5, 0.001, False, None, [1, 2], {"a": 1}, "minilm-l6", "ud:en_ewt", "yes", "2024-01-01", "01_x"]
+
+
+def test_run_command_says_where_outputs_went(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", str(TINY_NB), "-p", "x", "5", "-p", "mode", "a", "-p", "renderer", "null",
+                 "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert f"executed notebook: {out / 'tiny_params.ipynb'}" in printed
+    assert "headline.json" in printed and "env.json" in printed
+    assert (out / "headline.json").read_text().count('"double": 10') == 1
+
+
+def test_sweep_and_report_commands(tmp_path, capsys):
+    out = tmp_path / "grid"
+    code = main(["sweep", str(TINY_NB), "--grid", "x=1,2", "--grid", "mode=b", "-p", "renderer", "null",
+                 "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 1  # one cell fails on purpose
+    assert "1 of 2 cells ok" in captured.out and "1 failed: x=2__mode=b" in captured.out
+    assert "FAILED x=2__mode=b" in captured.err and "fails on purpose" in captured.err
+    assert sorted(p.name for p in out.iterdir()) == ["sweep.json", "x=1__mode=b", "x=2__mode=b"]
+
+    assert main(["report", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "report.html" in printed and (out / "report.parquet").is_file()
+    lines = [ln.split() for ln in printed.splitlines() if ln.strip().startswith(("1", "2"))]
+    assert [ln[:4] for ln in lines] == [["1", "b", "x=1__mode=b", "ok"], ["2", "b", "x=2__mode=b", "failed"]]
+
+
+def test_bad_grid_option_is_a_clear_error(tmp_path, capsys):
+    with pytest.raises(SystemExit, match="--grid wants NAME=V1,V2"):
+        main(["sweep", str(TINY_NB), "--grid", "x", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="--grid x given twice"):
+        main(["sweep", str(TINY_NB), "--grid", "x=1", "--grid", "x=2", "--out", str(tmp_path)])
