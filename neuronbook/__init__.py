@@ -4,7 +4,8 @@ Find the neurons of a transformer that encode a linguistic property (part of spe
 dependency relation, ...), following Durrani, Dalvi & Sajjad, "Discovering Salient Neurons in Deep
 NLP Models" (JMLR 2023). The pipeline, one module per stage::
 
-    corpus -> extract -> store -> probe -> rank -> evaluate -> lca -> analysis / plots
+    config -> corpus -> extract -> store -> probe -> rank -> evaluate -> lca -> analysis / plots
+           -> widgets / notebooks
 
 Every public name is available flat from ``neuronbook`` (see ``__all__``); submodules are imported
 on first use, so ``import neuronbook`` stays light (torch loads when a name needs it).
@@ -27,34 +28,40 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 # module -> the public names it exports (each module's own __all__; a test keeps them in step).
 _EXPORTS: dict[str, list[str]] = {
-    "corpus": ["Corpus", "CorpusFormatError", "Task", "available_tasks", "concat", "read_columns",
-               "read_conllu", "read_corpus", "read_parallel", "read_pmb", "read_tagged", "task_labels"],
+    "config": ["LCAConfig", "DEFAULT_PERCENTS", "DEFAULT_SEARCH_GRID"],
+    "settings": ["cache_dir", "offline", "progress_enabled"],
+    "exceptions": ["NeuronbookWarning", "TargetNotReachedWarning", "ApproximationWarning", "UnseenLabelsWarning",
+                   "ClippedWordsWarning", "UnknownWordsWarning", "ConvergenceWarning"],
+    "neurons": ["neuron_index", "as_neuron_index", "positions", "neuron_table", "relative_depth"],
+    "corpus": ["Corpus", "CorpusFormatError", "TASKS", "Task", "TaskKind", "available_tasks", "concat", "list_tasks",
+               "read_columns", "read_conllu", "read_corpus", "read_parallel", "read_pmb", "read_tagged",
+               "register_task", "task_labels", "unregister_task"],
     "datasets": ["DataNotFoundError", "data_dirs", "list_corpora", "load_corpus"],
     "models": ["DEFAULT_MODEL", "PRESETS", "ModelNotFoundError", "Preset", "PresetNotInstalledError",
-               "get_preset", "list_models", "load_model", "model_fingerprint", "model_identity",
-               "resolve_model"],
-    "store": ["ActivationStore", "cache_dir", "content_key"],
-    "extract": ["extract", "AGGREGATIONS"],
+               "get_preset", "list_models", "load_model", "model_fingerprint", "model_identity"],
+    "store": ["ActivationStore", "content_key"],
+    "extract": ["extract", "store_key", "AGGREGATIONS"],
     "probe": ["ElasticNetProbe", "encode_labels"],
     "rank": ["top_neurons", "bottom_neurons", "random_neurons", "random_ordering", "neuron_ordering",
              "bottom_ordering", "neuron_scores", "neuron_tags", "ranking_frame", "per_tag_ranking", "probeless_scores",
-             "iou_scores", "average_precision_scores", "ordering_from_scores", "ranking_overlap"],
+             "iou_scores", "average_precision_scores", "ordering_from_scores", "ranking_overlap", "Ranker",
+             "LCARanker", "ProbelessRanker", "IoURanker", "APRanker", "RANKERS", "get_ranker"],
     "plots": ["MAX_ROWS", "SELECTION_COLORS", "activation_html", "activation_text_chart",
               "accuracy_curve_chart", "add_relative_depth", "architecture_comparison_chart",
               "finetuning_shift_chart", "language_similarity_chart", "layer_distribution_chart",
               "layerwise_accuracy_chart", "save_chart", "tag_layer_heatmap", "top_words", "top_words_chart"],
     "evaluate": ["PERCENT_GRID", "DEFAULT_REGULARIZATION_GRID", "make_probe", "n_for_percent", "oracle",
-                 "minimal_set", "ablation", "selectivity", "search_regularization", "selection_by_layer",
-                 "tag_selection_by_layer"],
+                 "minimal_set", "ablation", "selectivity", "search_regularization"],
     "analysis": ["CLOSED_CLASS_TAGS", "layer_distribution", "layerwise_probing", "localization",
-                 "neurons_per_tag", "relative_depth", "tag_layer_counts", "DisjointSets",
-                 "disjoint_minimal_sets", "clustering_summary", "correlation_clusters",
-                 "correlation_dissimilarity", "RANKERS", "rank_neurons", "ranker_agreement",
+                 "neurons_per_tag", "tag_layer_counts", "DisjointSets", "disjoint_minimal_sets",
+                 "clustering_summary", "correlation_clusters", "correlation_dissimilarity", "ranker_agreement",
                  "ArchitectureComparison", "FineTuningComparison", "LanguageComparison", "NeuronSelection",
                  "architecture_comparison", "as_selection", "finetuning_comparison", "jaccard",
                  "language_comparison"],
-    "lca": ["LCAResult", "DEFAULT_PROBE_PARAMS", "lca_from_arrays", "split_store_rows", "analyze_store",
-            "run_lca"],
+    "lca": ["LCAResult", "RESULT_FORMAT", "lca_from_arrays", "split_store_rows", "analyze_store", "run_lca",
+            "result_key"],
+    "notebooks": ["RENDERERS", "CellError", "NotebookError", "notebook_setup", "notebook_errors", "run_notebook",
+                  "save_headline", "sweep", "report"],
 }
 
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
@@ -64,6 +71,7 @@ __all__ = ["__version__", *_WHERE]
 
 # The function ``extract`` shares its name with its module: importing the module would bind the
 # package attribute to the module, so bind the function eagerly, after the module is loaded.
+# (This is also why lazy_loader is not used: it cannot keep a function named like its module.)
 from .extract import extract  # noqa: E402
 
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["LCAConfig", "DEFAULT_PERCENTS", "DEFAULT_SEARCH_GRID", "AGGREGATIONS"]
+__all__ = ["LCAConfig", "DEFAULT_PERCENTS", "DEFAULT_SEARCH_GRID"]
 
 #: Sub-word aggregations of :func:`neuronbook.extract` (kept here so the config needs no torch import).
 AGGREGATIONS = ("first", "last", "mean")

@@ -38,6 +38,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from .config import AGGREGATIONS  # one definition; the config validates against it
 from .exceptions import ClippedWordsWarning, UnknownWordsWarning
 from .settings import cache_dir, progress_enabled
 from .store import ActivationStore, content_key
@@ -46,7 +47,6 @@ __all__ = ["extract", "store_key", "AGGREGATIONS"]
 
 logger = logging.getLogger(__name__)
 
-AGGREGATIONS = ("first", "last", "mean")
 DTYPES = ("float32", "float16")
 _SHOWN = 5  # (sentence, word) examples named in a warning
 
@@ -129,23 +129,6 @@ def _split_model(model, tokenizer):
     return model, tokenizer
 
 
-def _tokenizer_fingerprint(tokenizer) -> str:
-    """Hash of the tokenizer's definition and length limit; nothing is cached on the object.
-
-    The backend's padding and truncation settings are left out: transformers rewrites them on
-    every call, and extraction never uses them (it builds its own batches).
-    """
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    if backend is None:
-        raise TypeError("extract needs a fast (Rust-backed) tokenizer for word alignment")
-    spec = json.loads(backend.to_str())
-    spec.pop("padding", None)
-    spec.pop("truncation", None)
-    h = hashlib.sha256(json.dumps(spec, sort_keys=True, ensure_ascii=False).encode())
-    h.update(f"\nmodel_max_length={getattr(tokenizer, 'model_max_length', None)}".encode())
-    return h.hexdigest()[:16]
-
-
 # ---------------------------------------------------------------------------------- stage: key
 def _key_fields(identity: dict, tokenizer, words_fingerprint: str, *, aggregation: str, dtype: str,
                 max_length: int | None, window_overlap: int | None) -> dict:
@@ -157,12 +140,16 @@ def _key_fields(identity: dict, tokenizer, words_fingerprint: str, *, aggregatio
     from it and the tokenizer, so they need no field of their own.
     """
     from . import __version__
+    from .models.identity import is_paired_unchanged, tokenizer_fingerprint
 
     limit = max_length if max_length is not None else identity.get("max_length")
     return {
         "model": identity["model"],
         "fingerprint": identity["fingerprint"],
-        "tokenizer": None if tokenizer is None else _tokenizer_fingerprint(tokenizer),
+        # a tokenizer load_model made with this model, unchanged, is covered by the model's fingerprint:
+        # then a (model, tokenizer) pair and the model's name key the same store
+        "tokenizer": None if tokenizer is None or is_paired_unchanged(tokenizer, identity["fingerprint"])
+        else tokenizer_fingerprint(tokenizer),
         "aggregation": aggregation,
         "dtype": dtype,
         "corpus": words_fingerprint,

@@ -33,7 +33,6 @@ __all__ = [
     "layerwise_probing",
     "localization",
     "neurons_per_tag",
-    "relative_depth",
     "tag_layer_counts",
 ]
 

@@ -30,6 +30,9 @@ ROBERTA_LIKE = ("roberta", "xlm-roberta", "camembert", "mpnet")
 
 # model object -> identity dict; filled by load_model, read by model_identity.
 _LOADED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+# tokenizer object -> (its model's fingerprint, the tokenizer's own fingerprint at load time); filled by
+# load_model, so that a (model, tokenizer) pair it made keys a store exactly as the model's name does.
+_PAIRED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 # model object -> (weights version key, state_dict hash); see model_fingerprint.
 _STATE_HASH: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
@@ -206,3 +209,34 @@ def model_fingerprint(model, *, refresh: bool = False) -> str:
         except TypeError:
             pass
     return digest
+
+
+def tokenizer_fingerprint(tokenizer) -> str:
+    """Hash of a fast tokenizer's definition and length limit; nothing is cached on the object.
+
+    The backend's padding and truncation settings are left out: transformers rewrites them on
+    every call, and extraction never uses them (it builds its own batches).
+    """
+    import hashlib
+    import json
+
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        raise TypeError("extract needs a fast (Rust-backed) tokenizer for word alignment")
+    spec = json.loads(backend.to_str())
+    spec.pop("padding", None)
+    spec.pop("truncation", None)
+    h = hashlib.sha256(json.dumps(spec, sort_keys=True, ensure_ascii=False).encode())
+    h.update(f"\nmodel_max_length={getattr(tokenizer, 'model_max_length', None)}".encode())
+    return h.hexdigest()[:16]
+
+
+def pair_tokenizer(tokenizer, model_fp: str) -> None:
+    """Remember that ``tokenizer`` was loaded from the same folder as the model of fingerprint ``model_fp``."""
+    _PAIRED[tokenizer] = (model_fp, tokenizer_fingerprint(tokenizer))
+
+
+def is_paired_unchanged(tokenizer, model_fp: str) -> bool:
+    """True when ``tokenizer`` came from load_model with that model and has not been changed since."""
+    known = _PAIRED.get(tokenizer)
+    return known is not None and known[0] == model_fp and known[1] == tokenizer_fingerprint(tokenizer)

@@ -395,6 +395,8 @@ def load_model(name_or_path=DEFAULT_MODEL, *, device=None, trust_remote_code: bo
     else:  # a Hub model whose files we cannot see: hash the weights as loaded
         info = {**identity.identity_from_object(model, tokenizer), "model": ident}
     identity._LOADED[model] = info
+    if folder is not None:  # its tokenizer came from the same files the fingerprint covers
+        identity.pair_tokenizer(tokenizer, info["fingerprint"])
     if info["approximation"]:
         warnings.warn(f"{ident}: {info['approximation']}. Results from this model come from an approximation.",
                       ApproximationWarning, stacklevel=2)
