@@ -355,3 +355,16 @@ def test_progress_switch_is_checked(tiny_model, tmp_cache):
         warnings.simplefilter("error")  # a clean corpus extracts without a warning
         store = extract(model, SENTENCES, tokenizer=tok, progress="auto")
     assert store.metadata["words_unknown"] == [] and store.metadata["words_clipped"] == []
+
+
+def test_name_and_loaded_pair_share_a_store_key(tmp_cache):
+    from neuronbook.models import load_model
+
+    corpus = [["the", "cat", "sat"], ["a", "dog", "ran"]]
+    by_name = store_key("tiny-random", corpus)
+    model, tok = load_model("tiny-random")
+    assert store_key((model, tok), corpus) == by_name
+    assert store_key(model, corpus, tokenizer=tok) == by_name
+    # a tokenizer changed after loading is no longer the folder's: another key
+    tok.add_tokens(["zebra-token"])
+    assert store_key((model, tok), corpus) != by_name
