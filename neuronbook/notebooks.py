@@ -106,7 +106,7 @@ def notebook_setup(renderer: str = "auto") -> str:
     renderer : {"auto", "jupyter", "svg", "png"}
         ``"auto"`` picks ``"jupyter"`` (interactive charts, Vega inlined) in a live kernel where
         ``anywidget`` is installed, unless the kernel was started headless by :func:`run_notebook`;
-        otherwise ``"svg"``. Every choice works without internet; all need ``vl-convert-python``
+        otherwise ``"svg"``. The ``jupyter`` renderer draws SVG (not canvas) in the page. Every choice works without internet; all need ``vl-convert-python``
         (it carries the Vega scripts the ``jupyter`` renderer inlines).
 
     Returns
@@ -139,7 +139,8 @@ def notebook_setup(renderer: str = "auto") -> str:
     import altair as alt
 
     if renderer == "jupyter":
-        alt.renderers.enable("jupyter", offline=True)
+        # SVG rather than vega-embed's default canvas: crisp, searchable, and its marks are testable.
+        alt.renderers.enable("jupyter", offline=True, embed_options={"renderer": "svg"})
     else:
         alt.renderers.enable(renderer)
     # Each warning once per code location, also where the front end's defaults would hide it.

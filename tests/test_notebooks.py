@@ -54,7 +54,7 @@ def test_setup_picks_the_offline_widget_renderer_in_a_kernel_with_anywidget(monk
     _fake_kernel(monkeypatch, anywidget=True)
     assert notebook_setup() == "jupyter"
     assert alt.renderers.active == "jupyter"
-    assert alt.renderers.options == {"offline": True}
+    assert alt.renderers.options == {"offline": True, "embed_options": {"renderer": "svg"}}
 
 
 def test_setup_falls_back_to_svg_without_anywidget_or_headless_or_outside_a_kernel(monkeypatch):
