@@ -21,7 +21,7 @@ True
 from __future__ import annotations
 
 __all__ = ["NeuronbookWarning", "TargetNotReachedWarning", "ApproximationWarning", "UnseenLabelsWarning",
-           "ClippedWordsWarning", "UnknownWordsWarning", "ConvergenceWarning"]
+           "ClippedWordsWarning", "UnknownWordsWarning"]
 
 
 class NeuronbookWarning(UserWarning):
@@ -46,7 +46,3 @@ class ClippedWordsWarning(NeuronbookWarning):
 
 class UnknownWordsWarning(NeuronbookWarning):
     """A word produced no piece and was read as the unknown token."""
-
-
-class ConvergenceWarning(NeuronbookWarning):
-    """A probe's loss did not settle (e.g. a non-finite loss)."""

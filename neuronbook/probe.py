@@ -228,6 +228,11 @@ class ElasticNetProbe:
 
         n, d = Xt.shape
         k = len(self.classes_)
+        for name in ("l1", "l2", "lr"):  # a NaN penalty would train to garbage without a word
+            v = getattr(self, name)
+            if not isinstance(v, (int, float, np.number)) or not np.isfinite(v) or v < 0 or (name == "lr" and v == 0):
+                raise ValueError(f"ElasticNetProbe.{name}={v!r}: must be a finite number >= 0"
+                                 + (" and > 0" if name == "lr" else ""))
         if self.solver not in ("proximal", "adam"):
             raise ValueError(f"solver must be 'proximal' or 'adam', got {self.solver!r}")
         # zero start: the problem is convex, and it makes the fit depend only on the shuffling seed
@@ -281,6 +286,9 @@ class ElasticNetProbe:
                     loss.backward()
                     opt.step()
                 total += float(loss.detach()) * len(idx)
+            if not np.isfinite(total):
+                raise FloatingPointError(f"the probe's training loss became {total / n} in epoch {epoch} (l1={l1}, "
+                                         f"l2={l2}, lr={lr}): lower lr, or check the activations' scale")
             row = {"epoch": epoch, "loss": total / n, "val_accuracy": np.nan}
             if Xv is not None:
                 with torch.no_grad():

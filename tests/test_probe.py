@@ -1,10 +1,10 @@
 """ElasticNetProbe: planted signal, reproducibility, labels, penalties, errors."""
 
-import logging
 
 import numpy as np
 import pytest
 
+from neuronbook.exceptions import UnseenLabelsWarning
 from neuronbook.probe import ElasticNetProbe, encode_labels
 from neuronbook.rank import neuron_ordering
 
@@ -68,18 +68,17 @@ def test_standardization_makes_weights_scale_free():
     assert np.all(raw.mean_ == 0) and np.all(raw.scale_ == 1)
 
 
-def test_unseen_labels_count_as_errors(caplog):
+def test_unseen_labels_count_as_errors():
     X, y = planted(n=600)
     probe = ElasticNetProbe(**FAST).fit(X, y)
     y_test = y[:100].astype(object)
     y_test[:10] = "NEW"
     full = probe.score(X[:100], y[:100])
-    with caplog.at_level(logging.WARNING, logger="neuronbook.probe"):
+    with pytest.warns(UnseenLabelsWarning, match="10 of 100 words .*unseen in training.*NEW=10"):
         acc = probe.score(X[:100], y_test)
     correct_rest = np.mean(probe.predict(X[10:100]) == y[10:100]) * 90
     assert acc == pytest.approx(correct_rest / 100)
     assert acc <= full - 0.1 + 1e-9 or full < 0.1
-    assert "unseen in training" in caplog.text and "NEW=10" in caplog.text
     assert probe.unseen_labels(y_test).to_dict() == {"NEW": 10}
 
 
@@ -135,3 +134,16 @@ def test_init_only_stores_arguments():
     p = ElasticNetProbe(l1=0.5, l2=0.25, epochs=3)
     assert p.get_params()["l1"] == 0.5 and not hasattr(p, "coef_")
     assert "l2=0.25" in repr(p)
+
+
+@pytest.mark.parametrize("name, value", [("l1", float("nan")), ("l2", -1.0), ("lr", 0.0), ("lr", float("inf"))])
+def test_bad_penalties_are_errors(name, value):
+    X = np.zeros((4, 2), np.float32)
+    with pytest.raises(ValueError, match=f"ElasticNetProbe.{name}="):
+        ElasticNetProbe(**{name: value}).fit(X, ["a", "b", "a", "b"])
+
+
+def test_diverging_loss_is_an_error():
+    X = np.array([[1e30, -1e30], [-1e30, 1e30]] * 4, np.float32)
+    with pytest.raises(FloatingPointError, match="training loss became"):
+        ElasticNetProbe(standardize=False, lr=1e30, epochs=3, batch_size=2).fit(X, ["a", "b"] * 4)
