@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from conftest import make_tiny_model
+from tiny import make_tiny_model
 from neuronbook import ActivationStore, LCAResult
 from neuronbook.cli import main
 

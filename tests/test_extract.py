@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import make_tiny_model
+from tiny import make_tiny_model
 from neuronbook.exceptions import ClippedWordsWarning, UnknownWordsWarning
 from neuronbook.extract import _assign_windows, _plan, _windows, extract, store_key
 

@@ -75,7 +75,7 @@ def test_local_directory_round_trip(tmp_path, tiny_model):
 
 
 def test_fingerprint_tracks_weights_and_is_cached(tiny_model):
-    from conftest import make_tiny_model
+    from tiny import make_tiny_model
 
     model, _ = tiny_model
     fp = model_fingerprint(model)
@@ -207,7 +207,7 @@ def test_fingerprint_follows_config_tokenizer_and_weights(tmp_cache, tiny_dir):
 
 
 def test_max_length_matches_the_loaded_objects(tmp_cache, tmp_path):
-    from conftest import make_tiny_model
+    from tiny import make_tiny_model
 
     model, tok = make_tiny_model(max_position_embeddings=40)
     tok.model_max_length = 30
@@ -219,7 +219,7 @@ def test_max_length_matches_the_loaded_objects(tmp_cache, tmp_path):
 
 
 def test_identity_of_a_model_object_not_from_load_model(tiny_model):
-    from conftest import make_tiny_model
+    from tiny import make_tiny_model
 
     model, tok = tiny_model
     ident = model_identity(model, tokenizer=tok)
