@@ -58,8 +58,8 @@ _EXPORTS: dict[str, list[str]] = {
                  "ArchitectureComparison", "FineTuningComparison", "LanguageComparison", "NeuronSelection",
                  "architecture_comparison", "as_selection", "finetuning_comparison", "jaccard",
                  "language_comparison"],
-    "lca": ["LCAResult", "RESULT_FORMAT", "lca_from_arrays", "split_store_rows", "analyze_store", "run_lca",
-            "result_key"],
+    "lca": ["LCAResult", "LCAData", "RESULT_FORMAT", "lca_from_arrays", "split_store_rows", "analyze_store",
+            "prepare", "run_lca", "result_key"],
     "notebooks": ["RENDERERS", "CellError", "NotebookError", "notebook_setup", "notebook_errors", "run_notebook",
                   "save_headline", "sweep", "report"],
 }

@@ -35,8 +35,8 @@ from .config import LCAConfig
 from .exceptions import ApproximationWarning
 from .neurons import as_neuron_index, neuron_table, positions
 
-__all__ = ["LCAResult", "RESULT_FORMAT", "lca_from_arrays", "split_store_rows", "analyze_store", "run_lca",
-           "result_key"]
+__all__ = ["LCAResult", "LCAData", "RESULT_FORMAT", "lca_from_arrays", "split_store_rows", "analyze_store",
+           "prepare", "run_lca", "result_key"]
 
 logger = logging.getLogger(__name__)
 
@@ -703,8 +703,7 @@ def run_lca(config=None, *, cache: bool | str = True, progress="auto", **overrid
     >>> r.ranking.columns.tolist()  # doctest: +SKIP
     ['rank', 'layer', 'neuron', 'tag', 'score', 'chunk']
     """
-    from .corpus import Task
-    from .extract import extract, store_key
+    from .extract import store_key
     from .settings import cache_dir
 
     t0 = time.perf_counter()
@@ -729,28 +728,96 @@ def run_lca(config=None, *, cache: bool | str = True, progress="auto", **overrid
                 result.info["loaded_from_cache"] = str(folder)
                 return result
 
+    data = prepare(config, progress=progress, corpora=(train_corpus, test_corpus))
+    result = analyze_store(data.train_store, data.y_train, data.test_store, data.y_test, config=config,
+                           control_train=data.control_train, control_test=data.control_test,
+                           info={"extract_s": data.extract_s, "n_sentences_train_split": len(train_corpus),
+                                 "n_sentences_test_split": len(test_corpus)}, progress=progress)
+    result.info["wall_time_s"] = time.perf_counter() - t0
+    if folder is not None:
+        result.save(folder, overwrite=True)
+    return result
+
+
+@dataclass
+class LCAData:
+    """What an analysis reads: the two activation stores and the labels of their words.
+
+    Returned by :func:`prepare`; the analyses beyond LCA (layer-wise probing, correlation clusters,
+    other rankers) start from it. Labels are flat arrays in store order.
+    """
+
+    config: LCAConfig
+    train_store: object
+    test_store: object
+    y_train: np.ndarray
+    y_test: np.ndarray
+    control_train: np.ndarray | None = None
+    control_test: np.ndarray | None = None
+    extract_s: float = 0.0
+
+    def arrays(self) -> dict:
+        """The train / dev / test split of :func:`analyze_store` as arrays.
+
+        Returns
+        -------
+        dict
+            ``X_train``, ``y_train``, ``X_dev``, ``y_dev``, ``X_test``, ``y_test`` (the config's
+            ``layers`` only) and ``neurons`` (their ``(layer, neuron)`` MultiIndex).
+        """
+        c = self.config
+        layers = None if c.layers is None else list(c.layers)
+        rows_train, rows_dev = split_store_rows(self.train_store, c.dev_fraction, c.seed)
+        X_all = self.train_store.activations(layers=layers)
+        return {"X_train": X_all[rows_train], "y_train": self.y_train[rows_train], "X_dev": X_all[rows_dev],
+                "y_dev": self.y_train[rows_dev], "X_test": self.test_store.activations(layers=layers),
+                "y_test": self.y_test, "neurons": self.train_store.neurons(layers=layers)}
+
+
+def prepare(config=None, *, progress="auto", corpora=None, **overrides) -> LCAData:
+    """Load the corpus splits, label the words for the task, and reuse or extract the activation stores.
+
+    Parameters
+    ----------
+    config : LCAConfig or dict, optional
+        The settings (``model``, ``data``, ``task``, splits, ``max_sentences``, ``aggregation``,
+        ``dtype``, ``control``, ``seed``); ``**overrides`` change some.
+    corpora : (Corpus, Corpus), optional
+        Already loaded train and test splits (as :func:`run_lca` has them).
+
+    Returns
+    -------
+    LCAData
+
+    Examples
+    --------
+    >>> data = prepare(model="tiny-random", data="ud:en_ewt", max_sentences=20)  # doctest: +SKIP
+    >>> data.arrays()["X_train"].shape[1]  # doctest: +SKIP
+    96
+    """
+    from .corpus import Task
+    from .extract import extract, store_key
+
+    config = _resolve_config(config, overrides)
+    train_corpus, test_corpus = corpora or (_load_split(config, config.train), _load_split(config, config.test))
     labeler = Task(config.task, seed=config.seed).fit(train_corpus)
-    y_train, y_test = labeler.transform(train_corpus), labeler.transform(test_corpus)
+    y_train = _flat(labeler.transform(train_corpus), train_corpus.n_words, "train labels")
+    y_test = _flat(labeler.transform(test_corpus), test_corpus.n_words, "test labels")
     c_train = c_test = None
     if config.control:
         ctrl = Task(f"control:{config.task}", seed=config.seed).fit(train_corpus)
-        c_train, c_test = ctrl.transform(train_corpus), ctrl.transform(test_corpus)
+        c_train = _flat(ctrl.transform(train_corpus), train_corpus.n_words, "control train labels")
+        c_test = _flat(ctrl.transform(test_corpus), test_corpus.n_words, "control test labels")
     t = time.perf_counter()
+    extract_args = {"aggregation": config.aggregation, "dtype": config.dtype}
     model = config.model
-    if not all(_store_exists(k) for k in keys):
+    if not all(_store_exists(store_key(model, c, **extract_args)) for c in (train_corpus, test_corpus)):
         from .models import load_model
 
         model = load_model(config.model)  # once, for both stores
     train_store = extract(model, train_corpus, progress=progress, **extract_args)
     test_store = extract(model, test_corpus, progress=progress, **extract_args)
-    info = {"extract_s": time.perf_counter() - t, "n_sentences_train_split": len(train_corpus),
-            "n_sentences_test_split": len(test_corpus)}
-    result = analyze_store(train_store, y_train, test_store, y_test, config=config, control_train=c_train,
-                           control_test=c_test, info=info, progress=progress)
-    result.info["wall_time_s"] = time.perf_counter() - t0
-    if folder is not None:
-        result.save(folder, overwrite=True)
-    return result
+    return LCAData(config, train_store, test_store, y_train, y_test, c_train, c_test, time.perf_counter() - t)
 
 
 def _store_exists(key: str) -> bool:

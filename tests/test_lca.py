@@ -242,3 +242,20 @@ def test_run_lca_one_file_has_no_splits(tiny_corpus_dir):
 def test_run_lca_unknown_setting():
     with pytest.raises(TypeError, match="unknown LCAConfig setting 'l3'"):
         run_lca(l3=0.1)
+
+
+def test_prepare_gives_the_arrays_run_lca_analyses(tmp_cache, tiny_corpus_dir):
+    from neuronbook.lca import prepare
+
+    train_file, test_file = tiny_corpus_dir
+    cfg = LCAConfig(model="tiny-random", data="toy", train=str(train_file), test=str(test_file), task="xpos",
+                    l1=1e-3, percents=[50], control=True, layers=[0, 2], **FAST)
+    data = prepare(cfg, progress=False)
+    a = data.arrays()
+    assert len(a["y_train"]) + len(a["y_dev"]) == 60 * 4 and len(a["y_test"]) == 30 * 4
+    assert a["X_train"].shape[1] == len(a["neurons"]) and sorted(set(a["neurons"].get_level_values(0))) == [0, 2]
+    assert set(data.y_train) == {"DT", "NN", "VBD", "."} and len(data.control_train) == len(data.y_train)
+    r = run_lca(cfg, progress=False)
+    assert (r.info["n_train"], r.info["n_dev"], r.info["n_test"]) == (len(a["y_train"]), len(a["y_dev"]),
+                                                                        len(a["y_test"]))
+    assert r.neurons[["layer", "neuron"]].values.tolist() == [list(t) for t in a["neurons"]]
