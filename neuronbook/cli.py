@@ -207,7 +207,11 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command in ("run", "sweep", "report"):
         with pd.option_context("display.width", 160, "display.max_columns", 30):
-            return _notebook_command(args)
+            try:
+                return _notebook_command(args)
+            except (FileNotFoundError, ValueError) as exc:  # a wrong name, folder or value: no traceback
+                print(f"neuronbook {args.command}: error: {exc}", file=sys.stderr)
+                return 2
     with pd.option_context("display.width", 120, "display.max_columns", 20):
         if args.command == "models":
             from .models import list_models

@@ -433,8 +433,10 @@ def _slug_value(value) -> str:
 def cell_names(grid: dict[str, list]) -> list[tuple[dict, str]]:
     """The cells of a grid (cartesian product, in order) with a filesystem-safe, unique folder name each.
 
+    Names that sanitising changed carry a hash of the exact values (so ``a/b`` and ``a-b`` stay apart):
+
     >>> [name for _, name in cell_names({"model": ["a/b", "c"], "k": [1]})]
-    ['model=a-b__k=1', 'model=c__k=1']
+    ['model=a-b__k=1__fdb4e408', 'model=c__k=1']
     """
     import hashlib
 

@@ -124,3 +124,5 @@ def test_bad_grid_option_is_a_clear_error(tmp_path, capsys):
         main(["sweep", str(TINY_NB), "--grid", "x", "--out", str(tmp_path)])
     with pytest.raises(SystemExit, match="--grid x given twice"):
         main(["sweep", str(TINY_NB), "--grid", "x=1", "--grid", "x=2", "--out", str(tmp_path)])
+    assert main(["run", "99_no_such_notebook", "--out", str(tmp_path)]) == 2
+    assert "neuronbook run: error: no notebook '99_no_such_notebook'" in capsys.readouterr().err
