@@ -18,9 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
 import shutil
-import tempfile
 import time
 import uuid
 import warnings
@@ -30,7 +28,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import evaluate as ev
 from .config import LCAConfig
 from .exceptions import ApproximationWarning
 from .neurons import as_neuron_index, neuron_table, positions
@@ -449,6 +446,7 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None
     >>> r.ranking.loc[0, ["layer", "neuron"]].tolist(), int(r.minimal_set.loc[0, "n_neurons"])
     ([0, 5], 1)
     """
+    from . import evaluate as ev  # torch loads here, not when a saved result is read
     from .settings import progress_enabled
 
     if "control" in overrides:  # a bool in the config, labels here
@@ -519,6 +517,8 @@ def _check_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons) -> pd
 
 def _penalties(X_train, y_train, X_dev, y_dev, config: LCAConfig, progress: bool):
     """The search table and the chosen ``(l1, l2)``: searched when neither is set, else as given."""
+    from . import evaluate as ev
+
     l1, l2 = config.l1, config.l2
     if l1 is None and l2 is None:
         return ev.search_regularization(
@@ -533,6 +533,8 @@ def _penalties(X_train, y_train, X_dev, y_dev, config: LCAConfig, progress: bool
 
 
 def _selectivity(X_train, y_train, X_test, y_test, control, minimal_columns, common) -> pd.DataFrame:
+    from . import evaluate as ev
+
     if control is None or control is False:
         return _empty("selection", "n_neurons", "task_accuracy", "control_accuracy", "selectivity")
     c_train, c_test = control
