@@ -462,9 +462,20 @@ def _run_cell(notebook: str, parameters: dict, cell_dir: str, kernel_name, timeo
 
     # A fresh thread starts with an empty context: nbclient's event loop (kept in a context
     # variable) cannot collide with a loop the worker already runs (dask workers do).
+    import socket
+    import sys
+
+    where = {"host": socket.gethostname(), "pid": os.getpid(), "worker": None}
+    if "distributed" in sys.modules:  # provenance: which dask worker ran the cell
+        from distributed import get_worker
+
+        try:
+            where["worker"] = get_worker().address
+        except ValueError:  # not inside a dask worker
+            pass
     result: dict = {}
     thread = threading.Thread(target=lambda: result.update(_run_cell_here(notebook, parameters, cell_dir,
-                                                                          kernel_name, timeout)))
+                                                                          kernel_name, timeout, where)))
     thread.start()
     thread.join()
     if not result:
@@ -472,12 +483,12 @@ def _run_cell(notebook: str, parameters: dict, cell_dir: str, kernel_name, timeo
     return result
 
 
-def _run_cell_here(notebook: str, parameters: dict, cell_dir: str, kernel_name, timeout) -> dict:
+def _run_cell_here(notebook: str, parameters: dict, cell_dir: str, kernel_name, timeout, where: dict) -> dict:
     """Run one sweep cell and record its status last (atomically). Never raises."""
     cell_dir = Path(cell_dir)
     cell_dir.mkdir(parents=True, exist_ok=True)
     started = time.time()
-    status = {"status": "ok", "parameters": parameters, "error": None}
+    status = {"status": "ok", "parameters": parameters, "error": None, **where}
     try:
         run_notebook(notebook, parameters, cell_dir, kernel_name=kernel_name, progress=False, timeout=timeout)
     except Exception as exc:  # a failed cell is recorded, and the sweep goes on

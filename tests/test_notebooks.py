@@ -4,7 +4,7 @@ sweeps (local processes and a dask LocalCluster), and the report."""
 from __future__ import annotations
 
 import json
-import sys
+import os
 import types
 import warnings
 from pathlib import Path
@@ -211,6 +211,7 @@ def test_sweep_resumes_continues_past_a_failure_and_reports(tmp_path):
     assert "[if x == 2 and mode == \"b\":]: ValueError: x=2, mode=b fails on purpose" in first.loc[3, "error"]
     status = json.loads((out / "x=2__mode=b" / "status.json").read_text())
     assert status["status"] == "failed" and status["parameters"] == {"renderer": None, "x": 2, "mode": "b"}
+    assert status["worker"] is None and status["pid"] != os.getpid()  # a local worker process
 
     with pytest.warns(NeuronbookWarning, match="1 of 4"):
         again = sweep(TINY, grid, out, parameters=FAST)  # finished cells skipped, the failed one retried
@@ -278,6 +279,9 @@ def test_sweep_on_a_dask_cluster(tmp_path):
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                                   dashboard_address=None) as cluster:
         table = sweep(TINY, {"x": [3, 4]}, tmp_path / "dask", parameters=FAST, scheduler=cluster.scheduler_address)
+        (worker,) = cluster.scheduler.workers  # the cells ran there, not in this process's pool
+    assert [json.loads((tmp_path / "dask" / f"x={x}" / "status.json").read_text())["worker"]
+            for x in (3, 4)] == [worker, worker]
     assert table["status"].tolist() == ["ok", "ok"]
     assert [json.loads((tmp_path / "dask" / f"x={x}" / "headline.json").read_text())["double"]
             for x in (3, 4)] == [6, 8]
