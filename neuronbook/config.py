@@ -97,6 +97,8 @@ class LCAConfig:
     layers: tuple | None = _doc("layers analysed, 0 = embeddings (None: all)", default=None)
     aggregation: str = _doc("how the pieces of a word become one vector: first, last or mean", default="mean")
     dtype: str = _doc("activation store dtype: float32 or float16", default="float32")
+    max_length: int | None = _doc("pieces per window, special tokens included (None: the model's own limit); "
+                                  "longer sentences are read in overlapping windows", default=None)
     data_dir: str | None = _doc("folder holding ud/ and pmb/ (None: $NEURONBOOK_DATA, then the cache)",
                                 default=None)
     # -- the probe ---------------------------------------------------------------------------------
@@ -149,7 +151,7 @@ class LCAConfig:
             fail("solver", f"must be one of {list(_SOLVERS)}")
         if not _real(self.dev_fraction) or not 0 < self.dev_fraction < 1:
             fail("dev_fraction", "must be a number in (0, 1)")
-        for name in ("max_sentences", "search_max_train"):
+        for name in ("max_sentences", "search_max_train", "max_length"):
             v = getattr(self, name)
             if v is not None and (not _int(v) or v < 1):
                 fail(name, "must be a positive integer or None")

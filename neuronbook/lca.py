@@ -711,7 +711,7 @@ def run_lca(config=None, *, cache: bool | str = True, progress="auto", **overrid
     t0 = time.perf_counter()
     config = _resolve_config(config, overrides)
     train_corpus, test_corpus = _load_split(config, config.train), _load_split(config, config.test)
-    extract_args = {"aggregation": config.aggregation, "dtype": config.dtype}
+    extract_args = {"aggregation": config.aggregation, "dtype": config.dtype, "max_length": config.max_length}
     keys = [store_key(config.model, c, **extract_args) for c in (train_corpus, test_corpus)]
     folder = None
     if cache is not False:
@@ -811,7 +811,7 @@ def prepare(config=None, *, progress="auto", corpora=None, **overrides) -> LCADa
         c_train = _flat(ctrl.transform(train_corpus), train_corpus.n_words, "control train labels")
         c_test = _flat(ctrl.transform(test_corpus), test_corpus.n_words, "control test labels")
     t = time.perf_counter()
-    extract_args = {"aggregation": config.aggregation, "dtype": config.dtype}
+    extract_args = {"aggregation": config.aggregation, "dtype": config.dtype, "max_length": config.max_length}
     model = config.model
     if not all(_store_exists(store_key(model, c, **extract_args)) for c in (train_corpus, test_corpus)):
         from .models import load_model
