@@ -7,14 +7,10 @@ is launched through ``executable_path``. Screenshots go to ``$NEURONBOOK_ARTIFAC
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from labdriver import CHROMIUM, CHROMIUM_ARGS, LabServer, copy_notebooks  # noqa: E402
+from labdriver import CHROMIUM, CHROMIUM_ARGS, LabServer, copy_notebooks  # this folder is on sys.path (pytest)
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
