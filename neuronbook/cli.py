@@ -47,19 +47,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    lca = sub.add_parser("lca", help="run the whole analysis for (model, corpus, task)")
-    _add_common(lca)
-    lca.add_argument("--data", default="ud:en_ewt", help="named corpus or file (default: %(default)s)")
-    lca.add_argument("--task", default="xpos", help="xpos, upos, deprel, suffix, feats:Number, sem, ccg, ... "
-                     "(default: %(default)s)")
-    lca.add_argument("--train", default="dev", help="split to train on (default: %(default)s)")
-    lca.add_argument("--test", default="test", help="split to test on (default: %(default)s)")
-    lca.add_argument("--l1", type=float, default=None, help="L1 strength (default: chosen by search)")
-    lca.add_argument("--l2", type=float, default=None, help="L2 strength (default: chosen by search)")
-    lca.add_argument("--delta", type=float, default=0.01,
-                     help="minimal set: reach oracle x (1 - delta) on dev (default: %(default)s)")
-    lca.add_argument("--seed", type=int, default=0)
+    lca = sub.add_parser("lca", help="run the whole analysis for (model, corpus, task)",
+                         description="Every LCAConfig setting is an option (--max-sentences 200, --layers 0,3); "
+                                     "values are read as literals. Results are cached: the same call again "
+                                     "loads the saved result.")
+    _add_config_options(lca)
+    lca.add_argument("--config", default=None, metavar="FILE.json",
+                     help="settings from a JSON file (LCAConfig.to_json); options given here override it")
+    lca.add_argument("--no-cache", action="store_true", help="compute again and keep nothing in the result cache")
     lca.add_argument("--out", default=None, help="result directory (default: results/<model>-<data>-<task>)")
+    lca.add_argument("--overwrite", action="store_true", help="replace a result already in --out")
+    lca.add_argument("--quiet", action="store_true", help="no progress bars, warnings only")
 
     ext = sub.add_parser("extract", help="extract word-level activations into the store cache")
     _add_common(ext)
@@ -71,6 +69,41 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("corpora", help="list the named corpora and where they were found")
     _add_notebook_commands(sub)
     return parser
+
+
+def _add_config_options(p: argparse.ArgumentParser) -> None:
+    """One option per :class:`~neuronbook.config.LCAConfig` setting, documented from the config itself."""
+    from .config import LCAConfig
+
+    for row in LCAConfig.describe().itertuples():
+        default = row.default if not isinstance(row.default, list) else ",".join(map(str, row.default))
+        p.add_argument(f"--{row.name.replace('_', '-')}", dest=f"cfg_{row.name}", default=argparse.SUPPRESS,
+                       metavar="VALUE", help=f"{row.doc} (default: {default})".replace("%", "%%"))
+
+
+def _config_from(args):
+    """The LCAConfig of an ``lca`` command line: --config file, then the options given."""
+    import json
+
+    from .config import LCAConfig
+
+    values = json.loads(Path(args.config).read_text()) if args.config else {}
+    defaults = LCAConfig()
+    for key, text in vars(args).items():
+        if not key.startswith("cfg_"):
+            continue
+        name = key[4:]
+        value = parse_literal(text)
+        if isinstance(getattr(defaults, name), tuple) or name == "layers":  # list settings: 0,3 or [0, 3]
+            if isinstance(value, (int, float)):
+                value = [value]
+            elif isinstance(value, str):
+                value = [parse_literal(v.strip()) for v in value.split(",") if v.strip()]
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and isinstance(
+                getattr(defaults, name), str):
+            value = text  # a name that looks like a number stays a name
+        values[name] = value
+    return LCAConfig.from_dict(values)
 
 
 # ---------------------------------------------------------------- notebooks: run, sweep, report
@@ -235,15 +268,19 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "lca":
             from .lca import run_lca
 
-            result = run_lca(
-                model=args.model, data=args.data, task=args.task, train=args.train, test=args.test,
-                aggregation=args.aggregation, l1=args.l1, l2=args.l2, delta=args.delta, seed=args.seed,
-                progress=not quiet,
-            )
-            out = Path(args.out or Path("results") / _slug(f"{args.model.split('/')[-1]}-{args.data}-{args.task}"))
-            result.save(out)
+            try:
+                config = _config_from(args)
+            except (TypeError, ValueError) as exc:
+                print(f"neuronbook lca: error: {exc}", file=sys.stderr)
+                return 2
+            t = time.perf_counter()
+            result = run_lca(config, cache=not args.no_cache, progress=False if quiet else "auto")
+            out = Path(args.out or Path("results") / _slug(f"{config.model.split('/')[-1]}-{config.data}-"
+                                                            f"{config.task}"))
+            result.save(out, overwrite=args.overwrite)
             print(result.summary())
-            print(f"\nresult written to {out}")
+            how = "loaded from the result cache" if result.info.get("loaded_from_cache") else "computed"
+            print(f"\nresult {how} in {time.perf_counter() - t:.1f}s, written to {out}")
     return 0
 
 

@@ -56,18 +56,40 @@ def test_extract_command(toy_setup, tmp_cache, capsys):
     assert store.metadata["aggregation"] == "mean"
 
 
-def test_lca_command_writes_a_loadable_result(toy_setup, tmp_path, capsys):
+def test_lca_command_writes_a_loadable_result(toy_setup, tmp_path, tmp_cache, capsys):
     out_dir = tmp_path / "result"
-    status = main(["lca", "--model", str(toy_setup), "--data", "ud:xx_toy", "--task", "upos",
-                   "--l1", "1e-4", "--l2", "1e-4", "--out", str(out_dir), "--quiet"])
-    assert status == 0
+    args = ["lca", "--model", str(toy_setup), "--data", "ud:xx_toy", "--task", "upos", "--l1", "1e-4",
+            "--percents", "10,50", "--layers", "1,2", "--max-sentences", "50", "--control", "false",
+            "--out", str(out_dir), "--quiet"]
+    assert main(args) == 0
     printed = capsys.readouterr().out
-    assert "oracle test accuracy" in printed and str(out_dir) in printed
+    assert "oracle test accuracy" in printed and str(out_dir) in printed and "computed" in printed
     result = LCAResult.load(out_dir)
-    ranking = result.ranking
-    assert len(ranking) == 3 * 16  # every neuron of 3 layers x 16 is ranked once
-    assert set(ranking.columns) >= {"layer", "neuron", "rank"}
-    assert result.config["task"] == "upos"
+    assert len(result.ranking) == 2 * 16  # every neuron of the 2 chosen layers x 16 is ranked once
+    assert set(result.ranking["layer"]) == {1, 2} and "column" not in result.ranking
+    c = result.config
+    assert (c.task, c.l1, c.percents, c.layers, c.max_sentences, c.control) == ("upos", 1e-4, (10, 50), (1, 2),
+                                                                                 50, False)
+    # the same command again is served by the result cache, into a new folder
+    again = [a if a != str(out_dir) else str(tmp_path / "again") for a in args]
+    assert main(again) == 0
+    assert "loaded from the result cache" in capsys.readouterr().out
+
+
+def test_lca_command_rejects_bad_settings(capsys):
+    assert main(["lca", "--delta", "2", "--quiet"]) == 2
+    assert "LCAConfig.delta=2" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["lca", "--dleta", "0.1"])
+
+
+def test_lca_options_cover_every_setting():
+    from neuronbook.cli import _parser
+    from neuronbook.config import LCAConfig
+
+    help_text = _parser()._subparsers._group_actions[0].choices["lca"].format_help()
+    for name in LCAConfig.fields():
+        assert f"--{name.replace('_', '-')}" in help_text, name
 
 
 def test_listing_commands(capsys):
