@@ -210,7 +210,8 @@ class AccuracyCurveView(View):
         t = self.table
         self.markers = t.loc[np.isclose(t["percent"], self.percent),
                              ["selection", "percent", "n_neurons", "accuracy"]].reset_index(drop=True)
-        base = accuracy_curve_chart(t, oracle=self.oracle, split=self.split)
+        # one method is shown: without the column the chart draws no method legend
+        base = accuracy_curve_chart(t.drop(columns="method"), oracle=self.oracle, split=self.split)
         rule = alt.Chart(pd.DataFrame({"percent": [self.percent]})).mark_rule(color="#555").encode(x="percent:Q")
         points = alt.Chart(self.markers).mark_point(size=160, filled=True, stroke="black", strokeWidth=1).encode(
             x="percent:Q", y="accuracy:Q",
