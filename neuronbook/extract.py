@@ -589,7 +589,7 @@ def _extract_into(path, key_fields, key, model, tokenizer, identity, sentences, 
     if isinstance(model, str):
         from .models import load_model
 
-        model, own_tokenizer = load_model(model)
+        model, own_tokenizer = load_model(model, progress=progress)
         tokenizer = tokenizer if tokenizer is not None else own_tokenizer
     prefix, suffix, max_pieces, overlap = _window_sizes(tokenizer, identity, max_length, window_overlap)
     plan = _plan(tokenizer, sentences, max_pieces, overlap)

@@ -816,7 +816,7 @@ def prepare(config=None, *, progress="auto", corpora=None, **overrides) -> LCADa
     if not all(_store_exists(store_key(model, c, **extract_args)) for c in (train_corpus, test_corpus)):
         from .models import load_model
 
-        model = load_model(config.model)  # once, for both stores
+        model = load_model(config.model, progress=progress)  # once, for both stores
     train_store = extract(model, train_corpus, progress=progress, **extract_args)
     test_store = extract(model, test_corpus, progress=progress, **extract_args)
     return LCAData(config, train_store, test_store, y_train, y_test, c_train, c_test, time.perf_counter() - t)

@@ -326,7 +326,8 @@ def _not_loadable(where: str, exc: Exception | None = None) -> ModelNotFoundErro
                               f"directory, and {why}." + (f" ({exc})" if exc else ""))
 
 
-def load_model(name_or_path=DEFAULT_MODEL, *, device=None, trust_remote_code: bool = False, dtype=None):
+def load_model(name_or_path=DEFAULT_MODEL, *, device=None, trust_remote_code: bool = False, dtype=None,
+               progress="auto"):
     """Load a base transformer (eval mode) and its fast tokenizer.
 
     Nothing is written onto the model: its identity (see :func:`model_identity`) is kept in a
@@ -344,6 +345,8 @@ def load_model(name_or_path=DEFAULT_MODEL, *, device=None, trust_remote_code: bo
     dtype : torch.dtype or str, optional
         Weight dtype (e.g. ``torch.float32``, ``"bfloat16"``); default: as stored. A dtype given
         here is part of the model's fingerprint.
+    progress : bool or "auto"
+        transformers' own loading bar (off in headless runs, see :func:`neuronbook.settings.progress_enabled`).
 
     Returns
     -------
@@ -374,6 +377,11 @@ def load_model(name_or_path=DEFAULT_MODEL, *, device=None, trust_remote_code: bo
         import torch
 
         dtype = getattr(torch, dtype)
+    from transformers.utils import logging as hf_logging
+
+    bars_were_on = hf_logging.is_progress_bar_enabled()
+    if not settings.progress_enabled(progress):
+        hf_logging.disable_progress_bar()  # a headless notebook would otherwise keep a widget per load
     try:
         model = AutoModel.from_pretrained(where, **kwargs, **({"dtype": dtype} if dtype is not None else {}))
         tokenizer = AutoTokenizer.from_pretrained(where, **kwargs)
@@ -381,6 +389,9 @@ def load_model(name_or_path=DEFAULT_MODEL, *, device=None, trust_remote_code: bo
         if is_local:
             raise
         raise _not_loadable(where, exc) from exc
+    finally:
+        if bars_were_on:
+            hf_logging.enable_progress_bar()
     if not getattr(tokenizer, "is_fast", False):
         raise ValueError(f"{where}: only a slow tokenizer is available; neuronbook needs a fast one (word_ids)")
     model.eval()

@@ -294,3 +294,17 @@ def test_second_identity_call_in_a_new_process_reads_no_weights(tmp_cache, tiny_
             f"print(json.dumps(model_identity({str(tiny_dir)!r})))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == first
+
+
+def test_load_model_quiet_turns_off_transformers_bars_for_the_load_only(tmp_cache, monkeypatch):
+    from transformers.utils import logging as hf_logging
+
+    load_model("tiny-random")  # builds the preset once, outside the count
+    seen = []
+    real = hf_logging.disable_progress_bar
+    monkeypatch.setattr(hf_logging, "disable_progress_bar", lambda: (seen.append("off"), real())[1])
+    hf_logging.enable_progress_bar()
+    load_model("tiny-random", progress=False)
+    assert seen == ["off"] and hf_logging.is_progress_bar_enabled()  # restored afterwards
+    load_model("tiny-random", progress=True)
+    assert seen == ["off"]
