@@ -1,20 +1,28 @@
 """Real runs of the research-question analyses with all-MiniLM-L6-v2 on ud:en_ewt (train on dev, test on test).
 
 Writes small CSV tables and PNG charts next to this file; docs/analyses.md quotes them.
-Activation stores and LCA results are cached ($NEURONBOOK_CACHE, default ~/.cache/neuronbook), so
-re-running never extracts or searches twice.
+Activation stores and LCA results are cached by neuronbook ($NEURONBOOK_CACHE, default
+~/.cache/neuronbook; ``run_lca`` keys a result by its LCAConfig and stores), so re-running never
+extracts or searches twice.
 
     NEURONBOOK_DATA=/work/shared/data HF_HUB_OFFLINE=1 python docs/figures/make_figures.py [step ...]
 
 Steps: lca layerwise localization redundancy clusters finetuning rankers languages architectures
-(default: all). ``architectures minilm-l3 e5-small`` names the models compared with MiniLM-L6.
+(default: all). ``architectures minilm-l3 e5-small`` names the models compared with MiniLM-L6;
+``--max-sets`` bounds the redundancy step.
+
+``--smoke`` runs every step on the ``tiny-random`` model with 40 sentences per split, into a
+temporary folder (or ``--out``) with its own cache: it checks the script, not the findings.
 """
 
 from __future__ import annotations
 
+import argparse
+import functools
 import json
 import logging
-import sys
+import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,80 +31,64 @@ import pandas as pd
 
 from neuronbook import analysis as an
 from neuronbook import plots
-from neuronbook.corpus import Task
-from neuronbook.datasets import load_corpus
-from neuronbook.extract import extract
-from neuronbook.lca import DEFAULT_PROBE_PARAMS, LCAResult, analyze_store, run_lca, split_store_rows
+from neuronbook.config import LCAConfig
+from neuronbook.lca import prepare, run_lca
 from neuronbook.probe import ElasticNetProbe
-from neuronbook.store import cache_dir
+from neuronbook.rank import RANKERS, get_ranker
 
 OUT = Path(__file__).resolve().parent
 MODELS = {"pretrained": "sentence-transformers/all-MiniLM-L6-v2", "fine-tuned": "sre-embedding-model"}
 TASKS = ["suffix", "xpos", "deprel"]
-DATA = "ud:en_ewt"
-SEED = 0
-DEV_FRACTION = 0.1
+LANG_MODEL = "e5-small"  # intfloat/multilingual-e5-small, a 4-bit approximation of its weights
+LANGUAGES = ["en", "de", "it", "nl"]  # the first (largest dev set) chooses the regularisation for all
+ARCHS = {"minilm-l6": MODELS["pretrained"], "minilm-l3": "minilm-l3", "e5-small": LANG_MODEL}
 # The fine-tuned model's tokenizer says 256 but its position table has 512 like the original; one
-# en_ewt test word has 335 pieces, so both models read windows of 512.
-MAX_LENGTH = 512
+# en_ewt test word has 335 pieces, so every en_ewt run reads windows of 512.
+BASE = LCAConfig(data="ud:en_ewt", train="dev", test="test", dev_fraction=0.1, seed=0, max_length=512)
+# Sizes of the samples that keep the cluster and AP steps to seconds (smaller stores: all words).
+CLUSTER_WORDS = 10_000
+AP_WORDS = 5_000
 log = logging.getLogger("make_figures")
+
+
+def use_smoke():
+    """Switch every step to the tiny-random model and 40 sentences per split."""
+    global MODELS, LANG_MODEL, ARCHS, BASE
+    MODELS = {"pretrained": "tiny-random", "fine-tuned": "tiny-random"}
+    LANG_MODEL = "tiny-random"
+    ARCHS = {key: "tiny-random" for key in ARCHS}
+    BASE = BASE.replace(max_sentences=40)
 
 
 def model_id(model_key):
     return MODELS[model_key] if model_key in MODELS else ARCHS[model_key]
 
 
-def stores(model_key):
-    out = {}
-    for split in ("dev", "test"):
-        corpus = load_corpus(DATA, split=split)
-        out[split] = (corpus, extract(model_id(model_key), corpus, max_length=MAX_LENGTH, progress=False))
-    return out
+def config(model_key, task) -> LCAConfig:
+    return BASE.replace(model=model_id(model_key), task=task)
 
 
-def labels(task, dev_corpus, test_corpus):
-    t = Task(task, seed=SEED).fit(dev_corpus)
-    return np.concatenate(t.transform(dev_corpus)), np.concatenate(t.transform(test_corpus)), t
-
-
-def split_rows(store):
-    """The train/dev sentence split of :func:`neuronbook.lca.analyze_store` (same seed, same fraction)."""
-    return split_store_rows(store, DEV_FRACTION, SEED)
-
-
-def cached(name, compute):
-    """The LCA result ``compute()``, cached as the result directory cache_dir()/analysis/<name>."""
-    path = cache_dir() / "analysis" / name
-    if (path / "config.json").is_file():
-        return LCAResult.load(path)
+@functools.lru_cache(maxsize=None)
+def lca(model_key, task):
+    """LCA result of (model, task); run_lca keeps it in the result cache."""
+    cfg = config(model_key, task)
+    if model_key != "pretrained":
+        # The other models reuse the pretrained model's penalties for the task: a controlled
+        # comparison, and one search less per task. Only the minimal set and accuracies are
+        # compared, so no control task; zero-out is the cheapest ablation a config allows.
+        pre = lca("pretrained", task)
+        cfg = cfg.replace(l1=pre.info["l1"], l2=pre.info["l2"], control=False, ablation_methods=["zero-out"])
     t = time.perf_counter()
-    res = compute()
-    log.info("LCA %s: %.0f s", name, time.perf_counter() - t)
-    res.save(path)
+    res = run_lca(cfg, progress=False)
+    log.info("LCA %s %s: %.0f s", model_key, task, time.perf_counter() - t)
     return res
 
 
-def lca(model_key, task):
-    """LCA result of (model, task), cached as a result directory."""
-    return cached(f"{model_key}-{task}", lambda: _lca(model_key, task))
-
-
-def _lca(model_key, task):
-    s = stores(model_key)
-    (dev_c, dev_s), (test_c, test_s) = s["dev"], s["test"]
-    y_dev, y_test, _ = labels(task, dev_c, test_c)
-    c_dev, c_test, _ = labels(f"control:{task}", dev_c, test_c)
-    # The fine-tuned model reuses the pretrained model's regularisation for the task: a controlled
-    # comparison, and one search less per task.
-    # Only the minimal set and accuracies are compared, so it skips ablation and selectivity.
-    reg = {}
-    if model_key != "pretrained":
-        pre = lca("pretrained", task)
-        reg = {"l1": pre.config["l1"], "l2": pre.config["l2"], "ablation_percents": ()}
-        c_dev = c_test = None
-    return analyze_store(dev_s, y_dev, test_s, y_test, control_train=c_dev, control_test=c_test,
-                         dev_fraction=DEV_FRACTION, seed=SEED, progress=False, **reg,
-                         config={"model": model_id(model_key), "data": DATA, "task": task})
+@functools.lru_cache(maxsize=None)
+def data(model_key, task):
+    """Stores, labels and the train/dev/test arrays of (model, task): the split of run_lca."""
+    d = prepare(config(model_key, task).replace(control=False), progress=False)
+    return d, d.arrays()
 
 
 def save(df, name):
@@ -112,28 +104,25 @@ def step_lca():
             oracle = r.oracle.set_index("split")["accuracy"]
             abl = r.ablation[(r.ablation.method == "retrain") & (r.ablation.split == "test")].set_index("selection")
             abl = abl["accuracy"].reindex(["top", "random", "bottom"])
-            rows.append({"model": model_key, "task": task, "n_classes": r.config["n_classes"],
-                         "l1": r.config["l1"], "oracle_test": oracle["test"], "n_neurons": int(ms["n_neurons"]),
+            rows.append({"model": model_key, "task": task, "n_classes": len(r.classes),
+                         "l1": r.info["l1"], "oracle_test": oracle["test"], "n_neurons": int(ms["n_neurons"]),
                          "percent": ms["percent"], "minimal_test": ms["test_accuracy"],
-                         "top10": abl["top"], "random10": abl["random"], "bottom10": abl["bottom"], "wall_s": r.config.get("analysis_time_s")})
+                         "top10": abl["top"], "random10": abl["random"], "bottom10": abl["bottom"],
+                         "wall_s": r.info.get("analysis_time_s")})
     save(pd.DataFrame(rows), "lca_summary")
 
 
 def step_layerwise():
     frames = []
     for model_key in MODELS:
-        s = stores(model_key)
-        (dev_c, dev_s), (test_c, test_s) = s["dev"], s["test"]
-        train_rows, dev_rows = split_rows(dev_s)
-        X_all, X_test = dev_s.activations(), test_s.activations()
         for task in TASKS:
             r = lca(model_key, task)
-            y_all, y_test, _ = labels(task, dev_c, test_c)
+            _, a = data(model_key, task)
             # LCA's penalties with bigger batches and a higher rate: 42 fits in minutes, not half an hour
-            params = {**DEFAULT_PROBE_PARAMS, "batch_size": 1024, "lr": 1e-2}
-            probe = ElasticNetProbe(l1=r.config["l1"], l2=r.config["l2"], seed=SEED, **params)
-            lw = an.layerwise_probing(X_all[train_rows], y_all[train_rows], X_test, y_test, dev_s.neuron_index(),
-                                      X_dev=X_all[dev_rows], y_dev=y_all[dev_rows], probe=probe, progress=False)
+            params = r.config.replace(batch_size=1024, lr=1e-2).probe_params()
+            probe = ElasticNetProbe(l1=r.info["l1"], l2=r.info["l2"], seed=r.config.seed, **params)
+            lw = an.layerwise_probing(a["X_train"], a["y_train"], a["X_test"], a["y_test"], a["neurons"],
+                                      X_dev=a["X_dev"], y_dev=a["y_dev"], probe=probe, progress=False)
             frames.append(lw.assign(model=model_key, task=task))
     lw = pd.concat(frames, ignore_index=True)
     save(lw, "layerwise")
@@ -142,58 +131,50 @@ def step_layerwise():
 
 
 def step_localization():
-    sel = []
-    per_tag = {}
-    for task in TASKS:
-        r = lca("pretrained", task)
-        sel.append(r.selected.assign(task=task))
-        per_tag[task] = r
-    sel = pd.concat(sel, ignore_index=True)
-    n_layers = per_tag["xpos"].n_layers
-    loc = an.localization(sel, n_layers, by="task")
-    save(loc, "localization")
+    res = {task: lca("pretrained", task) for task in TASKS}
+    sel = pd.concat([r.selected.assign(task=task) for task, r in res.items()], ignore_index=True)
+    n_layers = res["xpos"].n_layers
+    save(an.localization(sel, n_layers, by="task"), "localization")
     dist = an.layer_distribution(sel, n_layers, by="task")
     save(dist, "layer_distribution")
     plots.save_chart(plots.layer_distribution_chart(dist, facet="task"), OUT / "layer_distribution.png")
-    r = per_tag["xpos"]
-    dev_c = load_corpus(DATA, split="dev")
-    task = Task("xpos", seed=SEED).fit(dev_c)
-    npt = an.neurons_per_tag(r.per_tag_ranking, n_layers, tag_counts=task.counts_)
-    save(npt, "xpos_neurons_per_tag")
+    r = res["xpos"]
+    # the tag frequencies of the training corpus (train + dev part), as Task.counts_ has them
+    counts = dict(zip(r.classes["tag"], r.classes["n_train"] + r.classes["n_dev"]))
+    save(an.neurons_per_tag(r.per_tag_ranking, n_layers, tag_counts=counts), "xpos_neurons_per_tag")
     cells = an.tag_layer_counts(r.per_tag_ranking, n_layers)
     plots.save_chart(plots.tag_layer_heatmap(cells), OUT / "xpos_tag_layer_heatmap.png")
 
 
-def step_redundancy():
+def step_redundancy(max_sets=10):
     r = lca("pretrained", "xpos")
-    s = stores("pretrained")
-    (dev_c, dev_s), (test_c, test_s) = s["dev"], s["test"]
-    y_all, y_test, _ = labels("xpos", dev_c, test_c)
-    train_rows, dev_rows = split_rows(dev_s)
-    X_all = dev_s.activations()
+    _, a = data("pretrained", "xpos")
     t = time.perf_counter()
-    res = an.disjoint_minimal_sets(X_all[train_rows], y_all[train_rows], X_all[dev_rows], y_all[dev_rows],
-                                   test_s.activations(), y_test, neuron_index=dev_s.neuron_index(),
-                                   l1=r.config["l1"], l2=r.config["l2"], probe_params=DEFAULT_PROBE_PARAMS,
-                                   seed=SEED, max_sets=int(sys.argv[-1]) if sys.argv[-1].isdigit() else 10,
-                                   progress=False)
+    res = an.disjoint_minimal_sets(a["X_train"], a["y_train"], a["X_dev"], a["y_dev"], a["X_test"], a["y_test"],
+                                   neurons=a["neurons"], l1=r.info["l1"], l2=r.info["l2"],
+                                   probe_params=r.config.probe_params(), delta=r.config.delta,
+                                   seed=r.config.seed, max_sets=max_sets, progress=False)
     log.info("disjoint sets: %.0f s", time.perf_counter() - t)
     save(res.summary, "xpos_disjoint_sets")
     dist = an.layer_distribution(res.sets.assign(set=res.sets["set"].map(lambda i: f"set {i}")), r.n_layers,
                                  by="set")
     save(dist, "xpos_disjoint_sets_layers")
-    plots.save_chart(plots.layer_distribution_chart(dist, facet="set"), OUT / "xpos_disjoint_sets_layers.png")
+    if res.n_sets:
+        plots.save_chart(plots.layer_distribution_chart(dist, facet="set"), OUT / "xpos_disjoint_sets_layers.png")
+    else:
+        log.warning("no disjoint set reached the target: no xpos_disjoint_sets_layers chart")
 
 
 def step_clusters():
-    s = stores("pretrained")
-    dev_s = s["dev"][1]
-    rows = np.random.default_rng(SEED).choice(dev_s.n_words, 10000, replace=False)
-    X = dev_s.activations()[np.sort(rows)]
-    idx = dev_s.neuron_index()
+    d, _ = data("pretrained", "xpos")
+    store = d.train_store  # every word of en_ewt dev
+    n = min(CLUSTER_WORDS, store.n_words)
+    rows = np.sort(np.random.default_rng(BASE.seed).choice(store.n_words, n, replace=False))
+    X = store.activations()[rows]
+    neurons = store.neurons()
     out = []
     for threshold in (0.1, 0.2, 0.3, 0.5):
-        cl = an.correlation_clusters(X, threshold=threshold, neuron_index=idx)
+        cl = an.correlation_clusters(X, threshold=threshold, neurons=neurons)
         out.append(an.clustering_summary(cl).assign(threshold=threshold, layer="all"))
         out.append(an.clustering_summary(cl, by="layer").assign(threshold=threshold))
     save(pd.concat(out, ignore_index=True), "correlation_clusters")
@@ -220,47 +201,40 @@ def step_finetuning():
 
 def step_rankers():
     r = lca("pretrained", "xpos")
-    s = stores("pretrained")
-    (dev_c, dev_s), (test_c, test_s) = s["dev"], s["test"]
-    y_all, _, _ = labels("xpos", dev_c, test_c)
-    train_rows, _ = split_rows(dev_s)
-    X = dev_s.activations()[train_rows]
-    y = y_all[train_rows]
-    idx = dev_s.neuron_index()
+    _, a = data("pretrained", "xpos")
+    X, y, neurons = a["X_train"], a["y_train"], a["neurons"]
     rankings = {"lca": r.ranking}
     times = {}
-    for method in an.RANKERS:
+    for name in RANKERS:
+        if name == "lca":  # the result's own ranking
+            continue
         t = time.perf_counter()
         # AP sorts every neuron's activations: a 5,000-word sample keeps it to seconds
-        sub = np.random.default_rng(SEED).choice(len(X), 5000, replace=False) if method == "ap" else slice(None)
-        rankings[method] = an.rank_neurons(X[sub], y[sub], method=method, neuron_index=idx)
-        times[method] = time.perf_counter() - t
+        sub = (np.random.default_rng(BASE.seed).choice(len(X), AP_WORDS, replace=False)
+               if name == "ap" and len(X) > AP_WORDS else slice(None))
+        rankings[name] = get_ranker(name).rank(X[sub], y[sub], neurons)
+        times[name] = time.perf_counter() - t
     n_min = int(r.minimal_set["n_neurons"].iloc[0])
-    agree = an.ranker_agreement(rankings, k=[n_min, 269])
+    agree = an.ranker_agreement(rankings, k=[n_min, round(0.1 * len(r.neurons))])  # the minimal set and 10 %
     save(agree, "xpos_ranker_agreement")
     (OUT / "xpos_ranker_times.json").write_text(json.dumps(times, indent=1))
 
 
-LANG_MODEL = "e5-small"  # intfloat/multilingual-e5-small, a 4-bit approximation of its weights
-LANGUAGES = ["en", "de", "it", "nl"]  # the first (largest dev set) chooses the regularisation for all
-ARCHS = {"minilm-l6": MODELS["pretrained"], "minilm-l3": "minilm-l3", "e5-small": LANG_MODEL}
-
-
 def step_languages():
-    # Only the minimal sets are compared: no control task, no ablation.
-    opts = {"task": "sem", "train": "dev", "test": "test", "seed": SEED, "progress": False, "control": False,
-            "ablation_percents": ()}
+    # Only the minimal sets are compared: no control task, the cheapest ablation; windows of the
+    # model's own length.
+    base = BASE.replace(model=LANG_MODEL, task="sem", max_length=None, control=False,
+                        ablation_methods=["zero-out"])
     first = LANGUAGES[0]
-    ref = cached(f"e5-small-sem-{first}", lambda: run_lca(LANG_MODEL, data=f"pmb:{first}", **opts))
-    reg = {"l1": ref.config["l1"], "l2": ref.config["l2"]}
+    ref = run_lca(base.replace(data=f"pmb:{first}"), progress=False)
+    reg = {"l1": ref.info["l1"], "l2": ref.info["l2"]}
     res = {first: ref}
     for lang in LANGUAGES[1:]:
-        res[lang] = cached(f"e5-small-sem-{lang}-l1={reg['l1']:g}",
-                           lambda lang=lang: run_lca(LANG_MODEL, data=f"pmb:{lang}", **opts, **reg))
+        res[lang] = run_lca(base.replace(data=f"pmb:{lang}", **reg), progress=False)
     cmp = an.language_comparison({lang: an.NeuronSelection.from_lca(r) for lang, r in res.items()})
-    save(cmp.summary.assign(**{k: [r.config[k] for r in res.values()]
-                               for k in ("l1", "n_classes", "n_train", "n_test", "wall_time_s")}),
-         "languages_summary")
+    info = {"l1": [r.info["l1"] for r in res.values()], "n_classes": [len(r.classes) for r in res.values()]}
+    info.update({k: [r.info[k] for r in res.values()] for k in ("n_train", "n_test", "wall_time_s")})
+    save(cmp.summary.assign(**info), "languages_summary")
     save(cmp.layers, "languages_layers")
     save(cmp.similarity, "languages_similarity")
     save(cmp.tag_similarity, "languages_tag_similarity")
@@ -268,10 +242,10 @@ def step_languages():
     plots.save_chart(plots.language_similarity_chart(cmp.layers, cmp.similarity), OUT / "languages_similarity.png")
 
 
-def step_architectures():
-    # minilm-l6 is the pretrained xpos run (searched penalties); the others reuse its penalties (see _lca)
+def step_architectures(archs=()):
+    # minilm-l6 is the pretrained xpos run (searched penalties); the others reuse its penalties (see lca)
     res = {"minilm-l6": lca("pretrained", "xpos")}
-    for key in [a for a in sys.argv[1:] if a in ARCHS and a != "minilm-l6"] or ["minilm-l3"]:
+    for key in [a for a in archs if a != "minilm-l6"] or ["minilm-l3"]:
         res[key] = lca(key, "xpos")
     cmp = an.architecture_comparison({k: an.NeuronSelection.from_lca(r) for k, r in res.items()})
     save(cmp.summary, "architectures_summary")
@@ -283,13 +257,35 @@ STEPS = {"lca": step_lca, "layerwise": step_layerwise, "localization": step_loca
          "redundancy": step_redundancy, "clusters": step_clusters, "finetuning": step_finetuning,
          "rankers": step_rankers, "languages": step_languages, "architectures": step_architectures}
 
+
+def main(argv=None):
+    global OUT
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("names", nargs="*", metavar="step", help=f"steps {list(STEPS)} and architectures {list(ARCHS)}")
+    p.add_argument("--max-sets", type=int, default=10, help="redundancy: stop after this many disjoint sets")
+    p.add_argument("--smoke", action="store_true", help="tiny-random model, 40 sentences, temporary output")
+    p.add_argument("--out", type=Path, help="output folder (default: next to this file; with --smoke a temp folder)")
+    args = p.parse_args(argv)
+    unknown = [a for a in args.names if a not in STEPS and a not in ARCHS]
+    if unknown:
+        p.error(f"unknown step(s) {unknown}; steps: {list(STEPS)}; architectures: {list(ARCHS)}")
+    if args.smoke:
+        OUT = args.out or Path(tempfile.mkdtemp(prefix="nb-figures-smoke-"))
+        os.environ["NEURONBOOK_CACHE"] = str(OUT / "cache")  # stores and results of the smoke run stay there
+        use_smoke()
+    elif args.out:
+        OUT = args.out
+    OUT.mkdir(parents=True, exist_ok=True)
+    log.info("writing to %s", OUT)
+    params = {"redundancy": {"max_sets": args.max_sets},
+              "architectures": {"archs": [a for a in args.names if a in ARCHS]}}
+    for name in [a for a in args.names if a in STEPS] or list(STEPS):
+        t0 = time.perf_counter()
+        STEPS[name](**params.get(name, {}))
+        log.info("step %s: %.0f s", name, time.perf_counter() - t0)
+    return OUT
+
+
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    unknown = [a for a in sys.argv[1:] if not a.isdigit() and a not in STEPS and a not in ARCHS]
-    if unknown:
-        sys.exit(f"unknown step(s) {unknown}; steps: {list(STEPS)}; architectures: {list(ARCHS)}")
-    wanted = [a for a in sys.argv[1:] if a in STEPS] or list(STEPS)
-    for name in wanted:
-        t0 = time.perf_counter()
-        STEPS[name]()
-        log.info("step %s: %.0f s", name, time.perf_counter() - t0)
+    main()
