@@ -120,7 +120,8 @@ class LCAConfig:
     delta: float = _doc("minimal set: smallest prefix within this relative loss of the oracle dev accuracy",
                         default=0.01)
     percents: tuple = _doc("minimal set: prefix sizes tried, in percent of all neurons", default=DEFAULT_PERCENTS)
-    ablation_percents: tuple = _doc("ablation: sizes of the top / random / bottom sets, in percent", default=(10.0,))
+    ablation_percents: tuple = _doc("ablation: sizes of the top / random / bottom sets, in percent (empty: none)",
+                                    default=(10.0,))
     ablation_methods: tuple = _doc("ablation: retrain and/or zero-out", default=_ABLATION_METHODS)
     control: bool = _doc("also run the control task control:<task> (selectivity)", default=True)
     seed: int = _doc("seed of every random choice (sampling, splits, shuffles, random neurons)", default=0)
@@ -174,10 +175,10 @@ class LCAConfig:
             fail("delta", "must be a number in [0, 1)")
         if not _real(self.tag_percentage) or not 0 < self.tag_percentage <= 1:
             fail("tag_percentage", "must be a number in (0, 1]")
-        for name in ("percents", "ablation_percents"):
-            v = getattr(self, name)
-            if not v or any(not _real(p) or not 0 < p <= 100 for p in v):
-                fail(name, "must be a non-empty list of numbers in (0, 100]")
+        if not self.percents or any(not _real(p) or not 0 < p <= 100 for p in self.percents):
+            fail("percents", "must be a non-empty list of numbers in (0, 100]")
+        if any(not _real(p) or not 0 < p <= 100 for p in self.ablation_percents):
+            fail("ablation_percents", "must be a list of numbers in (0, 100] (empty: no ablation)")
         if not self.ablation_methods or set(self.ablation_methods) - set(_ABLATION_METHODS):
             fail("ablation_methods", f"must be a non-empty list drawn from {list(_ABLATION_METHODS)}")
         if self.layers is not None and (not self.layers or any(not _int(x) for x in self.layers)):
@@ -268,3 +269,17 @@ def _int(v) -> bool:
 
 def _real(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _checked_init(init):
+    import functools
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        LCAConfig._unknown(kwargs)  # "did you mean" instead of the dataclass's bare TypeError
+        init(self, *args, **kwargs)
+
+    return __init__
+
+
+LCAConfig.__init__ = _checked_init(LCAConfig.__init__)

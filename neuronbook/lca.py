@@ -474,6 +474,9 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None
     ms, curve = ev.minimal_set(ordering, X_train, y_train, X_dev, y_dev, X_test, y_test, oracle_accuracy=dev_acc,
                                delta=config.delta, percents=config.percents, progress=progress, **common)
     timings["minimal_set_s"] = time.perf_counter() - t
+    if not ms["reached"]:  # the whole ranking is the oracle: report its accuracies, not NaN
+        ms["dev_accuracy"] = dev_acc
+        ms["test_accuracy"] = float(oracle.set_index("split")["accuracy"].get("test", np.nan))
 
     t = time.perf_counter()
     ablation = ev.ablation(ordering, X_train, y_train, X_test, y_test, probe=probe,

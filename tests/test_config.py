@@ -66,8 +66,16 @@ def test_unknown_keys_are_errors_with_a_hint():
         LCAConfig.from_dict({"modle": "x"})
     with pytest.raises(TypeError, match="unknown LCAConfig setting 'zzz'"):
         LCAConfig().replace(zzz=1)
+    with pytest.raises(TypeError, match="'tsak' .did you mean 'task'"):
+        LCAConfig(tsak="upos")
     with pytest.raises(TypeError, match="must be a list"):
         LCAConfig(layers="0,1")
+
+
+def test_no_ablation_is_an_empty_list():
+    assert LCAConfig(ablation_percents=[]).ablation_percents == ()
+    with pytest.raises(ValueError, match="ablation_percents"):
+        LCAConfig(ablation_percents=[150])
 
 
 def test_probe_params():

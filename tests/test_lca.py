@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from neuronbook.config import LCAConfig
-from neuronbook.exceptions import ApproximationWarning
+from neuronbook.exceptions import ApproximationWarning, TargetNotReachedWarning
 from neuronbook.lca import RESULT_FORMAT, LCAResult, analyze_store, lca_from_arrays, run_lca
 from neuronbook.neurons import neuron_index
 from neuronbook.store import ActivationStore
@@ -168,12 +168,17 @@ def _stores(tmp_path, approximation=None):
 def test_analyze_store_uses_store_layers_and_warns_on_approximation(tmp_path):
     train, ytr, test, yte = _stores(tmp_path, approximation="4-bit weights")
     cfg = CONFIG.replace(model="toy-4bit", l1=1e-3, layers=[2], control=False)
-    with pytest.warns(ApproximationWarning, match="approximation of toy-4bit: 4-bit weights"):
+    with pytest.warns(ApproximationWarning, match="approximation of toy-4bit: 4-bit weights"), \
+            pytest.warns(TargetNotReachedWarning):
         r = analyze_store(train, ytr, test, yte, config=cfg, progress=False)
     assert set(r.neurons["layer"]) == {2} and r.n_layers == 3 and len(r.neurons) == 8
     assert tuple(r.ranking.loc[0, ["layer", "neuron"]]) == (2, 1)
     assert r.info["approximation"] == "4-bit weights" and "approximate model" in r.summary()
     assert r.info["n_dev_sentences"] == 8 and r.info["n_train_sentences"] == 72
+    # the target was not reached: the minimal set is every neuron, with the oracle's accuracies
+    ms = r.minimal_set.iloc[0]
+    assert not ms["reached"] and ms["n_neurons"] == 8
+    assert ms["test_accuracy"] == pytest.approx(r.oracle.set_index("split").loc["test", "accuracy"])
 
 
 def test_analyze_store_exact_model_does_not_warn(tmp_path):
