@@ -713,25 +713,24 @@ def run_lca(config=None, *, cache: bool | str = True, progress="auto", **overrid
 
     t0 = time.perf_counter()
     config = _resolve_config(config, overrides)
+    root = None if cache is False else (cache_dir("results") if cache is True else Path(cache))
+    quick = _request_key(config) if root is not None else None
+    if quick is not None:  # the same request on unchanged files: no corpus to parse, no key to compute
+        known = root / "requests" / quick
+        if known.is_file():
+            result = _load_cached(root / known.read_text().strip(), config)
+            if result is not None:
+                return result
     train_corpus, test_corpus = _load_split(config, config.train), _load_split(config, config.test)
     extract_args = {"aggregation": config.aggregation, "dtype": config.dtype, "max_length": config.max_length}
     keys = [store_key(config.model, c, **extract_args) for c in (train_corpus, test_corpus)]
     folder = None
-    if cache is not False:
-        root = cache_dir("results") if cache is True else Path(cache)
+    if root is not None:
         folder = root / result_key(config, keys)
-        if (folder / _INFO).is_file():
-            try:
-                result = LCAResult.load(folder)
-            except (ValueError, OSError, KeyError) as err:  # an old or damaged entry is recomputed
-                logger.warning("cached result %s unreadable (%s); recomputing", folder, err)
-            else:
-                logger.info("loaded cached result %s", folder)
-                if result.info.get("approximation"):
-                    warnings.warn(f"the activations come from an approximation of {config.model}: "
-                                  f"{result.info['approximation']}", ApproximationWarning, stacklevel=2)
-                result.info["loaded_from_cache"] = str(folder)
-                return result
+        result = _load_cached(folder, config)
+        if result is not None:
+            _remember_request(root, quick, folder.name)
+            return result
 
     data = prepare(config, progress=progress, corpora=(train_corpus, test_corpus))
     result = analyze_store(data.train_store, data.y_train, data.test_store, data.y_test, config=config,
@@ -741,7 +740,72 @@ def run_lca(config=None, *, cache: bool | str = True, progress="auto", **overrid
     result.info["wall_time_s"] = time.perf_counter() - t0
     if folder is not None:
         result.save(folder, overwrite=True)
+        _remember_request(root, quick, folder.name)
     return result
+
+
+def _load_cached(folder: Path, config: LCAConfig) -> "LCAResult | None":
+    """The result saved in ``folder``, or None when there is none (or it cannot be read)."""
+    if not (folder / _INFO).is_file():
+        return None
+    try:
+        result = LCAResult.load(folder)
+    except (ValueError, OSError, KeyError) as err:  # an old or damaged entry is recomputed
+        logger.warning("cached result %s unreadable (%s); recomputing", folder, err)
+        return None
+    logger.info("loaded cached result %s", folder)
+    if result.info.get("approximation"):
+        warnings.warn(f"the activations come from an approximation of {config.model}: "
+                      f"{result.info['approximation']}", ApproximationWarning, stacklevel=3)
+    result.info["loaded_from_cache"] = str(folder)
+    return result
+
+
+def _split_source(config: LCAConfig, split: str) -> Path | None:
+    """The corpus file a split is read from, found without reading it (None: not found)."""
+    from .datasets import _find, _parse_name
+
+    if Path(split).expanduser().is_file():
+        return Path(split).expanduser().resolve()
+    if Path(config.data).expanduser().is_file():
+        return None
+    collection, key = _parse_name(config.data)
+    return _find(collection, key, split, config.data_dir)[0]
+
+
+def _request_key(config: LCAConfig) -> str | None:
+    """A key of the request as given: settings, the corpus files' identity (path, size, mtime) and the
+    model's fingerprint (from its files, memoised). Any change to a file changes it; None when a source
+    cannot be named cheaply (then only the full key is used)."""
+    from . import __version__
+    from .models import model_identity
+    from .store import content_key
+
+    try:
+        sources = []
+        for split in (config.train, config.test):
+            path = _split_source(config, split)
+            if path is None:
+                return None
+            st = path.stat()
+            sources.append([str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino])
+        model = model_identity(config.model)["fingerprint"]
+    except Exception as err:  # noqa: BLE001 - any trouble here only means the slow path is taken
+        logger.debug("no request key (%s)", err)
+        return None
+    fields = {k: v for k, v in config.to_dict().items() if k not in _NOT_KEYED}
+    return content_key({"config": fields, "sources": sources, "model": model, "format": RESULT_FORMAT,
+                        "version": __version__})
+
+
+def _remember_request(root: Path, quick: str | None, result_name: str) -> None:
+    if quick is None:
+        return
+    target = root / "requests" / quick
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{quick}.tmp-{uuid.uuid4().hex[:8]}")
+    tmp.write_text(result_name)
+    tmp.replace(target)  # atomic: a reader sees the old pointer or the new one
 
 
 @dataclass

@@ -229,6 +229,9 @@ def test_run_lca_caches_the_whole_result(tmp_cache, tiny_corpus_dir, monkeypatch
     second_s = time.perf_counter() - t
     assert "loaded_from_cache" in second.info and second_s < first_s
     pd.testing.assert_frame_equal(second.ranking, first.ranking, check_dtype=False)
+    # the request index answers without parsing the corpus at all
+    monkeypatch.setattr(lca_mod, "_load_split", lambda *a, **k: pytest.fail("parsed the corpus"))
+    assert "loaded_from_cache" in run_lca(cfg, progress=False).info
     # another setting is another result
     monkeypatch.undo()
     third = run_lca(cfg, progress=False, seed=1)
@@ -237,6 +240,18 @@ def test_run_lca_caches_the_whole_result(tmp_cache, tiny_corpus_dir, monkeypatch
     n_before = len(list((tmp_cache / "results").iterdir()))
     run_lca(cfg, progress=False, cache=False)
     assert len(list((tmp_cache / "results").iterdir())) == n_before
+
+
+def test_run_lca_edited_corpus_is_a_new_result(tmp_cache, tiny_corpus_dir):
+    train_file, test_file = tiny_corpus_dir
+    cfg = LCAConfig(model="tiny-random", data="toy", train=str(train_file), test=str(test_file), task="upos",
+                    l1=1e-3, percents=[50], control=False, ablation_percents=[], **FAST)
+    first = run_lca(cfg, progress=False)
+    assert "loaded_from_cache" in run_lca(cfg, progress=False).info
+    _write_corpus(train_file, 60, seed=7)  # same size of file is possible: the content decides
+    again = run_lca(cfg, progress=False)
+    assert "loaded_from_cache" not in again.info
+    assert again.info["store_train"]["key"] != first.info["store_train"]["key"]
 
 
 def test_run_lca_one_file_has_no_splits(tiny_corpus_dir):
