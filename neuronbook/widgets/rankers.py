@@ -105,7 +105,10 @@ def agreement_charts(at_k: pd.DataFrame, curve: pd.DataFrame, k: int, layers: pd
     lines = curve.assign(pair=curve["ranker_a"] + " / " + curve["ranker_b"])[["pair", "k", "overlap",
                                                                                 "expected_overlap"]]
     expected = lines.drop_duplicates("k")[["k", "expected_overlap"]]
-    x = alt.X("k:Q", title="top k neurons", scale=alt.Scale(type="log"))
+    span = [int(lines["k"].min()), int(lines["k"].max())]
+    x = alt.X("k:Q", title="top k neurons (log scale)", axis=alt.Axis(values=sorted(set(lines["k"].astype(int))),
+                                                                     labelAngle=0),
+              scale=alt.Scale(type="log", domain=span, nice=False) if span[0] < span[1] else alt.Undefined)
     curve_chart = alt.layer(
         alt.Chart(lines).mark_line(point=True).encode(
             x=x, y=alt.Y("overlap:Q", title="overlap (share of the top k)", scale=alt.Scale(domain=[0, 1])),
@@ -121,7 +124,7 @@ def agreement_charts(at_k: pd.DataFrame, curve: pd.DataFrame, k: int, layers: pd
             x=alt.X("layer:O", title="layer (0 = embeddings)", axis=alt.Axis(labelAngle=0)),
             xOffset=alt.XOffset("ranker:N", sort=names),
             y=alt.Y("share:Q", title="share of the top k", axis=alt.Axis(format="%")),
-            color=alt.Color("ranker:N", title="ranker", sort=names),
+            color=alt.Color("ranker:N", title="ranker", sort=names, scale=alt.Scale(scheme="dark2")),
             tooltip=["ranker:N", "layer:O", alt.Tooltip("share:Q", format=".0%")],
         ).properties(width=max(220, 14 * len(names) * n_layers), height=220, title=f"Where each ranker's top {k} sit"))
     return alt.hconcat(*charts).resolve_scale(color="independent")

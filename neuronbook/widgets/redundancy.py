@@ -259,7 +259,9 @@ def disjoint_sets_chart(summary: pd.DataFrame, sets: pd.DataFrame, n_layers: int
     set_x = alt.X("set:O", title="disjoint set", axis=alt.Axis(labelAngle=0))
     data = s[["set", "n_neurons", "label", "accuracy", "of", "target", "outcome"]]
     width = max(120, 40 * len(s))
-    bars = alt.Chart(data).encode(x=set_x, y=alt.Y("n_neurons:Q", title="neurons in the set"),
+    top = max(1, int(s["n_neurons"].max()))
+    bars = alt.Chart(data).encode(x=set_x, y=alt.Y("n_neurons:Q", title="neurons in the set",
+                                                   scale=alt.Scale(domain=[0, top * 1.1])),
                                   tooltip=["set:O", "n_neurons:Q", "outcome:N"])
     sizes = alt.layer(bars.mark_bar().encode(color=color),
                       bars.mark_text(dy=-6, fontSize=11).encode(text="label:N")).properties(
