@@ -257,5 +257,6 @@ class LocalizationView(View):
         peak = int(counts.idxmax())
         depth = t.drop_duplicates("layer").set_index("layer")["relative_depth"].astype(float)
         mean_depth = float(np.average(depth.loc[counts.index].to_numpy(), weights=counts.to_numpy()))
-        return (f"{what}: {n} neurons (a neuron serving several tags counts once per tag); most in layer {peak} "
-                f"({counts[peak] / n:.0%}); mean relative depth {mean_depth:.2f}.")
+        note = "" if self.tag else " (a neuron serving several tags counts once per tag)"
+        return (f"{what}: {n} neurons{note}; most in layer {peak} ({counts[peak] / n:.0%}); "
+                f"mean relative depth {mean_depth:.2f}.")

@@ -280,11 +280,17 @@ def disjoint_sets_chart(summary: pd.DataFrame, sets: pd.DataFrame, n_layers: int
         n = int(sets["layer"].max()) + 1 if n_layers is None else int(n_layers)
         dist = layer_distribution(sets, n, by="set")
         dist["set"] = dist["set"].astype(int)
-        charts.append(alt.Chart(dist).mark_rect().encode(
-            x=alt.X("layer:O", title="layer (0 = embeddings)", axis=alt.Axis(labelAngle=0)), y=set_x.title("set"),
-            color=alt.Color("share:Q", title="share of the set", scale=alt.Scale(scheme="blues", domain=[0, 1]),
-                            legend=alt.Legend(format="%")),
-            tooltip=["set:O", "layer:O", "count:Q", alt.Tooltip("share:Q", format=".0%")],
-        ).properties(width=max(160, 28 * n), height=max(60, 24 * dist["set"].nunique()),
-                     title="Where each set sits"))
+        cells = alt.Chart(dist[["set", "layer", "count", "share"]]).encode(
+            x=alt.X("layer:O", title="layer (0 = embeddings)", axis=alt.Axis(labelAngle=0)), y=set_x.title("set"))
+        high = float(dist["share"].max()) / 2
+        charts.append(alt.layer(
+            cells.mark_rect().encode(
+                color=alt.Color("share:Q", title="share of the set", scale=alt.Scale(scheme="blues", domainMin=0),
+                                legend=alt.Legend(format="%")),
+                tooltip=["set:O", "layer:O", "count:Q", alt.Tooltip("share:Q", format=".0%")]),
+            cells.mark_text(fontSize=10).encode(
+                text=alt.Text("share:Q", format=".0%"),
+                color=alt.condition(alt.datum.share > high, alt.value("white"), alt.value("black"))),
+        ).properties(width=max(160, 32 * n), height=max(60, 26 * dist["set"].nunique()),
+                     title="Where each set sits (share per layer)"))
     return alt.hconcat(*charts).resolve_scale(color="independent")
