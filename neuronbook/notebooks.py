@@ -323,6 +323,20 @@ def _kernel_manager_with(env: dict[str, str]):
     return _EnvKernelManager
 
 
+#: Settings that hold paths: made absolute for the kernel, which starts in the notebook's folder.
+_PATH_SETTINGS = ("NEURONBOOK_DATA", "NEURONBOOK_CACHE")
+
+
+def _absolute_path_settings() -> dict[str, str]:
+    """``NEURONBOOK_DATA=../shared/data`` means relative to where the command ran, not to notebooks/."""
+    out = {}
+    for name in _PATH_SETTINGS:
+        value = os.environ.get(name)
+        if value:
+            out[name] = os.pathsep.join(str(Path(v).expanduser().resolve()) for v in value.split(os.pathsep) if v)
+    return out
+
+
 def run_notebook(notebook, parameters: dict | None = None, output_dir=None, *, kernel_name: str | None = None,
                  progress=False, timeout: float | None = None) -> Path:
     """Execute a notebook headlessly (papermill) into ``output_dir`` and fail on any error in it.
@@ -371,7 +385,7 @@ def run_notebook(notebook, parameters: dict | None = None, output_dir=None, *, k
         pm.execute_notebook(
             str(path), str(executed), parameters=parameters, kernel_name=kernel_name,
             progress_bar=progress_enabled(progress), execution_timeout=timeout, cwd=str(path.parent),
-            kernel_manager_class=_kernel_manager_with(HEADLESS_ENV),
+            kernel_manager_class=_kernel_manager_with({**HEADLESS_ENV, **_absolute_path_settings()}),
         )
     except pm.PapermillExecutionError as exc:
         errors = notebook_errors(executed) if executed.is_file() else []

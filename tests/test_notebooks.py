@@ -168,13 +168,16 @@ def test_cell_names_are_safe_unique_and_stable():
 
 # ------------------------------------------------------------------------------ papermill runs
 
-def test_run_notebook_injects_parameters_and_writes_outputs(tmp_path):
+def test_run_notebook_injects_parameters_and_writes_outputs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NEURONBOOK_DATA", "data")  # relative to here, not to the notebook's folder
     executed = run_notebook(TINY, {"x": 21, "mode": "z"}, tmp_path / "run")
     assert executed == tmp_path / "run" / "tiny_params.ipynb"
     assert json.loads((tmp_path / "run" / "headline.json").read_text()) == {"value": 21, "double": 42, "mode_is_a": 0}
     env = json.loads((tmp_path / "run" / "env.json").read_text())
     # headless kernel: no bars, static SVG charts; it runs next to the notebook like Lab does
-    assert env == {"renderer": "svg", "progress": "0", "cwd": str(TINY.parent), "mode": "z"}
+    assert env == {"renderer": "svg", "progress": "0", "cwd": str(TINY.parent), "mode": "z",
+                   "data": str(tmp_path / "data")}
     injected = [c for c in nbformat.read(str(executed), 4).cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert f"output_dir = \"{tmp_path / 'run'}\"" in injected[0].source
 
