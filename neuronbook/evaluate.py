@@ -6,8 +6,9 @@ Retraining on a subset of neurons uses the same regularisation as the oracle
 (pass ``l1``/``l2`` and ``probe_params``).
 
 Accuracy-curve tables share the columns ``selection`` (``top``/``random``/``bottom``),
-``method`` (``retrain``/``zero-out``), ``percent``, ``n_neurons``, ``split``, ``accuracy``
-(the format :mod:`neuronbook.plots` draws).
+``method`` (``retrain``/``zero-out``), ``percent`` (as requested, so the curve and the ablation
+meet at the same values), ``n_neurons`` (the exact count: ``percent`` % of all neurons, rounded),
+``split``, ``accuracy`` (the format :mod:`neuronbook.plots` draws).
 """
 
 from __future__ import annotations
@@ -144,11 +145,11 @@ def minimal_set(ordering, X_train, y_train, X_dev, y_dev, X_test=None, y_test=No
         cols = ordering[:k]
         probe = make_probe(l1, l2, probe_params, seed).fit(X_train[:, cols], y_train)
         acc = {s: probe.score(X[:, cols], y) for s, X, y in _splits(dev=(X_dev, y_dev), test=(X_test, y_test))}
-        rows += [{"selection": "top", "method": "retrain", "percent": 100.0 * k / n_total, "n_neurons": k,
+        rows += [{"selection": "top", "method": "retrain", "percent": float(pct), "n_neurons": k,
                   "split": s, "accuracy": a} for s, a in acc.items()]
         logger.debug("minimal set: %d neurons, dev accuracy %.4f (target %.4f)", k, acc["dev"], target)
         if acc["dev"] >= target:
-            summary = {"n_neurons": k, "percent": 100.0 * k / n_total, "dev_accuracy": acc["dev"],
+            summary = {"n_neurons": k, "percent": float(pct), "dev_accuracy": acc["dev"],
                        "test_accuracy": acc.get("test", np.nan), "target": target, "reached": True}
             break
     if summary is None:

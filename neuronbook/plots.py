@@ -703,11 +703,14 @@ def _rgb(color: tuple[int, int, int]) -> str:
     return "#{:02x}{:02x}{:02x}".format(*color)
 
 
-def activation_html(words: Sequence[Sequence[str]], values: Sequence[np.ndarray], max_abs: float | None = None) -> str:
+def activation_html(words: Sequence[Sequence[str]], values: Sequence[np.ndarray], max_abs: float | None = None,
+                    baseline: float = 0.0) -> str:
     """The same coloured text as :func:`activation_text_chart`, as plain HTML with inline styles.
 
     Show it with ``IPython.display.HTML(activation_html(...))`` or in an ``ipywidgets.HTML``.
-    Each word's activation is in its ``title`` (hover text).
+    Each word's activation is in its ``title`` (hover text). Colours show ``value - baseline``:
+    pass the neuron's mean to colour by "above / below its mean" (what :func:`top_words`'s signed
+    ``z`` means), 0 for the raw sign.
 
     Examples
     --------
@@ -715,15 +718,18 @@ def activation_html(words: Sequence[Sequence[str]], values: Sequence[np.ndarray]
     >>> html_text = activation_html([["the", "<cat>"]], [np.array([-1.0, 2.0])])
     >>> "rgba(215, 48, 39, 0.500)" in html_text and "&lt;cat&gt;" in html_text
     True
+    >>> "rgba(69, 117, 180, 0.000)" in activation_html([["a"]], [np.array([3.0])], baseline=3.0)
+    True
     """
     arrays = _check_sentences(words, values)
-    scale = _max_abs(arrays, max_abs)
+    scale = _max_abs([a - baseline for a in arrays], max_abs)
     lines = []
     for sentence, vals in zip(words, arrays):
         spans = []
         for word, v in zip(sentence, vals):
-            r, g, b = _NEGATIVE if v < 0 else _POSITIVE
-            alpha = min(abs(float(v)) / scale, 1.0)
+            d = float(v) - baseline
+            r, g, b = _NEGATIVE if d < 0 else _POSITIVE
+            alpha = min(abs(d) / scale, 1.0)
             spans.append(f'<span title="{float(v):.4g}" style="background-color: rgba({r}, {g}, {b}, {alpha:.3f}); '
                          f'padding: 1px 3px; border-radius: 3px;">{html.escape(str(word))}</span>')
         lines.append(f'<div style="margin: 2px 0;">{" ".join(spans)}</div>')

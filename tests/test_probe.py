@@ -1,6 +1,5 @@
 """ElasticNetProbe: planted signal, reproducibility, labels, penalties, errors."""
 
-
 import numpy as np
 import pytest
 

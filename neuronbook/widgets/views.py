@@ -414,7 +414,9 @@ class NeuronBrowser(View):
         peak = np.array([dev[a:b].max() if b > a else 0.0 for a, b in zip(bounds[:-1], bounds[1:])])
         chosen = np.argsort(-peak, kind="stable")[: self.n_sentences]
         self.sentences = [int(i) for i in chosen]
-        self.text = activation_html([words[i] for i in chosen], [values[bounds[i]:bounds[i + 1]] for i in chosen])
+        # coloured by the departure from the neuron's mean, as the top words' signed z (hover: raw value)
+        self.text = activation_html([words[i] for i in chosen], [values[bounds[i]:bounds[i + 1]] for i in chosen],
+                                    baseline=float(values.mean()))
 
     def _activations(self, layer, neuron):
         n = min(self.store.n_sentences, self.max_sentences)

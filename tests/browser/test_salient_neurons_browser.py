@@ -180,21 +180,21 @@ def drive(nb, page, result, store, first, second, top_test):
     assert len(weights0["mark-rect marks"]) == len(result.tags) == 4  # one bar per UPOS tag
     screenshot("before")
 
-    # --- move the percent slider down two steps with the keyboard: 50% -> 25% -> 10.4% (10 of 96 neurons)
+    # --- move the percent slider down two steps with the keyboard: 50% -> 25% -> 10% (10 of 96 neurons)
     handle = acc_cell.locator(".widget-slider .noUi-handle").first
     handle.focus()
     handle.press("ArrowLeft")
     handle.press("ArrowLeft")
     # each key press is a round trip to the kernel: wait for the second one's answer
-    expect(acc_cell.locator(".widget-readout").first).to_have_text("10.4%", timeout=30_000)
-    expect(note).to_have_text(re.compile(rf"^With 10\.4% of the neurons \(10\), test accuracy: top "
-                                         rf"{top_test[10]:.3f}, random not measured here"), timeout=30_000)
+    expect(acc_cell.locator(".widget-readout").first).to_have_text("10%", timeout=30_000)
+    expect(note).to_have_text(re.compile(rf"^With 10% of the neurons \(10\), test accuracy: top "
+                                         rf"{top_test[10]:.3f}, random "), timeout=30_000)
     assert note.inner_text() != text0
     marks1 = wait_marks_change(page, acc_chart, marks0)
     assert len(marks1[rule]) == 1 and marks1[rule] != marks0[rule], "the percent rule did not move"
     x0, x1 = (float(re.match(r"translate\(([-\d.e]+),", m[rule][0]).group(1)) for m in (marks0, marks1))
-    assert x1 < x0 / 4, (x0, x1)  # 10.4% lies left of a quarter of 50%'s x (the axis starts at 0)
-    assert len(marks1[points]) == 1, marks1  # only the top curve was measured at 10.4%
+    assert x1 < x0 / 4, (x0, x1)  # 10% lies left of a quarter of 50%'s x (the axis starts at 0)
+    assert len(marks1[points]) == 3 and marks1[points] != marks0[points], marks1  # top, random, bottom at 10%
     curve = [k for k in marks0 if "layer_0" in k]
     assert curve and all(marks1[k] == marks0[k] for k in curve)  # the curve itself stays
     screenshot("slider")

@@ -22,9 +22,11 @@ def _layer_data(chart, i):
 
 def test_accuracy_view_starts_at_the_minimal_set(planted_result):
     view = AccuracyCurveView(planted_result, chart_mode="output")
-    assert view.percent == pytest.approx(200 / 24)  # the 2 planted neurons
-    assert view.markers[["selection", "n_neurons"]].values.tolist() == [["top", 2]]
-    assert "(the minimal set)" in view.text and "random <i>not measured here</i>" in view.text
+    assert view.percent == 10.0  # the grid point of the 2 planted neurons (10% of 24, rounded)
+    # the curve and the ablation meet at the same grid point: top, random and bottom at 2 neurons
+    assert sorted(view.markers[["selection", "n_neurons"]].values.tolist()) == [["bottom", 2], ["random", 2],
+                                                                               ["top", 2]]
+    assert "(the minimal set)" in view.text and "not measured here" not in view.text
     spec = view.chart.to_dict()  # a valid Vega-Lite spec: curve, oracle, rule, markers
     assert len(spec["layer"]) == 3
     oracle = float(planted_result.oracle.set_index("split").loc["test", "accuracy"])
