@@ -59,7 +59,7 @@ _EXPORTS: dict[str, list[str]] = {
                  "architecture_comparison", "as_selection", "finetuning_comparison", "jaccard",
                  "language_comparison"],
     "lca": ["LCAResult", "LCAData", "RESULT_FORMAT", "lca_from_arrays", "split_store_rows", "analyze_store",
-            "prepare", "run_lca", "result_key"],
+            "prepare", "run_lca", "result_key", "cache_result"],
     "notebooks": ["RENDERERS", "CellError", "NotebookError", "notebook_setup", "notebook_errors", "run_notebook",
                   "save_headline", "sweep", "report"],
 }

@@ -33,7 +33,7 @@ from .exceptions import ApproximationWarning
 from .neurons import as_neuron_index, neuron_table, positions
 
 __all__ = ["LCAResult", "LCAData", "RESULT_FORMAT", "lca_from_arrays", "split_store_rows", "analyze_store",
-           "prepare", "run_lca", "result_key"]
+           "prepare", "run_lca", "result_key", "cache_result"]
 
 logger = logging.getLogger(__name__)
 
@@ -742,6 +742,37 @@ def run_lca(config=None, *, cache: bool | str = True, progress="auto", **overrid
         result.save(folder, overwrite=True)
         _remember_request(root, quick, folder.name)
     return result
+
+
+def cache_result(result: LCAResult, cache: bool | str = True) -> Path:
+    """Put a saved result into the result cache, so that :func:`run_lca` with its settings loads it.
+
+    Used to ship a precomputed result (Binder): the keys of the activation stores are computed
+    again here from the config's corpus and model files and must equal the ones the result
+    recorded, so a result is never served for other data or another model.
+
+    Returns
+    -------
+    Path
+        The cache folder it was written to.
+    """
+    from .extract import store_key
+    from .settings import cache_dir
+
+    config = result.config
+    train_corpus, test_corpus = _load_split(config, config.train), _load_split(config, config.test)
+    extract_args = {"aggregation": config.aggregation, "dtype": config.dtype, "max_length": config.max_length}
+    keys = [store_key(config.model, c, **extract_args) for c in (train_corpus, test_corpus)]
+    recorded = [(result.info.get(f"store_{split}") or {}).get("key") for split in ("train", "test")]
+    if keys != recorded:
+        raise ValueError(f"this result was computed from activation stores {recorded}, but its settings give "
+                         f"{keys} here: the corpus or the model files differ, so it does not answer run_lca "
+                         f"for {config.model} on {config.data}")
+    root = cache_dir("results") if cache is True else Path(cache)
+    folder = root / result_key(config, keys)
+    info = {k: v for k, v in result.info.items() if k != "loaded_from_cache"}
+    dataclasses.replace(result, info=info).save(folder, overwrite=True)
+    return folder
 
 
 def _load_cached(folder: Path, config: LCAConfig) -> "LCAResult | None":

@@ -254,6 +254,24 @@ def test_run_lca_edited_corpus_is_a_new_result(tmp_cache, tiny_corpus_dir):
     assert again.info["store_train"]["key"] != first.info["store_train"]["key"]
 
 
+def test_a_shipped_result_seeds_the_cache(tmp_path, tiny_corpus_dir, monkeypatch):
+    from neuronbook.lca import cache_result
+
+    train_file, test_file = tiny_corpus_dir
+    cfg = LCAConfig(model="tiny-random", data="toy", train=str(train_file), test=str(test_file), task="upos",
+                    l1=1e-3, percents=[50], control=False, ablation_percents=[], **FAST)
+    monkeypatch.setenv("NEURONBOOK_CACHE", str(tmp_path / "one"))
+    shipped = run_lca(cfg, progress=False).save(tmp_path / "shipped")
+    # another machine: empty cache; the shipped result goes in, and run_lca answers from it
+    monkeypatch.setenv("NEURONBOOK_CACHE", str(tmp_path / "two"))
+    cache_result(LCAResult.load(shipped))
+    assert "loaded_from_cache" in run_lca(cfg, progress=False).info
+    # a shipped result whose corpus differs here is refused
+    _write_corpus(test_file, 30, seed=9)
+    with pytest.raises(ValueError, match="corpus or the model files differ"):
+        cache_result(LCAResult.load(shipped))
+
+
 def test_run_lca_one_file_has_no_splits(tiny_corpus_dir):
     with pytest.raises(ValueError, match="is one file, so it has no split 'dev'"):
         run_lca(data=str(tiny_corpus_dir[0]), model="tiny-random")
