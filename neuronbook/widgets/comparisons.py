@@ -100,7 +100,8 @@ def finetuning_layers_chart(layers: pd.DataFrame):
         color=alt.Color("model:N", title="model", sort=list(_STATES),
                         scale=alt.Scale(domain=list(_STATES), range=list(_STATES.values())),
                         legend=alt.Legend(orient="top")),
-        facet=alt.Facet("task:N", title="task", columns=min(3, max(1, n_tasks))),
+        facet=alt.Facet("task:N", title="task", columns=min(3, max(1, n_tasks)),
+                        sort=list(dict.fromkeys(data["task"].astype(str)))),  # the tasks in the order given
         tooltip=tooltip,
     ).properties(width=240, height=160, title="Where the neurons sit, before and after fine-tuning")
 

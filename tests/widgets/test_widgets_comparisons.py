@@ -58,7 +58,8 @@ def test_finetuning_layers_chart_puts_both_models_side_by_side():
                        "layer": [0, 1] * 4, "count": [1, 3, 2, 2, 4, 0, 0, 4], "share": [.25, .75, .5, .5, 1, 0, 0, 1]})
     chart = finetuning_layers_chart(df)
     spec = chart.to_dict()
-    assert spec["encoding"]["facet"]["field"] == "task" and spec["encoding"]["facet"]["columns"] == 2
+    facet = spec["encoding"]["facet"]
+    assert facet["field"] == "task" and facet["columns"] == 2 and facet["sort"] == ["pos", "dep"]
     assert spec["encoding"]["color"]["scale"]["domain"] == ["pretrained", "fine-tuned"]
     assert chart.data["share"].tolist() == df["share"].tolist()
     with pytest.raises(ValueError, match="'pretrained' or 'fine-tuned', got \\['base'\\]"):
