@@ -134,7 +134,7 @@ def tag_similarity_chart(table: pd.DataFrame, title: str | None = None):
                                                                    else [])
     return alt.Chart(data).mark_bar(color="#7b3294").encode(
         y=alt.Y("tag:N", sort="-x", title=None),
-        x=alt.X("jaccard:Q", title="Jaccard overlap of the tag's neurons", scale=alt.Scale(domain=[0, 1])),
+        x=alt.X("jaccard:Q", title="Jaccard overlap of the tag's neurons"),  # scaled to the data: overlaps are small
         tooltip=tooltip,
     ).properties(width=220, height=max(60, 13 * len(data)), title=title or "Same neurons per tag?")
 
