@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .config import LCAConfig
-from .exceptions import ApproximationWarning
+from .exceptions import ApproximationWarning, UnseenLabelsWarning
 from .neurons import as_neuron_index, neuron_table, positions
 
 __all__ = ["LCAResult", "LCAData", "RESULT_FORMAT", "lca_from_arrays", "split_store_rows", "analyze_store",
@@ -457,37 +457,42 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None
     index = _check_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons)
     n_layers = int(index.get_level_values("layer").max()) + 1 if n_layers is None else int(n_layers)
     timings = {}
-    t = time.perf_counter()
-    regularization, (l1, l2) = _penalties(X_train, y_train, X_dev, y_dev, config, progress)
-    timings["search_s"] = time.perf_counter() - t
-    common = {"l1": l1, "l2": l2, "probe_params": config.probe_params(), "seed": config.seed}
+    with warnings.catch_warnings():
+        # every refit scores dev and test again: one summary below instead of a warning per fit
+        warnings.simplefilter("ignore", UnseenLabelsWarning)
+        t = time.perf_counter()
+        regularization, (l1, l2) = _penalties(X_train, y_train, X_dev, y_dev, config, progress)
+        timings["search_s"] = time.perf_counter() - t
+        common = {"l1": l1, "l2": l2, "probe_params": config.probe_params(), "seed": config.seed}
 
-    t = time.perf_counter()
-    probe, oracle = ev.oracle(X_train, y_train, X_dev, y_dev, X_test, y_test, **common)
-    timings["oracle_s"] = time.perf_counter() - t
-    tags = probe.classes_.tolist()
-    ranking, per_tag, tag_layers = _rank_tables(probe.coef_, tags, index, config, n_layers)
-    ordering = positions(index, ranking.sort_values("rank"))
+        t = time.perf_counter()
+        probe, oracle = ev.oracle(X_train, y_train, X_dev, y_dev, X_test, y_test, **common)
+        timings["oracle_s"] = time.perf_counter() - t
+        tags = probe.classes_.tolist()
+        ranking, per_tag, tag_layers = _rank_tables(probe.coef_, tags, index, config, n_layers)
+        ordering = positions(index, ranking.sort_values("rank"))
 
-    t = time.perf_counter()
-    dev_acc = float(oracle.loc[oracle["split"] == "dev", "accuracy"].iloc[0])
-    ms, curve = ev.minimal_set(ordering, X_train, y_train, X_dev, y_dev, X_test, y_test, oracle_accuracy=dev_acc,
-                               delta=config.delta, percents=config.percents, progress=progress, **common)
-    timings["minimal_set_s"] = time.perf_counter() - t
-    if not ms["reached"]:  # the whole ranking is the oracle: report its accuracies, not NaN
-        ms["dev_accuracy"] = dev_acc
-        ms["test_accuracy"] = float(oracle.set_index("split")["accuracy"].get("test", np.nan))
+        t = time.perf_counter()
+        dev_acc = float(oracle.loc[oracle["split"] == "dev", "accuracy"].iloc[0])
+        ms, curve = ev.minimal_set(ordering, X_train, y_train, X_dev, y_dev, X_test, y_test,
+                                   oracle_accuracy=dev_acc, delta=config.delta, percents=config.percents,
+                                   progress=progress, **common)
+        timings["minimal_set_s"] = time.perf_counter() - t
+        if not ms["reached"]:  # the whole ranking is the oracle: report its accuracies, not NaN
+            ms["dev_accuracy"] = dev_acc
+            ms["test_accuracy"] = float(oracle.set_index("split")["accuracy"].get("test", np.nan))
 
-    t = time.perf_counter()
-    ablation = ev.ablation(ordering, X_train, y_train, X_test, y_test, probe=probe,
-                           percents=config.ablation_percents, methods=config.ablation_methods, X_dev=X_dev,
-                           y_dev=y_dev, progress=progress, **common)
-    timings["ablation_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        ablation = ev.ablation(ordering, X_train, y_train, X_test, y_test, probe=probe,
+                               percents=config.ablation_percents, methods=config.ablation_methods, X_dev=X_dev,
+                               y_dev=y_dev, progress=progress, **common)
+        timings["ablation_s"] = time.perf_counter() - t
 
-    t = time.perf_counter()
-    selectivity = _selectivity(X_train, y_train, X_test, y_test, control, ms["columns"], common)
-    timings["selectivity_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        selectivity = _selectivity(X_train, y_train, X_test, y_test, control, ms["columns"], common)
+        timings["selectivity_s"] = time.perf_counter() - t
 
+    _warn_unseen(probe, dev=y_dev, test=y_test)
     out_info = dict(info or {})
     out_info.update({
         "l1": float(l1), "l2": float(l2), "searched": bool(len(regularization)),
@@ -506,6 +511,19 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None
                      classes=_class_counts(probe.classes_, train=y_train, dev=y_dev, test=y_test).assign(
                          intercept=np.asarray(probe.intercept_, np.float64)),
                      coef=np.asarray(probe.coef_, np.float32), config=config, info=out_info)
+
+
+def _warn_unseen(probe, **splits) -> None:
+    """One UnseenLabelsWarning for all the words whose tag the probe never saw in training."""
+    parts = []
+    for name, y in splits.items():
+        unseen = probe.unseen_labels(y)
+        if len(unseen):
+            parts.append(f"{name}: {int(unseen.sum())} of {len(y)} words ("
+                         + ", ".join(f"{k}={v}" for k, v in unseen.head(8).items()) + ")")
+    if parts:
+        warnings.warn("tags unseen in training count as errors in every accuracy: " + "; ".join(parts),
+                      UnseenLabelsWarning, stacklevel=3)
 
 
 def _check_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons) -> pd.MultiIndex:

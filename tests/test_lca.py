@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from neuronbook.config import LCAConfig
-from neuronbook.exceptions import ApproximationWarning, TargetNotReachedWarning
+from neuronbook.exceptions import ApproximationWarning, TargetNotReachedWarning, UnseenLabelsWarning
 from neuronbook.lca import RESULT_FORMAT, LCAResult, analyze_store, lca_from_arrays, run_lca
 from neuronbook.neurons import neuron_index
 from neuronbook.store import ActivationStore
@@ -147,6 +147,19 @@ def test_load_checks_format_and_files(result, tmp_path):
     (out2 / "curve.parquet").unlink()
     with pytest.raises(FileNotFoundError, match="curve.parquet"):
         LCAResult.load(out2)
+
+
+def test_unseen_test_tags_warn_once(arrays):
+    X, y, _, idx = arrays
+    y_test = y[1300:].copy().astype(object)
+    y_test[:5] = "NEW"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = lca_from_arrays(X[:1000], y[:1000], X[1000:1300], y[1000:1300], X[1300:], y_test.astype(str), idx,
+                            config=CONFIG.replace(l1=1e-3, control=False), progress=False)
+    unseen = [w for w in caught if issubclass(w.category, UnseenLabelsWarning)]
+    assert len(unseen) == 1 and "test: 5 of 300 words (NEW=5)" in str(unseen[0].message)
+    assert r.info["unseen_test_labels"] == {"NEW": 5}
 
 
 def test_unknown_setting_names_valid_ones(arrays):
