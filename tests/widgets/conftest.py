@@ -15,8 +15,10 @@ PLANTED = [(2, 1), (1, 6)]
 VOCAB = ["the", "cat", "dog", "sat", "on", "mat", "big", "red"]
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "notebook: executes a notebook with papermill (tiny parameters)")
+@pytest.fixture(scope="session")
+def planted():
+    """The (layer, neuron) pairs that decide the tags of ``planted_result``."""
+    return PLANTED
 
 
 @pytest.fixture(scope="session")

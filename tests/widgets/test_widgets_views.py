@@ -11,7 +11,6 @@ import pytest
 from neuronbook.config import LCAConfig
 from neuronbook.widgets import AccuracyCurveView, NeuronBrowser, RunPanel
 
-from conftest import PLANTED
 
 
 # ------------------------------------------------------------------------------ accuracy curve
@@ -104,22 +103,22 @@ def test_clicking_a_neuron_in_the_ranking_chart(planted_result, planted_store):
     assert b.weights_box.widget.chart is b.chart  # the JupyterChart redrawn with the new weights
 
 
-def test_ranking_chart_lists_the_top_neurons(planted_result):
+def test_ranking_chart_lists_the_top_neurons(planted_result, planted):
     b = NeuronBrowser(planted_result, store=False, top=6, chart_mode="output")
     data = b.ranking_chart.data
     assert data["rank"].tolist() == [1, 2, 3, 4, 5, 6]
-    assert set(zip(data["layer"].head(2), data["neuron"].head(2))) == set(PLANTED)
+    assert set(zip(data["layer"].head(2), data["neuron"].head(2))) == set(planted)
     assert not b.clickable  # the picker is the way without JupyterChart
 
 
-def test_browser_without_activations_says_so(planted_result):
+def test_browser_without_activations_says_so(planted_result, planted):
     b = NeuronBrowser(planted_result, store=False, chart_mode="output")
     assert b.top_words is None and "No activation store was given" in b.text
     b2 = NeuronBrowser(planted_result, chart_mode="output")  # the toy result records no store
     assert "does not record its test activation store" in b2.text
-    b2.set_neuron(*PLANTED[0])  # weights still browse
+    b2.set_neuron(*planted[0])  # weights still browse
     assert b2.weights["weight"].tolist() == pytest.approx(
-        planted_result.neuron_weights(*PLANTED[0])["weight"].tolist())
+        planted_result.neuron_weights(*planted[0])["weight"].tolist())
 
 
 # ------------------------------------------------------------------------------ run panel
