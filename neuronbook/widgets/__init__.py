@@ -7,7 +7,10 @@ happens when a control or view is built. Each piece works alone in any notebook:
   :func:`percent_slider`, :func:`neuron_picker`, :func:`ranker_picker`, :func:`threshold_slider`;
 * views -- :class:`RunPanel` (pickers, Run, progress, summary), :class:`AccuracyCurveView`
   (percent slider -> accuracy curve with oracle and top / random / bottom), :class:`NeuronBrowser`
-  (pick or click a neuron -> weight per tag, coloured activation text, top words).
+  (pick or click a neuron -> weight per tag, coloured activation text, top words),
+  :class:`LocalizationView` (tag x layer, relative depth), :class:`ClusterView` (correlation
+  threshold -> clusters), :class:`RankerAgreementView` (k -> overlap of rankers),
+  :class:`FineTuningView`, :class:`ArchitectureView`, :class:`LanguagePairView` (comparisons).
 
 Views keep their state in attributes (``chart``, ``text`` ...) and are driven from Python with
 ``set_percent`` / ``set_neuron`` / ``run``; ``view.widget`` is the container a notebook shows.
@@ -32,8 +35,23 @@ from .controls import (
     task_picker,
     threshold_slider,
 )
+from .comparisons import (
+    ArchitectureView,
+    FineTuningView,
+    LanguagePairView,
+    finetuning_layers_chart,
+    tag_similarity_chart,
+)
+from .localization import LocalizationView, depth_heatmap
+from .rankers import RankerAgreementView, agreement_charts, k_grid
+from .redundancy import ClusterView, cluster_charts, cluster_sweep, disjoint_sets_chart
 from .views import AccuracyCurveView, NeuronBrowser, RunPanel, ranking_chart, weights_chart
 
 __all__ = ["model_picker", "corpus_picker", "task_picker", "percent_slider", "neuron_picker", "NeuronPicker",
            "ranker_picker", "threshold_slider", "RunPanel", "AccuracyCurveView", "NeuronBrowser", "ChartBox",
-           "jupyter_chart_available", "ranking_chart", "weights_chart"]
+           "jupyter_chart_available", "ranking_chart", "weights_chart",
+           # 02 localization, 03 redundancy, 07 rankers
+           "LocalizationView", "depth_heatmap", "ClusterView", "cluster_sweep", "cluster_charts",
+           "disjoint_sets_chart", "RankerAgreementView", "agreement_charts", "k_grid",
+           # 04 fine-tuning, 05 architectures, 06 languages
+           "FineTuningView", "ArchitectureView", "LanguagePairView", "finetuning_layers_chart", "tag_similarity_chart"]
