@@ -38,7 +38,7 @@ __all__ = ["LCAResult", "LCAData", "RESULT_FORMAT", "lca_from_arrays", "split_st
 logger = logging.getLogger(__name__)
 
 #: Version of the on-disk result layout; :meth:`LCAResult.load` refuses any other.
-RESULT_FORMAT = 2
+RESULT_FORMAT = 3  # 3: curve and minimal-set percents are the requested grid values
 
 _TABLES = ("ranking", "per_tag_ranking", "oracle", "curve", "minimal_set", "ablation", "selectivity",
            "layer_distribution", "tag_layer_distribution", "regularization", "neurons", "classes")
