@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-BINDER = Path(__file__).resolve().parents[1] / "binder"
+REPO = Path(__file__).resolve().parents[1]
+BINDER = REPO / "binder"
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 CUDA_PACKAGES = re.compile(r"^(nvidia-|cuda-|triton$)", re.I)
 
@@ -109,3 +110,37 @@ def test_requirements_resolve_with_a_cpu_torch_and_no_cuda_package(tmp_path):
         if not line.startswith("-"):
             name, pinned = re.split(r"==", line)
             assert installed[name.lower()] == pinned, (name, installed.get(name.lower()))
+
+
+SHIPPED = REPO / "binder" / "results" / "minilm-l6-en_ewt-xpos"
+
+
+def _parameters(notebook: str) -> dict:
+    import ast
+
+    import nbformat
+
+    book = nbformat.read(REPO / "notebooks" / f"{notebook}.ipynb", as_version=4)
+    (cell,) = [c for c in book.cells if "parameters" in c.metadata.get("tags", [])]
+    return {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse(cell.source).body}
+
+
+def test_shipped_result_answers_the_quickstart_defaults():
+    from neuronbook import LCAConfig, LCAResult
+
+    shipped = LCAResult.load(SHIPPED)
+    for notebook in ("00_quickstart", "01_salient_neurons"):
+        assert LCAConfig.from_parameters(_parameters(notebook)) == shipped.config, (
+            f"{notebook}'s default parameters changed: regenerate {SHIPPED} (neuronbook run 00_quickstart, "
+            "then copy its result/ folder)")
+    assert "binder/results/minilm-l6-en_ewt-xpos" in (REPO / "binder" / "postBuild").read_text()
+
+
+@pytest.mark.real
+def test_shipped_result_seeds_the_cache_here(shared_data, tmp_cache):
+    from neuronbook import LCAResult, cache_result, run_lca
+
+    shipped = LCAResult.load(SHIPPED)
+    cache_result(shipped)  # the store keys recomputed here equal the shipped ones
+    again = run_lca(shipped.config, progress=False)
+    assert "loaded_from_cache" in again.info and again.headline_dict() == shipped.headline_dict()
