@@ -533,7 +533,9 @@ def extract(
     window_overlap : int, optional
         Pieces shared by consecutive windows of a long sentence; half the window by default.
     device : str, optional
-        ``"cuda"`` when available, else ``"cpu"``.
+        Where the forward passes run. Default: a model given by name goes to ``"cuda"`` when
+        available, else ``"cpu"``; a model object runs where it already is. A model object moved for
+        the extraction is moved back afterwards.
     cache : bool or path
         True: ``neuronbook.settings.cache_dir("stores")``; a path: its ``stores`` sub-folder; False:
         a temporary store, never reused, whose folder is removed by ``store.close()``, on leaving
@@ -586,7 +588,8 @@ def _extract_into(path, key_fields, key, model, tokenizer, identity, sentences, 
     """Load the model if needed, plan, run and write the store at ``path``."""
     import torch
 
-    if isinstance(model, str):
+    ours = isinstance(model, str)
+    if ours:
         from .models import load_model
 
         model, own_tokenizer = load_model(model, progress=progress)
@@ -595,7 +598,9 @@ def _extract_into(path, key_fields, key, model, tokenizer, identity, sentences, 
     plan = _plan(tokenizer, sentences, max_pieces, overlap)
     _warn_plan(plan, sentences, tokenizer.unk_token, max_pieces)
 
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    home = next(model.parameters()).device
+    if device is None:  # a model we loaded goes to the GPU when there is one; the user's stays where it is
+        device = ("cuda" if torch.cuda.is_available() else "cpu") if ours else str(home)
     cfg = model.config
     metadata = {
         **key_fields,
@@ -625,4 +630,6 @@ def _extract_into(path, key_fields, key, model, tokenizer, identity, sentences, 
     finally:
         if was_training:
             model.train()
+        if not ours:
+            model.to(home)  # the caller's model is left on its own device
     logger.info("wrote activation store %s", path)

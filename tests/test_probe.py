@@ -145,4 +145,4 @@ def test_bad_penalties_are_errors(name, value):
 def test_diverging_loss_is_an_error():
     X = np.array([[1e30, -1e30], [-1e30, 1e30]] * 4, np.float32)
     with pytest.raises(FloatingPointError, match="training loss became"):
-        ElasticNetProbe(standardize=False, lr=1e30, epochs=3, batch_size=2).fit(X, ["a", "b"] * 4)
+        ElasticNetProbe(standardize=False, lr=1e30, epochs=3, batch_size=2, device="cpu").fit(X, ["a", "b"] * 4)
