@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .config import LCAConfig
-from .exceptions import ApproximationWarning, UnseenLabelsWarning
+from .exceptions import ApproximationWarning, NeuronbookWarning, UnseenLabelsWarning
 from .neurons import as_neuron_index, neuron_table, positions
 
 __all__ = ["LCAResult", "LCAData", "RESULT_FORMAT", "lca_from_arrays", "split_store_rows", "analyze_store",
@@ -526,14 +526,55 @@ def _warn_unseen(probe, **splits) -> None:
                       UnseenLabelsWarning, stacklevel=3)
 
 
+#: A tag with fewer training words than this is kept but reported: its weights rest on a handful of words.
+FEW_TRAIN_WORDS = 5
+
+
 def _check_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons) -> pd.MultiIndex:
+    """The neurons of the columns, after checking shapes, finite activations and the training classes."""
     n_total = X_train.shape[1]
     for name, X, y in (("train", X_train, y_train), ("dev", X_dev, y_dev), ("test", X_test, y_test)):
         if len(X) != len(y):
             raise ValueError(f"{name}: {len(X)} activation rows but {len(y)} labels")
         if X.shape[1] != n_total:
             raise ValueError(f"{name}: {X.shape[1]} columns but train has {n_total}")
-    return as_neuron_index(neurons, n_total)
+    index = as_neuron_index(neurons, n_total)
+    for name, X in (("train", X_train), ("dev", X_dev), ("test", X_test)):
+        _check_finite(name, X, index)
+    _check_classes(y_train)
+    return index
+
+
+def _check_finite(name: str, X, index: pd.MultiIndex, rows_per_block: int = 4096) -> None:
+    # in blocks of rows: a mask of the whole matrix would cost a byte per activation
+    for start in range(0, len(X), rows_per_block):
+        block = np.asarray(X[start:start + rows_per_block])
+        if np.issubdtype(block.dtype, np.floating) and not np.isfinite(block).all():
+            row, col = np.argwhere(~np.isfinite(block))[0]
+            layer, neuron = index[col]
+            raise ValueError(f"{name} activations: non-finite value {block[row, col]} at row {start + row}, "
+                             f"column {col} (layer={layer}, neuron={neuron}); every split must be finite")
+
+
+def _check_classes(y_train) -> None:
+    """A probe needs two tags with words to learn from: fail before any fit, warn about rare tags."""
+    labels, counts = np.unique(np.asarray(y_train), return_counts=True)
+    shown = ", ".join(f"{lab!r}: {n}" for lab, n in list(zip(labels.tolist(), counts.tolist()))[:10])
+    if len(labels) < 2:
+        raise ValueError(f"the training words carry {len(labels)} tag(s) ({shown or 'none'}): a probe needs at "
+                         f"least two; check the task and the corpus (a task's min_count may fold every label "
+                         f"into one)")
+    learnable = int((counts >= 2).sum())
+    if learnable < 2:
+        raise ValueError(f"{len(labels)} tags on {int(counts.sum())} training words but only {learnable} with more "
+                         f"than one word: nothing to probe (a task that gives every word its own tag?)")
+    rare = counts < FEW_TRAIN_WORDS
+    if rare.any():
+        few = ", ".join(f"{lab}={n}" for lab, n in zip(labels[rare].tolist()[:10], counts[rare].tolist()[:10]))
+        more = f" and {int(rare.sum()) - 10} more" if rare.sum() > 10 else ""
+        warnings.warn(f"{int(rare.sum())} of {len(labels)} tags have fewer than {FEW_TRAIN_WORDS} training words "
+                      f"({few}{more}): their weights and rankings rest on those few words",
+                      NeuronbookWarning, stacklevel=4)
 
 
 def _penalties(X_train, y_train, X_dev, y_dev, config: LCAConfig, progress: bool):

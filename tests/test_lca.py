@@ -310,3 +310,77 @@ def test_prepare_gives_the_arrays_run_lca_analyses(tmp_cache, tiny_corpus_dir):
     assert (r.info["n_train"], r.info["n_dev"], r.info["n_test"]) == (len(a["y_train"]), len(a["y_dev"]),
                                                                         len(a["y_test"]))
     assert r.neurons[["layer", "neuron"]].values.tolist() == [list(t) for t in a["neurons"]]
+
+
+# ------------------------------------------------------------ validated inputs
+
+def _small(n=300, seed=1):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 6)).astype(np.float32)
+    return X, np.where(X[:, 2] > 0, "A", "B")
+
+
+@pytest.mark.parametrize("split", ["train", "dev", "test"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_activations_in_any_split_name_split_row_and_neuron(split, bad):
+    X, y = _small()
+    parts = {"train": (X[:200].copy(), y[:200]), "dev": (X[200:250].copy(), y[200:250]),
+             "test": (X[250:].copy(), y[250:])}
+    parts[split][0][7, 4] = bad
+    idx = neuron_index([0, 3], 3)  # column 4 is layer 3, neuron 1
+    args = [a for name in ("train", "dev", "test") for a in parts[name]]
+    with pytest.raises(ValueError, match=rf"{split} activations: non-finite value {bad} at row 7, column 4 "
+                                         r"\(layer=3, neuron=1\)"):
+        lca_from_arrays(*args, idx, config=CONFIG, control=False, progress=False)
+
+
+def test_finite_check_reads_row_blocks():
+    from neuronbook.lca import _check_finite
+
+    X = np.zeros((10, 3), np.float32)
+    X[9, 2] = np.nan
+    with pytest.raises(ValueError, match="row 9, column 2"):
+        _check_finite("dev", X, neuron_index([0], 3), rows_per_block=4)  # the NaN sits in the third block
+    _check_finite("dev", np.zeros((5, 3), np.int8), neuron_index([0], 3))  # integers are always finite
+
+
+def test_one_class_is_an_error_before_any_fit(monkeypatch):
+    import neuronbook.evaluate as ev
+
+    def no_fit(*a, **k):
+        raise AssertionError("a probe was fitted")
+
+    monkeypatch.setattr(ev, "oracle", no_fit)
+    X, _ = _small()
+    one = np.full(300, "NOUN")
+    with pytest.raises(ValueError, match=r"training words carry 1 tag\(s\) \('NOUN': 200\): a probe needs at least"):
+        lca_from_arrays(X[:200], one[:200], X[200:250], one[200:250], X[250:], one[250:], config=CONFIG,
+                        control=False, progress=False)
+
+
+def test_every_word_its_own_tag_is_an_error():
+    X, _ = _small()
+    own = np.array([f"w{i}" for i in range(300)])
+    with pytest.raises(ValueError, match="200 tags on 200 training words but only 0 with more than one word"):
+        lca_from_arrays(X[:200], own[:200], X[200:250], own[200:250], X[250:], own[250:], config=CONFIG,
+                        control=False, progress=False)
+
+
+def test_rare_tags_are_kept_with_a_warning():
+    from neuronbook.exceptions import NeuronbookWarning
+
+    X, y = _small()
+    y = y.astype(object)
+    y[[3, 11, 40]] = "RARE"  # three training words
+    with pytest.warns(NeuronbookWarning, match=r"1 of 3 tags have fewer than 5 training words \(RARE=3\)"):
+        r = lca_from_arrays(X[:200], y[:200], X[200:250], y[200:250], X[250:], y[250:], config=CONFIG,
+                            control=False, progress=False)
+    assert r.classes.set_index("tag").loc["RARE", "n_train"] == 3
+
+
+def test_enough_words_per_tag_gives_no_rare_tag_warning():
+    from neuronbook.lca import _check_classes
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _check_classes(np.array(["A"] * 5 + ["B"] * 5))
