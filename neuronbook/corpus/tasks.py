@@ -512,6 +512,7 @@ class Task:
         self.base_ = None
         self.min_count_ = kind.default_min_count if self.min_count is None else int(self.min_count)
         raw = Counter(x for s in self._raw(corpus, kind) for x in s)
+        self._check_argument(corpus, kind, arg)  # after the labels, which name a malformed entry first
         folded = Counter()
         for lab, n in raw.items():
             folded[lab if n >= self.min_count_ else self.other_label] += n
@@ -524,6 +525,15 @@ class Task:
         self.counts_ = dict(sorted(folded.items()))
         self.classes_ = sorted(folded)
         return self
+
+    def _check_argument(self, corpus: Corpus, kind: TaskKind, arg: str | None) -> None:
+        # feats:Nonexistent would label every word none_label: one class that looks like a result
+        if not kind.parametrised or kind.choices is None:
+            return
+        present = list(kind.choices(corpus))
+        if arg not in present:
+            raise ValueError(f"task {self.name!r}: corpus {corpus.name!r} has no {kind.param or 'argument'} "
+                             f"{arg!r}; present: {', '.join(present) if present else 'none'}")
 
     def transform(self, corpus: Corpus) -> list[list[str]]:
         """Labels of ``corpus``, one per word, aligned with ``corpus.sentences``."""

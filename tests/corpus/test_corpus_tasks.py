@@ -284,3 +284,21 @@ def test_task_kind_and_argument_properties():
     assert Task("tok:gold").kind == "<column>"  # an unregistered prefix is part of a column name
     with pytest.raises(ValueError, match="non-empty string"):
         Task("").kind
+
+
+def test_a_feature_missing_from_the_corpus_is_an_error_listing_the_present_ones(ud):
+    present = "Case, Mood, Number, Person, Tense, VerbForm"
+    with pytest.raises(ValueError, match=rf"task 'feats:Nonexistent': corpus 'toy' has no Feature 'Nonexistent'; "
+                                         rf"present: {present}$"):
+        Task("feats:Nonexistent").fit(ud)
+    with pytest.raises(ValueError, match="has no Feature 'number'"):  # features are case-sensitive
+        task_labels(ud, "feats:number")
+    with pytest.raises(ValueError, match=rf"present: {present}"):
+        Task("control:feats:Nonexistent").fit(ud)
+    no_feats = Corpus([["a", "b"]], {"feats": [["_", "_"]]}, name="bare")
+    with pytest.raises(ValueError, match="has no Feature 'Number'; present: none"):
+        Task("feats:Number").fit(no_feats)
+    # a feature that is present still fits, and a test corpus without it is labelled, not refused
+    t = Task("feats:Tense").fit(ud)
+    assert t.classes_ == ["Pres", "_none"]
+    assert t.transform(no_feats) == [["_none", "_none"]]
