@@ -359,7 +359,7 @@ class NeuronBrowser(View):
             "<i>(pick a neuron above; clicking the chart needs the 'jupyter' renderer and anywidget)</i>"
         self.widget = w.VBox([self.picker.widget, w.HTML(hint), self.ranking_box.widget,
                               w.HBox([self.weights_box.widget, self.words_box]),
-                              w.HTML("<b>Activation over sentences</b> (blue positive, red negative; "
+                              w.HTML("<b>Activation over sentences</b> (blue above the neuron's mean, red below; "
                                      "hover a word for its value)"), self.html])
 
     def _open(self, store):
