@@ -76,20 +76,45 @@ class _Plan:
 
 
 # ------------------------------------------------------------------------------------- inputs
+_EXPECTED = "a Corpus or a list of sentences, each a list of word strings ([['the', 'cat'], ['it', 'sat']])"
+
+
 def _sentences_of(corpus) -> list[list[str]]:
+    """The corpus as lists of words; anything else is an error naming what was expected."""
     if corpus is None:
-        raise ValueError("extract needs a corpus (a Corpus or a list of word lists)")
+        raise ValueError(f"extract needs a corpus: {_EXPECTED}")
+    # a str or bytes is iterable: it would become one sentence per character
+    if isinstance(corpus, (str, bytes)):
+        raise TypeError(f"corpus must be {_EXPECTED}, got {type(corpus).__name__} "
+                        f"{_short(corpus)}; split the text into sentences of words first")
     sentences = corpus.sentences if hasattr(corpus, "sentences") else corpus
-    sentences = [list(s) for s in sentences]
+    if isinstance(sentences, dict) or not hasattr(sentences, "__iter__"):
+        raise TypeError(f"corpus must be {_EXPECTED}, got {type(corpus).__name__}")
+    out = []
     for i, sent in enumerate(sentences):
+        if isinstance(sent, (str, bytes)):
+            raise TypeError(f"sentence {i} is {type(sent).__name__} {_short(sent)}, not a list of words: the "
+                            f"corpus must be {_EXPECTED}")
+        if isinstance(sent, dict) or not hasattr(sent, "__iter__"):
+            raise TypeError(f"sentence {i} is {type(sent).__name__} {_short(sent)}, not a list of words: the corpus must be "
+                            f"{_EXPECTED}")
+        sent = list(sent)
         if len(sent) == 0:
             raise ValueError(f"sentence {i} has no words; remove it from the corpus before extraction")
         for j, w in enumerate(sent):
             if not isinstance(w, str):
-                raise TypeError(f"sentence {i}, word {j}: expected str, got {type(w).__name__}")
+                raise TypeError(f"sentence {i}, word {j}: expected str, got {type(w).__name__} ({_short(w)})")
             if not w:
                 raise ValueError(f"sentence {i}, word {j} is the empty string")
-    return sentences
+        out.append(sent)
+    if not out:
+        raise ValueError(f"the corpus has no sentences: extract needs {_EXPECTED}")
+    return out
+
+
+def _short(value, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _words_fingerprint(corpus, sentences: list[list[str]]) -> str:

@@ -368,3 +368,43 @@ def test_name_and_loaded_pair_share_a_store_key(tmp_cache):
     # a tokenizer changed after loading is no longer the folder's: another key
     tok.add_tokens(["zebra-token"])
     assert store_key((model, tok), corpus) != by_name
+
+
+@pytest.mark.parametrize("corpus, error, message", [
+    ("the cat sat", TypeError, r"corpus must be a Corpus or a list of sentences, each a list of word strings.*"
+                               r"got str 'the cat sat'; split the text"),
+    (b"the cat", TypeError, r"got bytes b'the cat'"),
+    (["the cat sat", "it ran"], TypeError, r"sentence 0 is str 'the cat sat', not a list of words"),
+    ([["the", "cat"], "it ran"], TypeError, r"sentence 1 is str 'it ran'"),
+    ([["the"], 7], TypeError, r"sentence 1 is int 7, not a list of words"),
+    ([["the", 3]], TypeError, r"sentence 0, word 1: expected str, got int \(3\)"),
+    ([[["the"]]], TypeError, r"sentence 0, word 0: expected str, got list \(\['the'\]\)"),
+    ([["the", None]], TypeError, r"sentence 0, word 1: expected str, got NoneType"),
+    ({"s1": ["the"]}, TypeError, r"corpus must be .* got dict"),
+    (42, TypeError, r"corpus must be .* got int"),
+    ([], ValueError, r"the corpus has no sentences"),
+    ((s for s in []), ValueError, r"the corpus has no sentences"),
+    (None, ValueError, r"extract needs a corpus"),
+])
+def test_corpus_shape_is_checked_before_any_model_work(tiny_model, tmp_cache, corpus, error, message):
+    model, tok = tiny_model
+    with pytest.raises(error, match=message):
+        extract(model, corpus, tokenizer=tok, progress=False)
+    with pytest.raises(error, match=message):
+        store_key(model, corpus, tokenizer=tok)
+    assert not (tmp_cache / "stores").exists() or not any((tmp_cache / "stores").iterdir())
+
+
+def test_an_empty_corpus_object_is_an_error(tiny_model, tmp_cache):
+    from neuronbook.corpus import Corpus
+
+    model, tok = tiny_model
+    with pytest.raises(ValueError, match="the corpus has no sentences"):
+        extract(model, Corpus([]), tokenizer=tok, progress=False)
+
+
+def test_words_may_come_as_tuples_or_a_generator(tiny_model, tmp_cache):
+    model, tok = tiny_model
+    a = extract(model, [["the", "cat"], ["red"]], tokenizer=tok, progress=False)
+    b = extract(model, (tuple(s) for s in [["the", "cat"], ["red"]]), tokenizer=tok, progress=False)
+    assert a.path == b.path and a.n_words == 3
