@@ -5,14 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from neuronbook.analysis.compare import NeuronSelection, as_selection, jaccard
-from neuronbook.config import LCAConfig
-from neuronbook.lca import lca_from_arrays
-from neuronbook.neurons import neuron_index
 from neuronbook.widgets.comparisons import (
     ArchitectureView,
     FineTuningView,
@@ -31,16 +27,10 @@ def selection(neurons, n_layers, width=8, accuracy=0.9):
 
 
 @pytest.fixture(scope="module")
-def toy():
-    """``low`` is a real LCA result: tags decided by the signs of neurons (2, 1) and (1, 6), 4 layers."""
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(700, 24)).astype(np.float32)
-    y = np.array(["N", "V", "A", "D"])[(X[:, 17] > 0) * 2 + (X[:, 14] > 0)]
-    config = LCAConfig(model="toy", data="synthetic", task="pos", l1=1e-3, epochs=8, batch_size=64, lr=1e-2,
-                       percents=[5, 10, 25], ablation_percents=[10], ablation_methods=["zero-out"], delta=0.05,
-                       control=False)
-    low = lca_from_arrays(X[:400], y[:400], X[400:550], y[400:550], X[550:], y[550:], neuron_index(range(3), 8),
-                          config=config, n_layers=4, progress=False)
+def toy(planted_result):
+    """``low`` is a real LCA result (the planted one of conftest.py): tags decided by the signs of neurons
+    (2, 1) and (1, 6), 4 layers; its minimal set is exactly those two."""
+    low = planted_result
     assert {tuple(map(int, t)) for t in low.selected[["layer", "neuron"]].values} == {(1, 6), (2, 1)}
     return {"low": low, "high": selection([(2, 1), (2, 5)], 4), "other": selection([(0, 3), (1, 6)], 4),
             "shallow": selection([(0, 2), (1, 5)], 3)}
