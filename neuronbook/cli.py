@@ -45,13 +45,20 @@ def _parser() -> argparse.ArgumentParser:
         description="Find the neurons of a language model that encode a linguistic property "
                     "(Linguistic Correlation Analysis).",
     )
+    parser.add_argument("--debug", action="store_true", help="on an error, print the full traceback")
     sub = parser.add_subparsers(dest="command", required=True)
 
     lca = sub.add_parser("lca", help="run the whole analysis for (model, corpus, task)",
                          description="Every LCAConfig setting is an option (--max-sentences 200, --layers 0,3); "
                                      "values are read as literals. Results are cached: the same call again "
-                                     "loads the saved result.")
+                                     "loads the saved result. --data may be a corpus file: with --train and "
+                                     "--test files those are read; without them the file's sentences are "
+                                     "split, shuffled with --seed, into train and test (--test-fraction of "
+                                     "them; dev is then held out of train as usual).")
     _add_config_options(lca)
+    lca.add_argument("--test-fraction", type=float, default=0.2, metavar="F",
+                     help="with --data FILE and no --train/--test files: share of the file's sentences "
+                          "(seeded by --seed) that becomes the test split (default: %(default)s)")
     lca.add_argument("--config", default=None, metavar="FILE.json",
                      help="settings from a JSON file (LCAConfig.to_json); options given here override it")
     lca.add_argument("--no-cache", action="store_true", help="compute again and keep nothing in the result cache")
@@ -68,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("models", help="list the offline model presets")
     sub.add_parser("corpora", help="list the named corpora and where they were found")
     _add_notebook_commands(sub)
+    for command in sub.choices.values():  # `neuronbook lca ... --debug` as well as `neuronbook --debug lca`
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="on an error, print the full traceback")
     return parser
 
 
@@ -87,7 +97,17 @@ def _config_from(args):
 
     from .config import LCAConfig
 
-    values = json.loads(Path(args.config).read_text()) if args.config else {}
+    values = {}
+    if args.config:
+        path = Path(args.config)
+        if not path.is_file():
+            raise FileNotFoundError(f"--config {path}: no such file")
+        try:
+            values = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ValueError(f"--config {path} is not valid JSON: {exc}") from None
+        if not isinstance(values, dict):
+            raise ValueError(f"--config {path} must hold a JSON object of settings, got {type(values).__name__}")
     defaults = LCAConfig()
     for key, text in vars(args).items():
         if not key.startswith("cfg_"):
@@ -230,9 +250,47 @@ def _slug(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "-" for c in text).strip("-")
 
 
+#: Errors a user can fix (a setting, a name, a path, a file's content): one line and exit status 2.
+_USER_ERRORS = (ValueError, TypeError, LookupError, OSError)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = exc.args[0] if isinstance(exc, KeyError) and len(exc.args) == 1 else str(exc)
+    return " ".join(str(text).split()) or type(exc).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``neuronbook`` command; returns the exit status."""
+    """Entry point of the ``neuronbook`` command; returns the exit status.
+
+    A user error (bad setting, missing data, unknown model or task, a file that does not parse)
+    is one line ``neuronbook <command>: error: ...`` on stderr and status 2; any other failure is
+    one line and status 1. ``--debug`` adds the full traceback.
+    """
+    import traceback
+
     args = _parser().parse_args(argv)
+    debug = getattr(args, "debug", False)
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        if debug:
+            traceback.print_exc()
+        print(f"neuronbook {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except _USER_ERRORS as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"neuronbook {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a failure that is not the user's: still one line, the traceback on request
+        if debug:
+            traceback.print_exc()
+        print(f"neuronbook {args.command}: error: {type(exc).__name__}: {_one_line(exc)}"
+              + ("" if debug else " (run again with --debug for the traceback)"), file=sys.stderr)
+        return 1
+
+
+def _run(args) -> int:
     quiet = getattr(args, "quiet", False)
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
@@ -240,11 +298,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command in ("run", "sweep", "report"):
         with pd.option_context("display.width", 160, "display.max_columns", 30):
-            try:
-                return _notebook_command(args)
-            except (FileNotFoundError, ValueError) as exc:  # a wrong name, folder or value: no traceback
-                print(f"neuronbook {args.command}: error: {exc}", file=sys.stderr)
-                return 2
+            return _notebook_command(args)
     with pd.option_context("display.width", 120, "display.max_columns", 20):
         if args.command == "models":
             from .models import list_models
@@ -268,20 +322,74 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "lca":
             from .lca import run_lca
 
-            try:
-                config = _config_from(args)
-            except (TypeError, ValueError) as exc:
-                print(f"neuronbook lca: error: {exc}", file=sys.stderr)
-                return 2
+            config = _config_from(args)
             t = time.perf_counter()
-            result = run_lca(config, cache=not args.no_cache, progress=False if quiet else "auto")
-            out = Path(args.out or Path("results") / _slug(f"{config.model.split('/')[-1]}-{config.data}-"
+            progress = False if quiet else "auto"
+            if _splits_one_file(config):
+                result = _lca_on_one_file(config, args.test_fraction, cache=not args.no_cache, progress=progress)
+            else:
+                result = run_lca(config, cache=not args.no_cache, progress=progress)
+            out = Path(args.out or Path("results") / _slug(f"{Path(config.model).name}-{Path(config.data).name}-"
                                                             f"{config.task}"))
             result.save(out, overwrite=args.overwrite)
             print(result.summary())
             how = "loaded from the result cache" if result.info.get("loaded_from_cache") else "computed"
             print(f"\nresult {how} in {time.perf_counter() - t:.1f}s, written to {out}")
     return 0
+
+
+def _splits_one_file(config) -> bool:
+    """Whether ``--data`` is a corpus file with no --train/--test files: then it is split here."""
+    data_file = Path(config.data).expanduser().is_file()
+    split_files = [Path(s).expanduser().is_file() for s in (config.train, config.test)]
+    if not data_file or any(split_files):
+        return False
+    from .config import LCAConfig
+
+    default = LCAConfig()
+    if (config.train, config.test) not in ((default.train, default.test), ("train", "test")):
+        raise ValueError(f"--data {config.data} is a corpus file: give --train and --test as corpus files, or "
+                         f"leave both out for a seeded split of the file (not train={config.train!r}, "
+                         f"test={config.test!r})")
+    return True
+
+
+def _lca_on_one_file(config, test_fraction: float, *, cache: bool, progress):
+    """LCA on a seeded sentence split of the one corpus file ``config.data`` into train and test."""
+    from .corpus import read_corpus
+    from .extract import store_key
+    from .lca import LCAResult, analyze_store, prepare, result_key
+    from .settings import cache_dir
+
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"--test-fraction must be between 0 and 1 (exclusive), got {test_fraction}")
+    parts = read_corpus(Path(config.data).expanduser()).split((1 - test_fraction, test_fraction),
+                                                              seed=config.seed)
+    train, test = parts["train"], parts["test"]
+    if config.max_sentences is not None:  # as run_lca samples each split
+        train, test = (c.sample(config.max_sentences, seed=config.seed) for c in (train, test))
+    extract_args = {"aggregation": config.aggregation, "dtype": config.dtype, "max_length": config.max_length}
+    # the store keys hold the split's sentences, so another fraction or seed is another result
+    folder = cache_dir("results") / result_key(config, [store_key(config.model, c, **extract_args)
+                                                         for c in (train, test)]) if cache else None
+    if folder is not None and (folder / "result.json").is_file():
+        try:
+            result = LCAResult.load(folder)
+            result.info["loaded_from_cache"] = str(folder)
+            return result
+        except (ValueError, OSError, KeyError) as err:  # damaged entry: computed again below
+            logging.getLogger(__name__).warning("cached result %s unreadable (%s); recomputing", folder, err)
+    data = prepare(config, progress=progress, corpora=(train, test))
+    result = analyze_store(data.train_store, data.y_train, data.test_store, data.y_test, config=config,
+                           control_train=data.control_train, control_test=data.control_test,
+                           info={"extract_s": data.extract_s, "n_sentences_train_split": len(train),
+                                 "n_sentences_test_split": len(test),
+                                 "split_of_file": {"file": str(Path(config.data).expanduser().resolve()),
+                                                   "test_fraction": test_fraction, "seed": config.seed}},
+                           progress=progress)
+    if folder is not None:
+        result.save(folder, overwrite=True)
+    return result
 
 
 if __name__ == "__main__":  # pragma: no cover

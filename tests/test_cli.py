@@ -148,3 +148,120 @@ def test_bad_grid_option_is_a_clear_error(tmp_path, capsys):
         main(["sweep", str(TINY_NB), "--grid", "x=1", "--grid", "x=2", "--out", str(tmp_path)])
     assert main(["run", "99_no_such_notebook", "--out", str(tmp_path)]) == 2
     assert "neuronbook run: error: no notebook '99_no_such_notebook'" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------ failing like a CLI
+
+def _error_line(capsys, command="lca"):
+    """The one stderr line of a failed command (warnings and logs aside), checked to be that one line."""
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = [ln for ln in err.splitlines() if ln.startswith("neuronbook")]
+    assert len(lines) == 1 and lines[0].startswith(f"neuronbook {command}: error: "), err
+    return lines[0]
+
+
+def test_bad_setting_is_one_line_and_status_2(capsys):
+    assert main(["lca", "--delta", "2", "--quiet"]) == 2
+    assert "LCAConfig.delta=2" in _error_line(capsys)
+    assert main(["lca", "--l1", "nan", "--quiet"]) == 2
+    assert "l1" in _error_line(capsys)
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--data", "ud:xx_nope"], "corpus 'ud:xx_nope' split 'dev' not found. Looked in:"),
+    (["--model", "no-such/model"], "Could not load 'no-such/model'"),
+    (["--task", "nope"], "unknown task 'nope' for corpus"),
+    (["--task", "feats:Number"], "has no Feature 'Number'; present: none"),
+    (["--task", "raw:deprel"], r"the training words carry 1 tag(s) ('dep': "),
+    (["--train", "dev", "--test", "no_such_split"], "unknown split 'no_such_split' for 'ud:xx_toy'; valid: ['dev', 'test', 'train']"),
+])
+def test_user_errors_are_one_line_and_status_2(toy_setup, capsys, options, message):
+    args = ["lca", "--model", str(toy_setup), "--data", "ud:xx_toy", "--train", "dev", "--l1", "1e-4",
+            "--control", "false", "--no-cache", "--quiet"]
+    assert main(args + options) == 2
+    assert message in _error_line(capsys)
+
+
+def test_files_that_do_not_parse_are_named(toy_setup, tmp_path, capsys):
+    bad_json = tmp_path / "settings.json"
+    bad_json.write_text("{'task': 'upos'}")
+    assert main(["lca", "--config", str(bad_json), "--quiet"]) == 2
+    assert f"--config {bad_json} is not valid JSON" in _error_line(capsys)
+    assert main(["lca", "--config", str(tmp_path / "missing.json"), "--quiet"]) == 2
+    assert "missing.json: no such file" in _error_line(capsys)
+    bad_corpus = tmp_path / "bad.conllu"
+    bad_corpus.write_text("1\tthe\tthe\tDET\n")
+    assert main(["lca", "--model", str(toy_setup), "--data", str(bad_corpus), "--quiet"]) == 2
+    assert _error_line(capsys).endswith(f"error: {bad_corpus}:1: expected 10 tab-separated fields, found 4")
+
+
+def test_debug_adds_the_traceback(capsys):
+    for args in (["--debug", "lca", "--delta", "2", "--quiet"], ["lca", "--delta", "2", "--quiet", "--debug"]):
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert "Traceback (most recent call last)" in err and "neuronbook lca: error: " in err
+
+
+def test_an_unexpected_failure_is_one_line_with_status_1(monkeypatch, capsys):
+    import neuronbook.lca
+
+    def broken(*a, **k):
+        raise RuntimeError("CUDA went away")
+
+    monkeypatch.setattr(neuronbook.lca, "run_lca", broken)
+    assert main(["lca", "--quiet"]) == 1
+    assert _error_line(capsys).endswith("RuntimeError: CUDA went away (run again with --debug for the traceback)")
+
+
+def test_lca_on_one_corpus_file_splits_it_with_the_seed(toy_setup, tmp_path, tmp_cache, capsys):
+    corpus_file = tmp_path / "one.conllu"
+    _conllu(corpus_file, 50, seed=3)
+    args = ["lca", "--model", str(toy_setup), "--data", str(corpus_file), "--task", "upos", "--l1", "1e-4",
+            "--percents", "50", "--control", "false", "--quiet"]
+    assert main(args + ["--out", str(tmp_path / "a")]) == 0
+    assert "computed" in capsys.readouterr().out
+    result = LCAResult.load(tmp_path / "a")
+    # 50 sentences: 10 (--test-fraction 0.2) for test, 40 for train (of which dev_fraction is dev), 8 words each
+    assert result.info["n_sentences_test_split"] == 10 and result.info["n_sentences_train_split"] == 40
+    assert result.info["n_test"] == 80 and result.info["n_train"] + result.info["n_dev"] == 320
+    assert result.info["split_of_file"] == {"file": str(corpus_file.resolve()), "test_fraction": 0.2, "seed": 0}
+    # the same command is the same split: served by the result cache; another seed is another split
+    assert main(args + ["--out", str(tmp_path / "b")]) == 0
+    assert "loaded from the result cache" in capsys.readouterr().out
+    assert main(args + ["--out", str(tmp_path / "c"), "--seed", "1", "--test-fraction", "0.5"]) == 0
+    assert "computed" in capsys.readouterr().out
+    other = LCAResult.load(tmp_path / "c")
+    assert other.info["n_sentences_test_split"] == 25
+    assert other.info["store_test"]["key"] != result.info["store_test"]["key"]
+
+
+def test_lca_on_corpus_files_uses_train_and_test_files(toy_setup, tmp_path, tmp_cache, capsys):
+    train, test = tmp_path / "train.conllu", tmp_path / "test.conllu"
+    _conllu(train, 30, seed=4)
+    _conllu(test, 12, seed=5)
+    args = ["lca", "--model", str(toy_setup), "--data", str(train), "--train", str(train), "--test", str(test),
+            "--task", "upos", "--l1", "1e-4", "--percents", "50", "--control", "false", "--quiet",
+            "--out", str(tmp_path / "r")]
+    assert main(args) == 0
+    result = LCAResult.load(tmp_path / "r")
+    assert result.info["n_test"] == 12 * 8 and result.info["n_train"] + result.info["n_dev"] == 30 * 8
+    assert "split_of_file" not in result.info
+    # a split name with a corpus file is neither a file nor the seeded split: a user error
+    assert main(["lca", "--model", str(toy_setup), "--data", str(train), "--test", "dev", "--quiet"]) == 2
+    assert "give --train and --test as corpus files, or leave both out" in _error_line(capsys)
+    assert main(["lca", "--data", str(train), "--test-fraction", "1.5", "--quiet"]) == 2
+    assert "--test-fraction must be between 0 and 1" in _error_line(capsys)
+
+
+def test_lca_help_documents_the_one_file_split():
+    from neuronbook.cli import _parser
+
+    help_text = " ".join(_parser()._subparsers._group_actions[0].choices["lca"].format_help().split())
+    assert "without them the file's sentences are split, shuffled with --seed, into train and test" in help_text
+    assert "--test-fraction F" in help_text and "--debug" in help_text
+
+
+def test_extract_errors_name_the_extract_command(toy_setup, capsys):
+    assert main(["extract", "--model", str(toy_setup), "--data", "ud:xx_toy", "--split", "nope", "--quiet"]) == 2
+    assert "unknown split 'nope' for 'ud:xx_toy'" in _error_line(capsys, "extract")
