@@ -31,7 +31,7 @@ _EXPORTS: dict[str, list[str]] = {
     "config": ["LCAConfig", "DEFAULT_PERCENTS", "DEFAULT_SEARCH_GRID"],
     "settings": ["cache_dir", "offline", "progress_enabled"],
     "exceptions": ["NeuronbookWarning", "TargetNotReachedWarning", "ApproximationWarning", "UnseenLabelsWarning",
-                   "ClippedWordsWarning", "UnknownWordsWarning"],
+                   "RareTagsWarning", "ClippedWordsWarning", "UnknownWordsWarning"],
     "neurons": ["neuron_index", "as_neuron_index", "positions", "neuron_table", "relative_depth"],
     "corpus": ["Corpus", "CorpusFormatError", "TASKS", "Task", "TaskKind", "available_tasks", "concat", "list_tasks",
                "read_columns", "read_conllu", "read_corpus", "read_parallel", "read_pmb", "read_tagged",

@@ -21,7 +21,7 @@ True
 from __future__ import annotations
 
 __all__ = ["NeuronbookWarning", "TargetNotReachedWarning", "ApproximationWarning", "UnseenLabelsWarning",
-           "ClippedWordsWarning", "UnknownWordsWarning"]
+           "RareTagsWarning", "ClippedWordsWarning", "UnknownWordsWarning"]
 
 
 class NeuronbookWarning(UserWarning):
@@ -38,6 +38,10 @@ class ApproximationWarning(NeuronbookWarning):
 
 class UnseenLabelsWarning(NeuronbookWarning):
     """Test words carry labels the probe never saw in training: they count as errors."""
+
+
+class RareTagsWarning(NeuronbookWarning):
+    """Some tags have only a handful of training words: kept, but their weights rest on those words."""
 
 
 class ClippedWordsWarning(NeuronbookWarning):

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .config import LCAConfig
-from .exceptions import ApproximationWarning, NeuronbookWarning, UnseenLabelsWarning
+from .exceptions import ApproximationWarning, RareTagsWarning, UnseenLabelsWarning
 from .neurons import as_neuron_index, neuron_table, positions
 
 __all__ = ["LCAResult", "LCAData", "RESULT_FORMAT", "lca_from_arrays", "split_store_rows", "analyze_store",
@@ -574,7 +574,7 @@ def _check_classes(y_train) -> None:
         more = f" and {int(rare.sum()) - 10} more" if rare.sum() > 10 else ""
         warnings.warn(f"{int(rare.sum())} of {len(labels)} tags have fewer than {FEW_TRAIN_WORDS} training words "
                       f"({few}{more}): their weights and rankings rest on those few words",
-                      NeuronbookWarning, stacklevel=4)
+                      RareTagsWarning, stacklevel=4)
 
 
 def _penalties(X_train, y_train, X_dev, y_dev, config: LCAConfig, progress: bool):

@@ -367,12 +367,12 @@ def test_every_word_its_own_tag_is_an_error():
 
 
 def test_rare_tags_are_kept_with_a_warning():
-    from neuronbook.exceptions import NeuronbookWarning
+    from neuronbook.exceptions import RareTagsWarning
 
     X, y = _small()
     y = y.astype(object)
     y[[3, 11, 40]] = "RARE"  # three training words
-    with pytest.warns(NeuronbookWarning, match=r"1 of 3 tags have fewer than 5 training words \(RARE=3\)"):
+    with pytest.warns(RareTagsWarning, match=r"1 of 3 tags have fewer than 5 training words \(RARE=3\)"):
         r = lca_from_arrays(X[:200], y[:200], X[200:250], y[200:250], X[250:], y[250:], config=CONFIG,
                             control=False, progress=False)
     assert r.classes.set_index("tag").loc["RARE", "n_train"] == 3
