@@ -69,13 +69,13 @@ def salient(tmp_path_factory):
                          percents=[5, 10, 25, 50], ablation_percents=[5, 10, 25, 50], control=False, epochs=10,
                          progress=False)
         result.save(work / "result")
-        result.open_store("test")  # the store is in the cache the kernel will read
+        store = result.open_store("test")  # the store is in the cache the kernel will read (ours, not the caller's)
     root = work / "root"
     root.mkdir()
     with_parameters(REPO / "notebooks" / NOTEBOOK, root / NOTEBOOK, result_dir=str(work / "result"),
                     interactive=True, output_dir=None, renderer="auto")
     server = LabServer.start(root, work, env=env)
-    yield server, result
+    yield server, result, store
     server.stop()
 
 
@@ -130,8 +130,7 @@ def diagnosed(nb, console: list):
 
 
 def test_percent_slider_and_neuron_picker_redraw_text_and_charts(salient, page):
-    lab, result = salient
-    store = result.open_store("test")
+    lab, result, store = salient
     head = result.ranking.sort_values("rank").head(2)
     (l1, n1), (l2, n2) = zip(head["layer"].astype(int), head["neuron"].astype(int))
     top_test = result.curve.query("selection == 'top' and split == 'test'").set_index("n_neurons")["accuracy"]
