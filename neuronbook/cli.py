@@ -56,9 +56,6 @@ def _parser() -> argparse.ArgumentParser:
                                      "split, shuffled with --seed, into train and test (--test-fraction of "
                                      "them; dev is then held out of train as usual).")
     _add_config_options(lca)
-    lca.add_argument("--test-fraction", type=float, default=0.2, metavar="F",
-                     help="with --data FILE and no --train/--test files: share of the file's sentences "
-                          "(seeded by --seed) that becomes the test split (default: %(default)s)")
     lca.add_argument("--config", default=None, metavar="FILE.json",
                      help="settings from a JSON file (LCAConfig.to_json); options given here override it")
     lca.add_argument("--no-cache", action="store_true", help="compute again and keep nothing in the result cache")
@@ -325,10 +322,7 @@ def _run(args) -> int:
             config = _config_from(args)
             t = time.perf_counter()
             progress = False if quiet else "auto"
-            if _splits_one_file(config):
-                result = _lca_on_one_file(config, args.test_fraction, cache=not args.no_cache, progress=progress)
-            else:
-                result = run_lca(config, cache=not args.no_cache, progress=progress)
+            result = run_lca(config, cache=not args.no_cache, progress=progress)
             out = Path(args.out or Path("results") / _slug(f"{Path(config.model).name}-{Path(config.data).name}-"
                                                             f"{config.task}"))
             result.save(out, overwrite=args.overwrite)
@@ -336,60 +330,6 @@ def _run(args) -> int:
             how = "loaded from the result cache" if result.info.get("loaded_from_cache") else "computed"
             print(f"\nresult {how} in {time.perf_counter() - t:.1f}s, written to {out}")
     return 0
-
-
-def _splits_one_file(config) -> bool:
-    """Whether ``--data`` is a corpus file with no --train/--test files: then it is split here."""
-    data_file = Path(config.data).expanduser().is_file()
-    split_files = [Path(s).expanduser().is_file() for s in (config.train, config.test)]
-    if not data_file or any(split_files):
-        return False
-    from .config import LCAConfig
-
-    default = LCAConfig()
-    if (config.train, config.test) not in ((default.train, default.test), ("train", "test")):
-        raise ValueError(f"--data {config.data} is a corpus file: give --train and --test as corpus files, or "
-                         f"leave both out for a seeded split of the file (not train={config.train!r}, "
-                         f"test={config.test!r})")
-    return True
-
-
-def _lca_on_one_file(config, test_fraction: float, *, cache: bool, progress):
-    """LCA on a seeded sentence split of the one corpus file ``config.data`` into train and test."""
-    from .corpus import read_corpus
-    from .extract import store_key
-    from .lca import LCAResult, analyze_store, prepare, result_key
-    from .settings import cache_dir
-
-    if not 0 < test_fraction < 1:
-        raise ValueError(f"--test-fraction must be between 0 and 1 (exclusive), got {test_fraction}")
-    parts = read_corpus(Path(config.data).expanduser()).split((1 - test_fraction, test_fraction),
-                                                              seed=config.seed)
-    train, test = parts["train"], parts["test"]
-    if config.max_sentences is not None:  # as run_lca samples each split
-        train, test = (c.sample(config.max_sentences, seed=config.seed) for c in (train, test))
-    extract_args = {"aggregation": config.aggregation, "dtype": config.dtype, "max_length": config.max_length}
-    # the store keys hold the split's sentences, so another fraction or seed is another result
-    folder = cache_dir("results") / result_key(config, [store_key(config.model, c, **extract_args)
-                                                         for c in (train, test)]) if cache else None
-    if folder is not None and (folder / "result.json").is_file():
-        try:
-            result = LCAResult.load(folder)
-            result.info["loaded_from_cache"] = str(folder)
-            return result
-        except (ValueError, OSError, KeyError) as err:  # damaged entry: computed again below
-            logging.getLogger(__name__).warning("cached result %s unreadable (%s); recomputing", folder, err)
-    data = prepare(config, progress=progress, corpora=(train, test))
-    result = analyze_store(data.train_store, data.y_train, data.test_store, data.y_test, config=config,
-                           control_train=data.control_train, control_test=data.control_test,
-                           info={"extract_s": data.extract_s, "n_sentences_train_split": len(train),
-                                 "n_sentences_test_split": len(test),
-                                 "split_of_file": {"file": str(Path(config.data).expanduser().resolve()),
-                                                   "test_fraction": test_fraction, "seed": config.seed}},
-                           progress=progress)
-    if folder is not None:
-        result.save(folder, overwrite=True)
-    return result
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -92,6 +92,8 @@ class LCAConfig:
     test: str = _doc("split the reported figures come from, or a corpus file", default="test")
     dev_fraction: float = _doc("share of the training sentences held out as dev (seeded, whole sentences)",
                                default=0.1)
+    test_fraction: float = _doc("when data is one corpus file and train/test are not files: the seeded share "
+                                "of its sentences that becomes the test split", default=0.2)
     max_sentences: int | None = _doc("seeded sample of at most this many sentences per split (None: all)",
                                      default=None)
     layers: tuple | None = _doc("layers analysed, 0 = embeddings (None: all)", default=None)
@@ -150,8 +152,9 @@ class LCAConfig:
             fail("dtype", f"must be one of {list(_DTYPES)}")
         if self.solver not in _SOLVERS:
             fail("solver", f"must be one of {list(_SOLVERS)}")
-        if not _real(self.dev_fraction) or not 0 < self.dev_fraction < 1:
-            fail("dev_fraction", "must be a number in (0, 1)")
+        for name in ("dev_fraction", "test_fraction"):
+            if not _real(getattr(self, name)) or not 0 < getattr(self, name) < 1:
+                fail(name, "must be a number in (0, 1)")
         for name in ("max_sentences", "search_max_train", "max_length"):
             v = getattr(self, name)
             if v is not None and (not _int(v) or v < 1):

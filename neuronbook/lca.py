@@ -709,20 +709,47 @@ def analyze_store(train_store, train_labels, test_store, test_labels, *, config=
                            n_layers=train_store.n_layers, info=out_info, progress=progress)
 
 
-def _load_split(config: LCAConfig, split: str):
+def _one_file_split(config: LCAConfig) -> bool:
+    """True when ``data`` is one corpus file to be split here (train and test are not files of their own)."""
+    if not Path(config.data).expanduser().is_file():
+        return False
+    files = [Path(s).expanduser().is_file() for s in (config.train, config.test)]
+    if any(files):
+        return False
+    if (config.train, config.test) not in (("dev", "test"), ("train", "test")):
+        raise ValueError(f"data={config.data!r} is one corpus file: give train= and test= as corpus files, or leave "
+                         f"them at their defaults for a seeded split of the file (test_fraction="
+                         f"{config.test_fraction}), not train={config.train!r}, test={config.test!r}")
+    return True
+
+
+def _split_info(config: LCAConfig) -> dict:
+    if not _one_file_split(config):
+        return {}
+    return {"split_of_file": {"file": str(Path(config.data).expanduser().resolve()),
+                              "test_fraction": config.test_fraction, "seed": config.seed}}
+
+
+def _load_splits(config: LCAConfig):
+    """The train and test corpora of a config, each sampled to ``max_sentences``.
+
+    A named corpus gives its splits; a split may be a corpus file of its own; a ``data`` that is one
+    file is split by sentence (seeded) into train and a ``test_fraction`` test part.
+    """
     from .corpus import read_corpus
     from .datasets import load_corpus
 
-    if Path(split).expanduser().is_file():  # a split given as its own file (then `data` only names the corpus)
-        corpus = read_corpus(Path(split).expanduser())
-    elif Path(config.data).expanduser().is_file():
-        raise ValueError(f"data={config.data!r} is one file, so it has no split {split!r}: give train= and test= "
-                         f"as corpus files (they may be the same file)")
+    if _one_file_split(config):
+        parts = read_corpus(Path(config.data).expanduser()).split(
+            (1 - config.test_fraction, config.test_fraction), seed=config.seed)
+        pair = (parts["train"], parts["test"])
     else:
-        corpus = load_corpus(config.data, split=split, data_dir=config.data_dir)
+        pair = tuple(read_corpus(Path(split).expanduser()) if Path(split).expanduser().is_file()
+                     else load_corpus(config.data, split=split, data_dir=config.data_dir)
+                     for split in (config.train, config.test))
     if config.max_sentences is not None:
-        corpus = corpus.sample(config.max_sentences, seed=config.seed)
-    return corpus
+        pair = tuple(c.sample(config.max_sentences, seed=config.seed) for c in pair)
+    return pair
 
 
 #: Settings that change where data is looked for, not what is computed: not part of a result's key.
@@ -780,7 +807,7 @@ def run_lca(config=None, *, cache: bool | str = True, progress="auto", **overrid
             result = _load_cached(root / known.read_text().strip(), config)
             if result is not None:
                 return result
-    train_corpus, test_corpus = _load_split(config, config.train), _load_split(config, config.test)
+    train_corpus, test_corpus = _load_splits(config)
     extract_args = {"aggregation": config.aggregation, "dtype": config.dtype, "max_length": config.max_length}
     keys = [store_key(config.model, c, **extract_args) for c in (train_corpus, test_corpus)]
     folder = None
@@ -795,7 +822,8 @@ def run_lca(config=None, *, cache: bool | str = True, progress="auto", **overrid
     result = analyze_store(data.train_store, data.y_train, data.test_store, data.y_test, config=config,
                            control_train=data.control_train, control_test=data.control_test,
                            info={"extract_s": data.extract_s, "n_sentences_train_split": len(train_corpus),
-                                 "n_sentences_test_split": len(test_corpus)}, progress=progress)
+                                 "n_sentences_test_split": len(test_corpus), **_split_info(config)},
+                           progress=progress)
     result.info["wall_time_s"] = time.perf_counter() - t0
     if folder is not None:
         result.save(folder, overwrite=True)
@@ -819,7 +847,7 @@ def cache_result(result: LCAResult, cache: bool | str = True) -> Path:
     from .settings import cache_dir
 
     config = result.config
-    train_corpus, test_corpus = _load_split(config, config.train), _load_split(config, config.test)
+    train_corpus, test_corpus = _load_splits(config)
     extract_args = {"aggregation": config.aggregation, "dtype": config.dtype, "max_length": config.max_length}
     keys = [store_key(config.model, c, **extract_args) for c in (train_corpus, test_corpus)]
     recorded = [(result.info.get(f"store_{split}") or {}).get("key") for split in ("train", "test")]
@@ -857,8 +885,8 @@ def _split_source(config: LCAConfig, split: str) -> Path | None:
 
     if Path(split).expanduser().is_file():
         return Path(split).expanduser().resolve()
-    if Path(config.data).expanduser().is_file():
-        return None
+    if _one_file_split(config):  # both splits come from that file (seed and test_fraction are in the key)
+        return Path(config.data).expanduser().resolve()
     collection, key = _parse_name(config.data)
     return _find(collection, key, split, config.data_dir)[0]
 
@@ -958,7 +986,7 @@ def prepare(config=None, *, progress="auto", corpora=None, **overrides) -> LCADa
     from .extract import extract, store_key
 
     config = _resolve_config(config, overrides)
-    train_corpus, test_corpus = corpora or (_load_split(config, config.train), _load_split(config, config.test))
+    train_corpus, test_corpus = corpora or _load_splits(config)
     labeler = Task(config.task, seed=config.seed).fit(train_corpus)
     y_train = _flat(labeler.transform(train_corpus), train_corpus.n_words, "train labels")
     y_test = _flat(labeler.transform(test_corpus), test_corpus.n_words, "test labels")

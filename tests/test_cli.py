@@ -249,9 +249,9 @@ def test_lca_on_corpus_files_uses_train_and_test_files(toy_setup, tmp_path, tmp_
     assert "split_of_file" not in result.info
     # a split name with a corpus file is neither a file nor the seeded split: a user error
     assert main(["lca", "--model", str(toy_setup), "--data", str(train), "--test", "dev", "--quiet"]) == 2
-    assert "give --train and --test as corpus files, or leave both out" in _error_line(capsys)
+    assert "give train= and test= as corpus files, or leave them at their defaults" in _error_line(capsys)
     assert main(["lca", "--data", str(train), "--test-fraction", "1.5", "--quiet"]) == 2
-    assert "--test-fraction must be between 0 and 1" in _error_line(capsys)
+    assert "LCAConfig.test_fraction=1.5: must be a number in (0, 1)" in _error_line(capsys)
 
 
 def test_lca_help_documents_the_one_file_split():
@@ -259,7 +259,7 @@ def test_lca_help_documents_the_one_file_split():
 
     help_text = " ".join(_parser()._subparsers._group_actions[0].choices["lca"].format_help().split())
     assert "without them the file's sentences are split, shuffled with --seed, into train and test" in help_text
-    assert "--test-fraction F" in help_text and "--debug" in help_text
+    assert "--test-fraction VALUE" in help_text and "--debug" in help_text
 
 
 def test_extract_errors_name_the_extract_command(toy_setup, capsys):

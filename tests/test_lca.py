@@ -243,7 +243,7 @@ def test_run_lca_caches_the_whole_result(tmp_cache, tiny_corpus_dir, monkeypatch
     assert "loaded_from_cache" in second.info and second_s < first_s
     pd.testing.assert_frame_equal(second.ranking, first.ranking, check_dtype=False)
     # the request index answers without parsing the corpus at all
-    monkeypatch.setattr(lca_mod, "_load_split", lambda *a, **k: pytest.fail("parsed the corpus"))
+    monkeypatch.setattr(lca_mod, "_load_splits", lambda *a, **k: pytest.fail("parsed the corpus"))
     assert "loaded_from_cache" in run_lca(cfg, progress=False).info
     # another setting is another result
     monkeypatch.undo()
@@ -285,9 +285,9 @@ def test_a_shipped_result_seeds_the_cache(tmp_path, tiny_corpus_dir, monkeypatch
         cache_result(LCAResult.load(shipped))
 
 
-def test_run_lca_one_file_has_no_splits(tiny_corpus_dir):
-    with pytest.raises(ValueError, match="is one file, so it has no split 'dev'"):
-        run_lca(data=str(tiny_corpus_dir[0]), model="tiny-random")
+def test_run_lca_one_file_with_split_names_is_an_error(tiny_corpus_dir):
+    with pytest.raises(ValueError, match="is one corpus file: give train= and test= as corpus files"):
+        run_lca(data=str(tiny_corpus_dir[0]), model="tiny-random", test="dev")
 
 
 def test_run_lca_unknown_setting():
@@ -384,3 +384,15 @@ def test_enough_words_per_tag_gives_no_rare_tag_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _check_classes(np.array(["A"] * 5 + ["B"] * 5))
+
+
+def test_run_lca_splits_one_corpus_file_with_the_seed(tmp_cache, tiny_corpus_dir):
+    train_file, _ = tiny_corpus_dir
+    cfg = LCAConfig(model="tiny-random", data=str(train_file), task="upos", l1=1e-3, percents=[50],
+                    control=False, ablation_percents=[], test_fraction=0.25, **FAST)
+    r = run_lca(cfg, progress=False)
+    assert r.info["n_sentences_test_split"] == 15 and r.info["n_sentences_train_split"] == 45  # 60 sentences
+    assert r.info["split_of_file"] == {"file": str(train_file.resolve()), "test_fraction": 0.25, "seed": 0}
+    assert "loaded_from_cache" in run_lca(cfg, progress=False).info
+    other = run_lca(cfg.replace(seed=1), progress=False)
+    assert other.info["store_test"]["key"] != r.info["store_test"]["key"]
