@@ -35,6 +35,13 @@ __all__ = [
     "ablation",
     "selectivity",
     "search_regularization",
+    "baseline_seeds",
+    "layer_matched_neurons",
+    "random_baselines",
+    "baseline_summary",
+    "ABLATION_VARIANTS",
+    "ABLATION_FILLS",
+    "ablation_variants",
 ]
 
 logger = logging.getLogger(__name__)
@@ -253,14 +260,20 @@ def selectivity(X_train, y_train, control_train, X_test, y_test, control_test, *
 
 def search_regularization(X_train, y_train, X_dev, y_dev, *, grid=DEFAULT_REGULARIZATION_GRID, percent=10,
                           tolerance=0.02, probe_params=None, max_train=None, search_stride=100, seed=0,
-                          progress=False):
-    """Choose ``(l1, l2)`` with the LCA criterion.
+                          progress=False, criterion="gap"):
+    """Choose ``(l1, l2)`` with the LCA criterion (``criterion="gap"``) or the one-standard-error rule.
 
     For each pair: train on all neurons and measure dev accuracy; rank the neurons; retrain
     on the top, a random and the bottom ``percent`` % and measure their dev accuracy.
     Eligible pairs keep dev accuracy within ``tolerance`` (absolute) of the unregularised
     probe ``(0, 0)`` (of the best pair when ``(0, 0)`` is not in the grid); among them the
     chosen pair maximises ``gap = top - max(random, bottom)`` (ties: the smaller penalty).
+
+    ``criterion="one_se"`` chooses without the reported contrast: the sparsest (largest ``l1 + l2``;
+    ties: the larger ``l1``) pair whose dev accuracy is within one standard error of the best pair's,
+    ``se = sqrt(p * (1 - p) / n_dev)`` with ``p`` the best dev accuracy and ``n_dev`` the dev words.
+    Then ``eligible`` marks the pairs within one SE, ``tolerance`` is not used, the subset fits are
+    not run (``top`` ... ``gap`` are NaN) and the table gains a column ``se``.
 
     Cost: one full fit per pair plus three fits on ``percent`` % of the neurons per eligible
     pair (about 1.3 full fits each); ``max_train`` subsamples the training words and
@@ -270,7 +283,8 @@ def search_regularization(X_train, y_train, X_dev, y_dev, *, grid=DEFAULT_REGULA
     -------
     table : DataFrame
         ``l1``, ``l2``, ``dev_accuracy``, ``top``, ``random``, ``bottom``, ``gap_random``,
-        ``gap_bottom``, ``gap``, ``eligible``, ``chosen``, ``n_train`` (training words per fit).
+        ``gap_bottom``, ``gap``, ``eligible``, ``chosen``, ``n_train`` (training words per fit);
+        plus ``se`` with ``criterion="one_se"``.
     best : tuple
         The chosen ``(l1, l2)``.
 
@@ -282,7 +296,14 @@ def search_regularization(X_train, y_train, X_dev, y_dev, *, grid=DEFAULT_REGULA
     ...                                     percent=10, probe_params={"epochs": 20, "lr": 1e-2, "batch_size": 16})
     >>> table.columns.tolist()[:3], best in [(0, 0), (1e-3, 1e-3)]
     (['l1', 'l2', 'dev_accuracy'], True)
+    >>> table, best = search_regularization(X[:400], y[:400], X[400:], y[400:], grid=[(0, 0), (1e-3, 1e-3)],
+    ...                                     criterion="one_se",
+    ...                                     probe_params={"epochs": 20, "lr": 1e-2, "batch_size": 16})
+    >>> table.columns.tolist()[-1], int(table["chosen"].sum())
+    ('se', 1)
     """
+    if criterion not in ("gap", "one_se"):
+        raise ValueError(f"unknown criterion {criterion!r}; use 'gap' or 'one_se'")
     grid = [(float(a), float(b)) for a, b in grid]
     if not grid:
         raise ValueError("the regularisation grid is empty")
@@ -298,6 +319,8 @@ def search_regularization(X_train, y_train, X_dev, y_dev, *, grid=DEFAULT_REGULA
         orderings[(l1, l2)] = neuron_ordering(probe.coef_, search_stride)[0]
         rows.append({"l1": l1, "l2": l2, "dev_accuracy": probe.score(X_dev, y_dev)})
     table = pd.DataFrame(rows)
+    if criterion == "one_se":
+        return _one_se_choice(table, len(y_dev), len(X_train))
     ref = table.loc[(table.l1 == 0) & (table.l2 == 0), "dev_accuracy"]
     reference = float(ref.iloc[0]) if len(ref) else float(table["dev_accuracy"].max())
     table["eligible"] = table["dev_accuracy"] >= reference - tolerance
@@ -322,3 +345,334 @@ def search_regularization(X_train, y_train, X_dev, y_dev, *, grid=DEFAULT_REGULA
     cols = ["l1", "l2", "dev_accuracy", "top", "random", "bottom", "gap_random", "gap_bottom", "gap", "eligible",
             "chosen", "n_train"]
     return table[cols], best
+
+
+def _one_se_choice(table, n_dev, n_train):
+    """The one-standard-error rule over a table of ``l1``, ``l2``, ``dev_accuracy`` (grid order)."""
+    p = float(table["dev_accuracy"].max())
+    se = float(np.sqrt(p * (1 - p) / n_dev))
+    table["se"] = se
+    # a tiny slack so a pair exactly one SE below the best is not lost to float rounding
+    table["eligible"] = table["dev_accuracy"] >= p - se - 1e-12
+    for col in ("top", "random", "bottom", "gap_random", "gap_bottom", "gap"):
+        table[col] = np.nan
+    cand = table[table["eligible"]]
+    strength = cand["l1"] + cand["l2"]
+    # largest total penalty, then the larger l1; stable, so remaining ties keep grid order
+    best_i = pd.DataFrame({"s": strength, "l1": cand["l1"]}).sort_values(["s", "l1"], ascending=False,
+                                                                         kind="stable").index[0]
+    table["chosen"] = table.index == best_i
+    best = (float(table.loc[best_i, "l1"]), float(table.loc[best_i, "l2"]))
+    logger.info("regularisation search (one-SE rule) chose l1=%g, l2=%g (dev accuracy %.4f, best %.4f, se %.4f)",
+                best[0], best[1], table.loc[best_i, "dev_accuracy"], p, se)
+    table["n_train"] = n_train
+    cols = ["l1", "l2", "dev_accuracy", "top", "random", "bottom", "gap_random", "gap_bottom", "gap", "eligible",
+            "chosen", "n_train", "se"]
+    return table[cols], best
+
+
+# -- baselines with intervals, ablation variants ------------------------------------------------------------------
+
+#: Stream tag mixed into the seed of every baseline draw, so the draws never replay the random subset
+#: that a search or an ablation drew with the run's own ``seed``.
+_BASELINE_STREAM = 0xB45E
+
+
+def baseline_seeds(seed, n_draws, exclude=()):
+    """Seeds of ``n_draws`` fresh random draws, derived from ``seed`` and never equal to it.
+
+    Draw ``d`` tries the integer ``numpy.random.SeedSequence([seed, 0xB45E, d]).generate_state(1)[0]``
+    (a 32-bit number); a candidate equal to ``seed`` or in ``exclude`` (e.g. the seeds of the other runs
+    of a multi-seed analysis, whose searches drew their random subsets with them) is skipped and the
+    next ``d`` is tried.  So the baseline draws are reproducible from ``seed`` and never the subset that
+    :func:`search_regularization` or :func:`ablation` drew with ``seed`` for a choice.
+
+    Examples
+    --------
+    >>> s = baseline_seeds(0, 3)
+    >>> len(set(s)), 0 in s, s == baseline_seeds(0, 3)
+    (3, False, True)
+    """
+    if int(n_draws) < 1:
+        raise ValueError(f"n_draws must be at least 1, got {n_draws}")
+    banned = {int(seed), *(int(s) for s in exclude)}
+    out, d = [], 0
+    while len(out) < int(n_draws):
+        cand = int(np.random.SeedSequence([int(seed), _BASELINE_STREAM, d]).generate_state(1)[0])
+        d += 1
+        if cand not in banned and cand not in out:
+            out.append(cand)
+    return out
+
+
+def _column_layers(neurons, n_total):
+    """Layer of each column from a (layer, neuron) MultiIndex / table / labelled frame, or a 1-D array of layers."""
+    if isinstance(neurons, (pd.MultiIndex, pd.DataFrame)):
+        from .neurons import as_neuron_index
+        return np.asarray(as_neuron_index(neurons, n_total).get_level_values("layer"), dtype=np.int64)
+    layers = np.asarray(neurons)
+    if layers.ndim != 1 or len(layers) != n_total or not np.issubdtype(layers.dtype, np.integer):
+        raise ValueError(f"neurons must give the layer of each of the {n_total} columns (a (layer, neuron) "
+                         f"MultiIndex, a table with layer/neuron columns, or {n_total} integer layers); "
+                         f"got shape {layers.shape} of {layers.dtype}")
+    return layers.astype(np.int64)
+
+
+def layer_matched_neurons(columns, layers, seed=0):
+    """A random set with the same number of neurons per layer as ``columns``.
+
+    For every layer, as many columns as ``columns`` holds there are drawn (without replacement,
+    seeded) from all the columns of that layer (the selected ones included, as for a uniform draw).
+
+    Parameters
+    ----------
+    columns : array-like of int
+        The selection (column positions).
+    layers : array-like of int
+        Layer of every column of the activation matrix.
+    seed : int
+
+    Returns
+    -------
+    numpy.ndarray of int
+        Sorted column positions.
+
+    Examples
+    --------
+    >>> layers = [0, 0, 0, 1, 1, 1, 1]
+    >>> cols = layer_matched_neurons([0, 3, 4], layers, seed=1)
+    >>> [layers[c] for c in cols]
+    [0, 1, 1]
+    """
+    layers = np.asarray(layers, dtype=np.int64)
+    columns = np.asarray(columns, dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    picked = []
+    for layer, count in zip(*np.unique(layers[columns], return_counts=True)):
+        pool = np.flatnonzero(layers == layer)
+        picked.append(rng.choice(pool, int(count), replace=False))
+    return np.sort(np.concatenate(picked)) if picked else np.zeros(0, np.int64)
+
+
+def random_baselines(ordering_or_selected_columns, X_train, y_train, X_test, y_test, *, neurons=None, k=None,
+                     n_draws=10, layer_matched=True, methods=("retrain", "zero-out"), probe=None, l1=1e-3, l2=1e-3,
+                     probe_params=None, seed=0, exclude_seeds=(), progress=False):
+    """Accuracy of random neuron sets of the selection's size, over fresh draws.
+
+    ``"random"`` draws ``k`` neurons uniformly; ``"layer-matched random"`` keeps the per-layer counts
+    of the top-``k`` set (see :func:`layer_matched_neurons`), which separates *which neurons* from
+    *which layers*.  Each draw ``d`` uses ``baseline_seeds(seed, n_draws, exclude_seeds)[d]``: derived
+    from ``seed`` but never ``seed`` itself, so no draw is the random subset a search or an
+    ablation used for a choice.  Both baselines of a draw share its seed.
+
+    ``retrain`` fits a new probe on the drawn neurons (penalties ``l1``/``l2``, ``probe_params``,
+    shuffling ``seed``); ``zero-out`` zeroes every other weight of the trained oracle ``probe`` (with a
+    standardising probe: the other neurons at their training mean), as :func:`ablation` does.
+
+    Parameters
+    ----------
+    ordering_or_selected_columns : array-like of int
+        A neuron ordering (most salient first) or the selected columns; the top set is its first ``k``.
+    neurons : pandas.MultiIndex, DataFrame or array-like of int, optional
+        Layer of every column of ``X`` (a ``(layer, neuron)`` index or table, or one layer per column);
+        needed when ``layer_matched``.
+    k : int, optional
+        Size of the top set (default: all of ``ordering_or_selected_columns``).
+    n_draws : int
+        Draws per baseline.
+    exclude_seeds : iterable of int
+        Other seeds no draw may use (e.g. every seed of a multi-seed run).
+
+    Returns
+    -------
+    DataFrame
+        One row per (baseline, method, draw): ``baseline`` (``random`` / ``layer-matched random``),
+        ``method``, ``draw`` (0-based), ``seed`` (of the draw), ``n_neurons``, ``accuracy`` (test split).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(300, 6)).astype("float32"); y = (X[:, 0] > 0).astype(int)
+    >>> t = random_baselines([0, 1, 2, 3, 4, 5], X[:200], y[:200], X[200:], y[200:], neurons=[0, 0, 0, 1, 1, 1],
+    ...                      k=2, n_draws=2, methods=("retrain",), l1=0, l2=0, probe_params={"epochs": 5})
+    >>> t[["baseline", "draw", "n_neurons"]].values.tolist()
+    [['random', 0, 2], ['random', 1, 2], ['layer-matched random', 0, 2], ['layer-matched random', 1, 2]]
+    """
+    top = np.asarray(ordering_or_selected_columns, dtype=np.int64)
+    n_total = X_train.shape[1]
+    k = len(top) if k is None else int(k)
+    if not 1 <= k <= len(top):
+        raise ValueError(f"k must be between 1 and the {len(top)} given columns, got {k}")
+    top = top[:k]
+    for m in methods:
+        if m not in ("retrain", "zero-out"):
+            raise ValueError(f"unknown method {m!r}; use 'retrain' or 'zero-out'")
+    if "zero-out" in methods and probe is None:
+        raise ValueError("method 'zero-out' needs the trained oracle probe (probe=...)")
+    baselines = ["random"]
+    if layer_matched:
+        if neurons is None:
+            raise ValueError("a layer-matched baseline needs the layer of every column (neurons=...)")
+        layers = _column_layers(neurons, n_total)
+        baselines.append("layer-matched random")
+    seeds = baseline_seeds(seed, n_draws, exclude_seeds)
+    rows = []
+    jobs = [(b, d, s) for b in baselines for d, s in enumerate(seeds)]
+    for base, d, s in tqdm(jobs, disable=not progress, desc="random baselines", leave=False):
+        cols = random_neurons(n_total, k, s) if base == "random" else layer_matched_neurons(top, layers, s)
+        for method in methods:
+            if method == "retrain":
+                acc = make_probe(l1, l2, probe_params, seed).fit(X_train[:, cols], y_train).score(
+                    X_test[:, cols], y_test)
+            else:
+                W = np.zeros_like(probe.coef_)
+                W[:, cols] = probe.coef_[:, cols]
+                acc = probe.score(X_test, y_test, coef=W)
+            rows.append({"baseline": base, "method": method, "draw": d, "seed": s, "n_neurons": len(cols),
+                         "accuracy": acc})
+    table = pd.DataFrame(rows, columns=["baseline", "method", "draw", "seed", "n_neurons", "accuracy"])
+    # one block per (baseline, method), draws in order
+    order = {b: i for i, b in enumerate(baselines)}, {m: i for i, m in enumerate(methods)}
+    key = table["baseline"].map(order[0]) * 10 + table["method"].map(order[1])
+    return table.iloc[np.lexsort((table["draw"], key))].reset_index(drop=True)
+
+
+def baseline_summary(top_accuracy, draws, *, confidence=0.95):
+    """Top accuracy against random draws: the difference with a t interval.
+
+    Per ``(baseline, method)``: ``mean`` and ``sd`` (``ddof=1``) of the draws' accuracies,
+    ``difference = top - mean`` and the interval ``difference -+ t * sd / sqrt(n)`` with ``t`` the
+    ``(1 + confidence) / 2`` quantile of Student's t with ``n - 1`` degrees of freedom (the top
+    accuracy is treated as fixed; with one draw ``sd`` and the interval are NaN).
+
+    Parameters
+    ----------
+    top_accuracy : float or mapping
+        The top set's accuracy: one number for every method, or ``{method: accuracy}``
+        (e.g. retrain and zero-out differ).
+    draws : DataFrame
+        From :func:`random_baselines` (``baseline``, ``method``, ``accuracy``).
+    confidence : float
+        Coverage of the interval.
+
+    Returns
+    -------
+    DataFrame
+        ``baseline``, ``method``, ``n_draws``, ``mean``, ``sd``, ``top``, ``difference``, ``se``,
+        ``ci_low``, ``ci_high``, ``confidence``.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"baseline": "random", "method": "retrain", "accuracy": [0.8, 0.9]})
+    >>> s = baseline_summary(0.95, d)
+    >>> [round(float(s.loc[0, c]), 3) for c in ("difference", "ci_low", "ci_high")]
+    [0.1, -0.535, 0.735]
+    """
+    from scipy import stats
+
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    missing = {"baseline", "method", "accuracy"} - set(draws.columns)
+    if missing:
+        raise ValueError(f"draws lacks the columns {sorted(missing)} (use random_baselines' table)")
+    rows = []
+    for (base, method), grp in draws.groupby(["baseline", "method"], sort=False):
+        if isinstance(top_accuracy, (int, float, np.number)):
+            top = float(top_accuracy)
+        elif method in top_accuracy:
+            top = float(top_accuracy[method])
+        else:
+            raise ValueError(f"no top accuracy for method {method!r}; give {{method: accuracy}} for "
+                             f"{sorted(draws['method'].unique())}")
+        acc = grp["accuracy"].to_numpy(np.float64)
+        n = len(acc)
+        mean = float(acc.mean())
+        sd = float(acc.std(ddof=1)) if n > 1 else np.nan
+        se = sd / np.sqrt(n) if n > 1 else np.nan
+        half = float(stats.t.ppf((1 + confidence) / 2, n - 1)) * se if n > 1 else np.nan
+        diff = top - mean
+        rows.append({"baseline": base, "method": method, "n_draws": n, "mean": mean, "sd": sd, "top": top,
+                     "difference": diff, "se": se, "ci_low": diff - half, "ci_high": diff + half,
+                     "confidence": float(confidence)})
+    return pd.DataFrame(rows, columns=["baseline", "method", "n_draws", "mean", "sd", "top", "difference", "se",
+                                       "ci_low", "ci_high", "confidence"])
+
+
+ABLATION_VARIANTS = ("keep-selected", "remove-selected")
+ABLATION_FILLS = ("mean", "zero")
+
+
+def ablation_variants(ordering, X_train, y_train, X_test, y_test, *, probe, percents=(10, 15, 20),
+                      variants=ABLATION_VARIANTS, fill=ABLATION_FILLS, selections=("top", "random", "bottom"),
+                      X_dev=None, y_dev=None, seed=0, progress=False):
+    """Accuracy of the trained oracle ``probe`` when some neurons go missing.
+
+    For every percentage and selection (top = head of ``ordering``, bottom = its tail, random =
+    ``random_ordering(n, seed)``'s head, the same set as :func:`ablation`'s):
+
+    - ``keep-selected``: only the selected neurons are seen, the others are missing;
+    - ``remove-selected``: the selected neurons are missing, all others are seen.
+
+    A missing neuron is filled in one of two ways:
+
+    - ``mean``: at its training mean.  With a standardising probe this is zeroing its weights
+      (the standardised activation is 0), exactly as :func:`ablation`'s ``zero-out`` does, so
+      ``keep-selected``/``mean`` reproduces ``ablation``'s zero-out rows.  Without standardisation
+      the raw activations are replaced by their mean over ``X_train``.
+    - ``zero``: its raw activation set to 0 *before* the probe's standardisation (NeuroX's
+      zeroing); a standardising probe then sees ``-mean / scale``, which is far from neutral for
+      neurons with a large mean (outlier dimensions).
+
+    No probe is retrained here (retraining on the selection is :func:`ablation`'s ``retrain``).
+
+    Returns
+    -------
+    DataFrame
+        ``percent``, ``selection``, ``variant``, ``fill``, ``n_neurons`` (the selection's size),
+        ``split`` (``dev`` when given, ``test``), ``accuracy``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(400, 10)).astype("float32"); y = (X[:, 3] > 0).astype(int)
+    >>> p = make_probe(0, 0, {"epochs": 20, "lr": 1e-2, "batch_size": 16}).fit(X[:300], y[:300])
+    >>> t = ablation_variants([3, 0, 1, 2, 4, 5, 6, 7, 8, 9], X[:300], y[:300], X[300:], y[300:], probe=p,
+    ...                       percents=(10,), selections=("top",))
+    >>> acc = t.set_index(["variant", "fill"])["accuracy"]
+    >>> bool(acc["keep-selected", "mean"] > 0.9 and acc["remove-selected", "mean"] < 0.7)
+    True
+    """
+    ordering = np.asarray(ordering, dtype=np.int64)
+    n_total = X_train.shape[1]
+    if probe is None or not hasattr(probe, "coef_"):
+        raise ValueError("ablation_variants needs the trained oracle probe (probe=...)")
+    for name, given, allowed in (("variant", variants, ABLATION_VARIANTS), ("fill", fill, ABLATION_FILLS),
+                                 ("selection", selections, ("top", "random", "bottom"))):
+        bad = [v for v in given if v not in allowed]
+        if bad:
+            raise ValueError(f"unknown {name} {bad[0]!r}; use one of {list(allowed)}")
+    rand = random_ordering(n_total, seed)
+    standardized = bool(getattr(probe, "standardize", True))
+    train_mean = None if standardized else np.asarray(X_train, dtype=np.float64).mean(axis=0)
+    splits = _splits(dev=(X_dev, y_dev), test=(X_test, y_test))
+    rows = []
+    jobs = [(p, sel, v, f) for p in percents for sel in selections for v in variants for f in fill]
+    for pct, sel, variant, how in tqdm(jobs, disable=not progress, desc="ablation variants", leave=False):
+        k = n_for_percent(n_total, pct)
+        cols = {"top": ordering[:k], "random": rand[:k], "bottom": ordering[len(ordering) - k:]}[sel]
+        missing = np.ones(n_total, bool)
+        missing[cols] = False
+        if variant == "remove-selected":
+            missing = ~missing
+        for s, X, y in splits:
+            if how == "mean" and standardized:
+                W = probe.coef_.copy()
+                W[:, missing] = 0  # standardised activation 0 = the training mean
+                acc = probe.score(X, y, coef=W)
+            else:
+                Xm = np.array(X, dtype=np.float32, copy=True)
+                Xm[:, missing] = 0.0 if how == "zero" else train_mean[missing]
+                acc = probe.score(Xm, y)
+            rows.append({"percent": float(pct), "selection": sel, "variant": variant, "fill": how,
+                         "n_neurons": k, "split": s, "accuracy": acc})
+    return pd.DataFrame(rows, columns=["percent", "selection", "variant", "fill", "n_neurons", "split", "accuracy"])

@@ -4,8 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neuronbook.evaluate import (DEFAULT_REGULARIZATION_GRID, PERCENT_GRID, ablation, make_probe, minimal_set,
-                                 n_for_percent, oracle, search_regularization, selectivity)
+import neuronbook.evaluate as ev
+from neuronbook.evaluate import (DEFAULT_REGULARIZATION_GRID, PERCENT_GRID, ablation, ablation_variants,
+                                 baseline_seeds, baseline_summary, layer_matched_neurons, make_probe, minimal_set,
+                                 n_for_percent, oracle, random_baselines, search_regularization, selectivity)
+from neuronbook.rank import random_neurons
 from neuronbook.exceptions import TargetNotReachedWarning, UnseenLabelsWarning
 
 FAST = {"epochs": 12, "batch_size": 64, "lr": 1e-2}
@@ -124,3 +127,171 @@ def test_unseen_test_labels_warn():
     with pytest.warns(UnseenLabelsWarning, match=r"3 of \d+ words .* NEW=3"):
         acc = probe.score(Xdv, y.astype(str))
     assert acc <= 1 - 3 / len(y)
+
+
+# -- baselines with intervals, ablation variants, the one-SE rule --------------------------------------------------
+
+LAYERS = np.arange(50) // 10  # five "layers" of ten neurons: planted neurons 3 (layer 0) and 11 (layer 1)
+
+
+def test_baseline_seeds_are_fresh_and_reproducible():
+    seeds = baseline_seeds(0, 5)
+    assert len(set(seeds)) == 5 and 0 not in seeds and seeds == baseline_seeds(0, 5)
+    assert baseline_seeds(1, 5) != seeds
+    # an excluded seed is skipped and the next candidate takes its place
+    assert baseline_seeds(0, 5, exclude=[seeds[0]]) == seeds[1:] + baseline_seeds(0, 6)[5:]
+    with pytest.raises(ValueError, match="at least 1"):
+        baseline_seeds(0, 0)
+
+
+def test_layer_matched_neurons_keep_per_layer_counts():
+    sel = [3, 11, 12, 45]  # layers 0, 1, 1, 4
+    draws = [layer_matched_neurons(sel, LAYERS, seed=s) for s in range(6)]
+    for cols in draws:
+        assert len(set(cols.tolist())) == 4
+        assert np.bincount(LAYERS[cols], minlength=5).tolist() == [1, 2, 0, 0, 1]
+    assert len({tuple(c) for c in draws}) > 1  # seeded, not fixed
+
+
+def test_random_baselines_on_planted_data():
+    Xtr, ytr, _, _, Xte, yte = planted()
+    probe = make_probe(1e-3, 1e-3, FAST).fit(Xtr, ytr)
+    t = random_baselines(GOOD, Xtr, ytr, Xte, yte, neurons=LAYERS, k=2, n_draws=3, probe=probe, l1=1e-3, l2=1e-3,
+                         probe_params=FAST, seed=0)
+    assert t.columns.tolist() == ["baseline", "method", "draw", "seed", "n_neurons", "accuracy"]
+    assert len(t) == 2 * 2 * 3 and (t["n_neurons"] == 2).all()
+    assert t[["baseline", "method"]].drop_duplicates().values.tolist() == [
+        ["random", "retrain"], ["random", "zero-out"], ["layer-matched random", "retrain"],
+        ["layer-matched random", "zero-out"]]
+    seeds = baseline_seeds(0, 3)
+    assert t["seed"].tolist() == seeds * 4 and t["draw"].tolist() == [0, 1, 2] * 4
+    # each zero-out row is the oracle with only that draw's weights
+    for _, row in t[t.method == "zero-out"].iterrows():
+        cols = (random_neurons(50, 2, row["seed"]) if row["baseline"] == "random"
+                else layer_matched_neurons([3, 11], LAYERS, row["seed"]))
+        if row["baseline"] != "random":
+            assert LAYERS[cols].tolist() == [0, 1]
+        W = np.zeros_like(probe.coef_)
+        W[:, cols] = probe.coef_[:, cols]
+        assert row["accuracy"] == pytest.approx(np.mean(probe.predict(Xte, coef=W) == yte))
+    # two random neurons of 50 miss the planted pair: far below the top pair's > 0.9
+    assert t.loc[t.baseline == "random", "accuracy"].max() < 0.7
+    with pytest.raises(ValueError, match="oracle probe"):
+        random_baselines(GOOD, Xtr, ytr, Xte, yte, neurons=LAYERS, k=2)
+    with pytest.raises(ValueError, match="layer of every column"):
+        random_baselines(GOOD, Xtr, ytr, Xte, yte, k=2, methods=("retrain",))
+    with pytest.raises(ValueError, match="of the 50 columns"):
+        random_baselines(GOOD, Xtr, ytr, Xte, yte, neurons=LAYERS[:10], k=2, methods=("retrain",))
+
+
+def test_baseline_summary_hand_computed():
+    draws = pd.DataFrame({"baseline": ["random"] * 3 + ["layer-matched random"] * 3 + ["random"],
+                          "method": ["retrain"] * 6 + ["zero-out"],
+                          "accuracy": [0.80, 0.84, 0.88, 0.89, 0.90, 0.91, 0.5]})
+    s = baseline_summary({"retrain": 0.90, "zero-out": 0.7}, draws).set_index(["baseline", "method"])
+    r = s.loc[("random", "retrain")]
+    # mean 0.84, sd 0.04, se 0.04 / sqrt(3); t(0.975, 2 df) = 4.302653
+    assert r["n_draws"] == 3 and r["mean"] == pytest.approx(0.84) and r["sd"] == pytest.approx(0.04)
+    assert r["difference"] == pytest.approx(0.06) and r["se"] == pytest.approx(0.04 / np.sqrt(3))
+    half = 4.302653 * 0.04 / np.sqrt(3)
+    assert r["ci_low"] == pytest.approx(0.06 - half, abs=1e-6) and r["ci_high"] == pytest.approx(0.06 + half,
+                                                                                                  abs=1e-6)
+    lm = s.loc[("layer-matched random", "retrain")]
+    assert lm["difference"] == pytest.approx(0.0, abs=1e-12) and lm["sd"] == pytest.approx(0.01)
+    one = s.loc[("random", "zero-out")]  # one draw: a difference, no interval
+    assert one["difference"] == pytest.approx(0.2) and np.isnan(one["sd"]) and np.isnan(one["ci_low"])
+    assert baseline_summary(0.9, draws.iloc[:3], confidence=0.5)["ci_high"].iloc[0] == pytest.approx(
+        0.06 + 0.816497 * 0.04 / np.sqrt(3), abs=1e-6)
+    with pytest.raises(ValueError, match="no top accuracy for method 'zero-out'"):
+        baseline_summary({"retrain": 0.9}, draws)
+
+
+def test_ablation_variants_on_planted_data():
+    Xtr, ytr, Xdv, ydv, Xte, yte = planted()
+    probe = make_probe(1e-3, 1e-3, FAST).fit(Xtr, ytr)
+    t = ablation_variants(GOOD, Xtr, ytr, Xte, yte, probe=probe, percents=(4,), X_dev=Xdv, y_dev=ydv)
+    assert t.columns.tolist() == ["percent", "selection", "variant", "fill", "n_neurons", "split", "accuracy"]
+    assert len(t) == 3 * 2 * 2 * 2 and (t["n_neurons"] == 2).all()
+    acc = t[t.split == "test"].set_index(["selection", "variant", "fill"])["accuracy"]
+    for fill in ("mean", "zero"):
+        assert acc[("top", "keep-selected", fill)] > 0.9       # the planted pair alone keeps the accuracy
+        assert acc[("top", "remove-selected", fill)] < 0.45    # removing it leaves about chance (4 tags)
+        # removing two noise neurons costs about nothing (the oracle itself overfits the noise: ~0.82)
+        assert abs(acc[("bottom", "remove-selected", fill)] - probe.score(Xte, yte)) < 0.03
+    # keep-selected with the training mean is ablation's zero-out, row for row
+    ab = ablation(GOOD, Xtr, ytr, Xte, yte, probe=probe, percents=(4,), methods=("zero-out",)).set_index(
+        "selection")["accuracy"]
+    for sel in ("top", "random", "bottom"):
+        assert acc[(sel, "keep-selected", "mean")] == ab[sel]
+
+
+def test_ablation_variants_zero_fill_is_raw_zero():
+    Xtr, ytr, _, _, Xte, yte = planted()
+    Xtr, Xte = Xtr.copy(), Xte.copy()
+    Xtr[:, [3, 11]] += 5  # planted neurons far from 0: standardisation removes the shift, raw zero does not
+    Xte[:, [3, 11]] += 5
+    probe = make_probe(1e-3, 1e-3, FAST).fit(Xtr, ytr)
+    t = ablation_variants(GOOD, Xtr, ytr, Xte, yte, probe=probe, percents=(4,), selections=("top",),
+                          variants=("remove-selected",))
+    acc = t.set_index("fill")["accuracy"]
+    # raw 0 is five standard deviations below both planted neurons' mean: every word looks like tag "a"
+    assert acc["zero"] == pytest.approx(np.mean(yte == "a"))
+    # the training mean is the oracle with the planted weights zeroed
+    W = probe.coef_.copy()
+    W[:, [3, 11]] = 0
+    assert acc["mean"] == probe.score(Xte, yte, coef=W)
+    # without standardisation "mean" replaces the raw activations by their training mean (5 for the planted pair)
+    raw = make_probe(1e-3, 1e-3, {**FAST, "standardize": False}).fit(Xtr, ytr)
+    t = ablation_variants(GOOD, Xtr, ytr, Xte, yte, probe=raw, percents=(4,), selections=("top",))
+    acc = t.set_index(["variant", "fill"])["accuracy"]
+    Xm = Xte.copy()
+    Xm[:, [3, 11]] = Xtr[:, [3, 11]].mean(axis=0, dtype=np.float64)
+    assert acc[("remove-selected", "mean")] == raw.score(Xm, yte)
+    Xk = Xte.copy()
+    Xk[:, [j for j in range(50) if j not in (3, 11)]] = Xtr.mean(axis=0, dtype=np.float64)[
+        [j for j in range(50) if j not in (3, 11)]]
+    assert acc[("keep-selected", "mean")] == raw.score(Xk, yte)
+    with pytest.raises(ValueError, match="unknown fill 'nan'"):
+        ablation_variants(GOOD, Xtr, ytr, Xte, yte, probe=probe, fill=("nan",))
+    with pytest.raises(ValueError, match="oracle probe"):
+        ablation_variants(GOOD, Xtr, ytr, Xte, yte, probe=None)
+
+
+class _GridProbe:
+    """A stand-in probe whose accuracies are a hand-built grid: column j of X holds the value j."""
+
+    DEV = {0.0: 0.90, 1e-4: 0.92, 1e-3: 0.91, 1e-2: 0.85}  # all-neuron dev accuracy per penalty
+    TOP = {0.0: 0.6, 1e-4: 0.8, 1e-3: 0.7, 1e-2: 0.5}      # dev accuracy of a subset holding neuron 0
+
+    def __init__(self, l1):
+        self.l1 = l1
+
+    def fit(self, X, y):
+        self.cols = np.asarray(X[0]).round().astype(int)
+        self.coef_ = np.tile(np.linspace(1.0, 0.05, X.shape[1]), (2, 1))  # neuron 0 first, neuron d-1 last
+        return self
+
+    def score(self, X, y):
+        if len(self.cols) == 20:
+            return self.DEV[self.l1]
+        return self.TOP[self.l1] if 0 in self.cols else 0.5
+
+
+def test_search_regularization_one_se_differs_from_gap(monkeypatch):
+    monkeypatch.setattr(ev, "make_probe", lambda l1, l2, params=None, seed=0: _GridProbe(l1))
+    X = np.tile(np.arange(20, dtype=np.float32), (400, 1))
+    y = np.zeros(400, int)
+    grid = [(v, v) for v in (0.0, 1e-4, 1e-3, 1e-2)]
+    gap, best_gap = search_regularization(X, y, X, y, grid=grid, percent=10, seed=0)
+    # gap: within 0.02 of (0, 0)'s 0.90 are 0, 1e-4, 1e-3; top - max(random, bottom) = 0.1, 0.3, 0.2
+    assert gap["eligible"].tolist() == [True, True, True, False]
+    assert gap["gap"].iloc[:3].round(6).tolist() == [0.1, 0.3, 0.2] and best_gap == (1e-4, 1e-4)
+    assert "se" not in gap.columns
+    se_t, best_se = search_regularization(X, y, X, y, grid=grid, percent=10, seed=0, criterion="one_se")
+    # best 0.92 on 400 dev words: se = sqrt(0.92 * 0.08 / 400) = 0.013565; within it: 1e-4 and 1e-3
+    assert se_t["se"].iloc[0] == pytest.approx(np.sqrt(0.92 * 0.08 / 400))
+    assert se_t["eligible"].tolist() == [False, True, True, False]
+    assert best_se == (1e-3, 1e-3) and se_t["chosen"].tolist() == [False, False, True, False]
+    assert se_t["gap"].isna().all() and se_t.columns.tolist()[:-1] == gap.columns.tolist()
+    with pytest.raises(ValueError, match="unknown criterion 'best'"):
+        search_regularization(X, y, X, y, grid=grid, criterion="best")
