@@ -15,7 +15,9 @@
 2. **key** (:func:`store_key`): what determines the store's content -- model identity, tokenizer,
    aggregation, dtype, corpus words, window settings, package version. A model given by name is
    keyed from its files (:func:`neuronbook.models.model_identity`) without loading it, and a store
-   already in the cache is returned as is.
+   already in the cache is returned once it passes the open check (sizes and sampled digests, see
+   :mod:`neuronbook.store`); one that fails it is logged, renamed ``<key>.damaged-<time>-<pid>`` and
+   extracted again. Temporary folders of writers that died are removed on the way.
 3. **run batches** (:func:`_run_batches`): segments (sentences or windows) are sorted by length and
    packed into batches bounded by a token budget (padded length x batch size), so padding is small
    and memory bounded; pieces are aggregated to words (``first``, ``last`` or ``mean``) on the
@@ -29,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import tempfile
 import time
 import warnings
@@ -41,7 +44,7 @@ import numpy as np
 from .config import AGGREGATIONS  # one definition; the config validates against it
 from .exceptions import ClippedWordsWarning, UnknownWordsWarning
 from .settings import cache_dir, progress_enabled
-from .store import ActivationStore, content_key
+from .store import ActivationStore, StoreIntegrityError, content_key, remove_stale_temporaries
 
 __all__ = ["extract", "store_key", "AGGREGATIONS"]
 
@@ -562,9 +565,10 @@ def extract(
         available, else ``"cpu"``; a model object runs where it already is. A model object moved for
         the extraction is moved back afterwards.
     cache : bool or path
-        True: ``neuronbook.settings.cache_dir("stores")``; a path: its ``stores`` sub-folder; False:
-        a temporary store, never reused, whose folder is removed by ``store.close()``, on leaving
-        ``with extract(...) as store:``, when the store is garbage collected, or at exit.
+        True: ``neuronbook.settings.cache_dir("stores")``; a path: its ``stores`` sub-folder (a
+        damaged store found there is moved aside and extracted again); False: a temporary store,
+        never reused, whose folder is removed by ``store.close()``, on leaving ``with extract(...)
+        as store:``, when the store is garbage collected, or at exit.
     progress : bool or "auto"
         Show a progress bar ("auto": see :func:`neuronbook.settings.progress_enabled`).
 
@@ -592,9 +596,16 @@ def extract(
     key = content_key(key_fields)
     root, owned = _store_root(cache)
     path = root / key
-    if owned is None and (path / "metadata.json").is_file():
-        logger.info("reusing activation store %s", path)
-        return ActivationStore(path)
+    if owned is None:
+        remove_stale_temporaries(root)
+        if path.exists():
+            try:
+                store = ActivationStore(path)
+            except (StoreIntegrityError, OSError) as e:
+                _move_aside(path, e)
+            else:
+                logger.info("reusing activation store %s", path)
+                return store
     try:
         _extract_into(path, key_fields, key, model, tokenizer, identity, sentences, token_budget=token_budget,
                       max_length=max_length, window_overlap=window_overlap, device=device,
@@ -606,6 +617,18 @@ def extract(
             shutil.rmtree(owned, ignore_errors=True)
         raise
     return ActivationStore(path, remove_on_close=owned)
+
+
+def _move_aside(path: Path, error: Exception) -> None:
+    """A cached store that fails to open is renamed ``<key>.damaged-<time>`` so it can be extracted again."""
+    aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}")
+    try:
+        os.rename(path, aside)
+    except FileNotFoundError:  # another process moved it first
+        return
+    except OSError as e:
+        raise StoreIntegrityError(f"{error}; moving it aside to {aside} failed too ({e})") from error
+    logger.warning("activation store %s is damaged (%s); moved to %s and extracting again", path, error, aside)
 
 
 def _extract_into(path, key_fields, key, model, tokenizer, identity, sentences, *, token_budget, max_length,

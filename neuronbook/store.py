@@ -7,11 +7,24 @@ A store is one directory::
         offsets.npy       int64, n_sentences + 1 word offsets: sentence i is rows offsets[i]:offsets[i+1]
         words.json        the words of each sentence (for reading results back as text)
         metadata.json     what produced it: model id and fingerprint, tokenizer, aggregation, dtype,
-                          corpus fingerprint, package version, ... and ``"complete": true``
+                          corpus fingerprint, package version, ... ``"complete": true`` and ``"files"``:
+                          the size and digests of the three other files
 
-It is written under a temporary name and renamed into place only once every row is filled, so a
-directory called ``<key>`` is always complete: an interrupted extraction leaves a ``*.tmp-*``
-directory that is never read.
+It is written under a temporary name (``<key>.tmp-<host>-<pid>-<random>``) and renamed into place
+only once every row is filled, so a directory called ``<key>`` is always complete: an interrupted
+extraction leaves a ``*.tmp-*`` directory that is never read, and that
+:func:`remove_stale_temporaries` removes once its writer is dead. When two writers finish the same
+store, the second rename fails and the loser drops its copy: the first store wins.
+
+Integrity. Every open checks, for each file, its size (catches truncation and extension) and a
+*sampled* SHA-256: 64 evenly spaced 64 KiB blocks, the first one holding the ``.npy`` header, plus
+the last block (a file of at most 65 blocks is hashed whole). That reads about 4 MiB whatever the
+store's size (a few milliseconds), so every open pays it; it catches any change to a small file
+(``offsets.npy``, ``words.json`` of an ordinary corpus; every file of a test store), to the header,
+dtype or shape, and to any sampled block -- but a few altered bytes elsewhere in a large
+``activations.npy`` go unseen. :meth:`ActivationStore.verify` compares the full SHA-256 of every file
+(about a second per GiB) and catches any change. A failed check raises :class:`StoreIntegrityError`
+naming the store's path and the file that differs.
 
 Two ways to read it:
 
@@ -35,6 +48,8 @@ import json
 import logging
 import os
 import shutil
+import socket
+import time
 import uuid
 import weakref
 from pathlib import Path
@@ -45,7 +60,7 @@ import pandas as pd
 
 from .neurons import neuron_index
 
-__all__ = ["ActivationStore", "content_key"]
+__all__ = ["ActivationStore", "StoreIntegrityError", "content_key", "remove_stale_temporaries"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +68,96 @@ _ACTIVATIONS = "activations.npy"
 _OFFSETS = "offsets.npy"
 _WORDS = "words.json"
 _METADATA = "metadata.json"
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2  # 2: metadata["files"] records each file's size and digests
+_DATA_FILES = (_ACTIVATIONS, _OFFSETS, _WORDS)
+_BLOCK = 1 << 16  # sampled digest: _N_BLOCKS evenly spaced blocks of _BLOCK bytes, plus the last block
+_N_BLOCKS = 64
+
+
+class StoreIntegrityError(ValueError):
+    """An activation store on disk is incomplete or damaged (its message names the path and file)."""
+
+
+def _sampled_sha256(path: Path, size: int) -> str:
+    """SHA-256 of the size and of fixed, evenly spaced blocks plus the last one (whole file if small)."""
+    h = hashlib.sha256(str(size).encode() + b"\0")
+    with open(path, "rb") as f:
+        if size <= (_N_BLOCKS + 1) * _BLOCK:
+            h.update(f.read())
+        else:
+            step = (size - _BLOCK) // _N_BLOCKS
+            for start in [i * step for i in range(_N_BLOCKS)] + [size - _BLOCK]:
+                f.seek(start)
+                h.update(f.read(_BLOCK))
+    return h.hexdigest()
+
+
+def _full_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 24):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _file_record(path: Path) -> dict:
+    size = path.stat().st_size
+    return {"size": size, "sample_sha256": _sampled_sha256(path, size), "sha256": _full_sha256(path)}
+
+
+_HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]
+
+
+def _pid_alive(pid: int) -> bool:
+    if os.name == "nt":  # os.kill(pid, 0) would send CTRL_C there: never guess, keep the folder
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: alive, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_temporaries(root: str | os.PathLike, min_age: float = 60.0) -> list[Path]:
+    """Remove temporary store folders under ``root`` whose writer process is dead.
+
+    A writer's folder is named ``<key>.tmp-<host>-<pid>-<random>``. It is removed only when it was
+    made on this host, its pid is no longer running and it is older than ``min_age`` seconds; a live
+    writer's folder, another host's, or one of an older naming scheme is never touched.
+
+    Returns
+    -------
+    list of Path
+        The folders removed.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> (root / f"abc.tmp-{_HOST}-{os.getpid()}-0000").mkdir()  # our own pid: alive
+    >>> remove_stale_temporaries(root, min_age=0)
+    []
+    """
+    root = Path(root)
+    removed = []
+    if not root.is_dir():
+        return removed
+    now = time.time()
+    for folder in root.glob("*.tmp-*"):
+        parts = folder.name.rsplit(".tmp-", 1)[1].split("-")
+        if len(parts) != 3 or parts[0] != _HOST or not parts[1].isdigit():
+            continue
+        try:
+            if now - folder.stat().st_mtime < min_age or _pid_alive(int(parts[1])):
+                continue
+        except FileNotFoundError:  # removed meanwhile
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        logger.info("removed %s, left behind by a writer (pid %s) that is no longer running", folder, parts[1])
+        removed.append(folder)
+    return removed
 
 
 def content_key(fields: dict) -> str:
@@ -109,17 +213,69 @@ class ActivationStore:
         meta_path = self.path / _METADATA
         if not meta_path.is_file():
             raise FileNotFoundError(f"{self.path} is not an activation store (no {_METADATA})")
-        self.metadata = json.loads(meta_path.read_text())
-        if not self.metadata.get("complete"):
-            raise ValueError(f"activation store {self.path} is incomplete (interrupted write?)")
-        self._data = np.load(self.path / _ACTIVATIONS, mmap_mode="r")
-        self.offsets = np.load(self.path / _OFFSETS)
+        try:
+            self.metadata = json.loads(meta_path.read_text())
+        except (ValueError, UnicodeDecodeError) as e:
+            raise StoreIntegrityError(f"activation store {self.path}: {_METADATA} is unreadable ({e})") from e
+        if not isinstance(self.metadata, dict) or not self.metadata.get("complete"):
+            raise StoreIntegrityError(f"activation store {self.path} is incomplete (interrupted write?)")
+        self._check(full=False)
+        try:
+            self._data = np.load(self.path / _ACTIVATIONS, mmap_mode="r")
+            self.offsets = np.load(self.path / _OFFSETS)
+        except (ValueError, OSError, EOFError) as e:
+            raise StoreIntegrityError(f"activation store {self.path}: cannot read its arrays ({e})") from e
         self._words = None
         n_words = int(self.offsets[-1])
         if self._data.shape[0] != n_words:
-            raise ValueError(
+            raise StoreIntegrityError(
                 f"activation store {self.path}: {self._data.shape[0]} rows but offsets end at {n_words}"
             )
+
+    # -- integrity ----------------------------------------------------------------------------
+    def _check(self, full: bool) -> None:
+        files = self.metadata.get("files")
+        if files is None:  # written before format 2: nothing recorded to compare with
+            logger.debug("activation store %s has no file digests (format %s)", self.path,
+                         self.metadata.get("format_version"))
+            return
+        for name in _DATA_FILES:
+            record, file = files.get(name), self.path / name
+            if record is None:
+                raise StoreIntegrityError(f"activation store {self.path}: metadata records no digest of {name}")
+            if not file.is_file():
+                raise StoreIntegrityError(f"activation store {self.path}: {name} is missing")
+            size = file.stat().st_size
+            if size != record["size"]:
+                how = "truncated" if size < record["size"] else "extended"
+                raise StoreIntegrityError(
+                    f"activation store {self.path}: {name} is {size} bytes, {record['size']} when written ({how})")
+            if full:
+                if _full_sha256(file) != record["sha256"]:
+                    raise StoreIntegrityError(
+                        f"activation store {self.path}: {name} differs from its SHA-256 when written")
+            elif _sampled_sha256(file, size) != record["sample_sha256"]:
+                raise StoreIntegrityError(
+                    f"activation store {self.path}: {name} differs from its sampled SHA-256 when written")
+
+    def verify(self) -> None:
+        """Compare the full SHA-256 of every file with the one recorded when the store was written.
+
+        Opening a store already checks sizes and a sampled digest (see the module's docstring);
+        this reads every byte (about a second per GiB) and catches any alteration.
+
+        Raises
+        ------
+        StoreIntegrityError
+            Naming the store's path and the file that differs.
+
+        Examples
+        --------
+        >>> import numpy as np, tempfile
+        >>> s = ActivationStore.from_array(tempfile.mkdtemp() + "/s", np.zeros((2, 1, 3)), [["a", "b"]], {})
+        >>> s.verify()  # silent when intact
+        """
+        self._check(full=True)
 
     # -- lifetime -----------------------------------------------------------------------------
     @property
@@ -359,7 +515,9 @@ class _StoreWriter:
         self.shape = (int(self.offsets[-1]), int(n_layers), int(n_neurons))
         self.metadata = dict(metadata)
         self.dtype = dtype
-        self.tmp = path.with_name(f"{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+        # host and pid in the name: remove_stale_temporaries can tell a dead writer's folder
+        self.tmp = path.with_name(f"{path.name}.tmp-{_HOST}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        self.lost_race = False
         self.array = None
 
     def __enter__(self):
@@ -383,13 +541,22 @@ class _StoreWriter:
             "format_version": _FORMAT_VERSION,
             "shape": list(self.shape),
             "dtype": self.dtype.name,
+            "files": {name: _file_record(self.tmp / name) for name in _DATA_FILES},
             "complete": True,
         }
         (self.tmp / _METADATA).write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
-        if self.path.exists():
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._rename_into_place()
+        return False
+
+    def _rename_into_place(self) -> None:
+        try:
+            os.rename(self.tmp, self.path)  # POSIX: fails when another writer's store is already there
+        except OSError:
+            if not self.path.exists():
+                shutil.rmtree(self.tmp, ignore_errors=True)
+                raise
             # Another process finished the same store first: keep theirs, drop ours.
             shutil.rmtree(self.tmp, ignore_errors=True)
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(self.tmp, self.path)
-        return False
+            self.lost_race = True
+            logger.info("activation store %s was written by another process meanwhile; using it", self.path)

@@ -1,4 +1,9 @@
 import gc
+import logging
+import os
+import subprocess
+import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -408,3 +413,76 @@ def test_words_may_come_as_tuples_or_a_generator(tiny_model, tmp_cache):
     a = extract(model, [["the", "cat"], ["red"]], tokenizer=tok, progress=False)
     b = extract(model, (tuple(s) for s in [["the", "cat"], ["red"]]), tokenizer=tok, progress=False)
     assert a.path == b.path and a.n_words == 3
+
+
+# ------------------------------------------------------------------------ a cache that heals itself
+def _damage(path, how):
+    acts = path / "activations.npy"
+    if how == "flipped byte":
+        with open(acts, "r+b") as f:
+            f.seek(acts.stat().st_size - 5)
+            byte = f.read(1)
+            f.seek(-1, 1)
+            f.write(bytes([byte[0] ^ 0xFF]))
+    elif how == "truncated":
+        os.truncate(acts, acts.stat().st_size // 2)
+    elif how == "unreadable metadata":
+        (path / "metadata.json").write_text("{")
+    else:  # no metadata at all: a folder that never was a complete store
+        (path / "metadata.json").unlink()
+
+
+@pytest.mark.parametrize("how", ["flipped byte", "truncated", "unreadable metadata", "no metadata"])
+def test_damaged_cached_store_is_moved_aside_and_extracted_again(tiny_model, tmp_cache, how, caplog):
+    model, tok = tiny_model
+    good = extract(model, SENTENCES, tokenizer=tok, progress=False)
+    expected = good.activations()
+    path = good.path
+    good.close()
+    _damage(path, how)
+    with caplog.at_level(logging.WARNING, logger="neuronbook.extract"):
+        healed = extract(model, SENTENCES, tokenizer=tok, progress=False)
+    assert healed.path == path
+    np.testing.assert_array_equal(healed.activations(), expected)
+    healed.verify()
+    aside = [p for p in path.parent.iterdir() if p.name.startswith(f"{path.name}.damaged-")]
+    assert len(aside) == 1 and sorted(p.name for p in path.parent.iterdir()) == sorted([path.name, aside[0].name])
+    assert str(path) in caplog.text and str(aside[0]) in caplog.text
+
+
+def test_stale_temporary_folder_of_a_dead_writer_is_removed(tiny_model, tmp_cache):
+    from neuronbook.store import _HOST
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    root = tmp_cache / "stores"
+    root.mkdir(parents=True, exist_ok=True)
+    stale = root / f"0123456789abcdef01234567.tmp-{_HOST}-{proc.pid}-deadbeef"
+    live = root / f"0123456789abcdef01234567.tmp-{_HOST}-{os.getpid()}-cafecafe"
+    for folder in (stale, live):
+        folder.mkdir()
+        (folder / "activations.npy").write_bytes(b"partial")
+        os.utime(folder, (time.time() - 300, time.time() - 300))
+    model, tok = tiny_model
+    store = extract(model, SENTENCES, tokenizer=tok, progress=False)
+    assert not stale.exists() and live.exists()
+    assert sorted(p.name for p in root.iterdir()) == sorted([store.path.name, live.name])
+
+
+def test_loser_of_the_rename_race_uses_the_winners_store(tiny_model, tmp_cache, monkeypatch):
+    from neuronbook.store import ActivationStore, _StoreWriter
+
+    original = _StoreWriter._rename_into_place
+
+    def another_process_finishes_first(self):
+        if self.metadata.get("who") != "winner":  # the winner itself renames normally
+            winner = np.full(self.shape, 3.0, np.float32)
+            ActivationStore.from_array(self.path, winner, self.words, {"who": "winner"})
+        original(self)
+
+    monkeypatch.setattr(_StoreWriter, "_rename_into_place", another_process_finishes_first)
+    model, tok = tiny_model
+    store = extract(model, SENTENCES, tokenizer=tok, progress=False)
+    assert store.metadata["who"] == "winner"
+    assert np.all(store.activations() == 3.0)
+    assert [p.name for p in store.path.parent.iterdir()] == [store.path.name]  # the loser's folder is gone

@@ -1,5 +1,9 @@
 import gc
 import json
+import os
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pandas as pd
@@ -153,3 +157,123 @@ def test_plain_store_close_keeps_files(tmp_path):
     assert store.closed and (store.path / "activations.npy").is_file()
     assert "closed" in repr(store)
     assert ActivationStore(store.path).shape == (6, 3, 4)
+
+
+# -------------------------------------------------------------------------------- integrity
+from neuronbook.store import StoreIntegrityError, _HOST, _StoreWriter, remove_stale_temporaries  # noqa: E402
+
+
+def _flip(path, offset):
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        byte = f.read(1)
+        f.seek(offset)
+        f.write(bytes([byte[0] ^ 0xFF]))
+
+
+def test_sizes_and_digests_recorded(tmp_path):
+    store, _ = _toy(tmp_path)
+    files = store.metadata["files"]
+    assert sorted(files) == ["activations.npy", "offsets.npy", "words.json"]
+    for name, record in files.items():
+        assert record["size"] == (store.path / name).stat().st_size
+        assert len(record["sha256"]) == len(record["sample_sha256"]) == 64
+    # 6 words x 3 layers x 4 neurons float32 after a 128-byte header
+    assert files["activations.npy"]["size"] == 128 + 6 * 3 * 4 * 4
+    assert store.metadata["format_version"] == 2
+    store.verify()
+
+
+@pytest.mark.parametrize("name", ["activations.npy", "offsets.npy", "words.json"])
+def test_altered_byte_is_caught_on_open(tmp_path, name):
+    store, _ = _toy(tmp_path)
+    _flip(store.path / name, (store.path / name).stat().st_size - 3)
+    with pytest.raises(StoreIntegrityError, match=f"{store.path}.*{name} differs from its sampled SHA-256"):
+        ActivationStore(store.path)
+
+
+def test_truncated_and_missing_files_are_named(tmp_path):
+    store, _ = _toy(tmp_path)
+    acts = store.path / "activations.npy"
+    os.truncate(acts, acts.stat().st_size - 16)
+    with pytest.raises(StoreIntegrityError, match=r"activations.npy is 400 bytes, 416 when written \(truncated\)"):
+        ActivationStore(store.path)
+    other, _ = _toy(tmp_path / "other")
+    (other.path / "offsets.npy").unlink()
+    with pytest.raises(StoreIntegrityError, match="offsets.npy is missing"):
+        ActivationStore(other.path)
+
+
+def test_unreadable_metadata_is_an_integrity_error(tmp_path):
+    store, _ = _toy(tmp_path)
+    (store.path / "metadata.json").write_text('{"complete": tr')
+    with pytest.raises(StoreIntegrityError, match=f"{store.path}: metadata.json is unreadable"):
+        ActivationStore(store.path)
+
+
+def test_sampled_check_misses_a_byte_between_blocks_and_verify_catches_it(tmp_path):
+    # 1200 words x 2 x 512 float32 = 4.9 MB > 65 blocks of 64 KiB: the open check samples.
+    acts = np.ones((1200, 2, 512), np.float32)
+    store = ActivationStore.from_array(tmp_path / "s", acts, [["w"] * 1200], {})
+    path = store.path / "activations.npy"
+    size = path.stat().st_size
+    step = (size - 65536) // 64
+    _flip(path, step + 65536 + 100)  # after block 1, before block 2
+    reopened = ActivationStore(store.path)  # the sample does not see it (documented)
+    with pytest.raises(StoreIntegrityError, match="activations.npy differs from its SHA-256"):
+        reopened.verify()
+    _flip(path, 2 * step + 7)  # inside block 2: seen on open
+    with pytest.raises(StoreIntegrityError, match="sampled SHA-256"):
+        ActivationStore(store.path)
+
+
+def test_legacy_store_without_digests_still_opens(tmp_path):
+    store, acts = _toy(tmp_path)
+    meta = json.loads((store.path / "metadata.json").read_text())
+    del meta["files"]
+    meta["format_version"] = 1
+    (store.path / "metadata.json").write_text(json.dumps(meta))
+    np.testing.assert_array_equal(ActivationStore(store.path).activations(layers=1), acts[:, 1, :])
+
+
+# ------------------------------------------------------------------ temporaries and the rename race
+def _dead_pid():
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_stale_temporaries_of_dead_writers_only_are_removed(tmp_path):
+    old = time.time() - 120
+    dead = tmp_path / f"k.tmp-{_HOST}-{_dead_pid()}-0000abcd"
+    young_dead = tmp_path / f"j.tmp-{_HOST}-{_dead_pid()}-0000abcd"
+    alive = tmp_path / f"k.tmp-{_HOST}-{os.getpid()}-0000abcd"
+    other_host = tmp_path / f"k.tmp-zzzzzz-{_dead_pid()}-0000abcd"
+    legacy = tmp_path / "k.tmp-0000abcd"
+    for folder in (dead, young_dead, alive, other_host, legacy):
+        folder.mkdir()
+        (folder / "activations.npy").write_bytes(b"x")
+    for folder in (dead, alive, other_host, legacy):
+        os.utime(folder, (old, old))
+    assert remove_stale_temporaries(tmp_path) == [dead]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        p.name for p in (young_dead, alive, other_host, legacy))
+
+
+def test_writer_names_its_temporary_folder_with_its_pid(tmp_path):
+    with ActivationStore.create(tmp_path / "s", [["a"]], 1, 2, {}) as writer:
+        assert writer.tmp.name.startswith(f"s.tmp-{_HOST}-{os.getpid()}-")
+        writer.array[:] = 1.0
+    assert ActivationStore(tmp_path / "s").activations().tolist() == [[1.0, 1.0]]
+
+
+def test_loser_of_the_rename_race_keeps_the_winners_store(tmp_path):
+    path = tmp_path / "s"
+    with ActivationStore.create(path, [["a"]], 1, 2, {"who": "loser"}) as writer:
+        writer.array[:] = 1.0
+        # Another process finishes the same store while we are still writing.
+        ActivationStore.from_array(path, np.full((1, 1, 2), 7.0, np.float32), [["a"]], {"who": "winner"})
+    assert writer.lost_race
+    assert [p.name for p in tmp_path.iterdir()] == ["s"]
+    store = ActivationStore(path)
+    assert store.metadata["who"] == "winner" and store.activations().tolist() == [[7.0, 7.0]]
