@@ -39,7 +39,7 @@ _EXPORTS: dict[str, list[str]] = {
     "datasets": ["DataNotFoundError", "data_dirs", "list_corpora", "load_corpus"],
     "models": ["DEFAULT_MODEL", "PRESETS", "ModelNotFoundError", "Preset", "PresetNotInstalledError",
                "get_preset", "list_models", "load_model", "model_fingerprint", "model_identity"],
-    "store": ["ActivationStore", "content_key"],
+    "store": ["ActivationStore", "StoreIntegrityError", "content_key", "remove_stale_temporaries"],
     "extract": ["extract", "store_key", "AGGREGATIONS"],
     "probe": ["ElasticNetProbe", "encode_labels"],
     "rank": ["top_neurons", "bottom_neurons", "random_neurons", "random_ordering", "neuron_ordering",
