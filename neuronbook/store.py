@@ -43,12 +43,15 @@ collected, or at interpreter exit, whichever comes first.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
 import os
 import shutil
+import signal
 import socket
+import threading
 import time
 import uuid
 import weakref
@@ -499,6 +502,23 @@ class ActivationStore:
         return cls(path)
 
 
+def _catch_sigterm():
+    """While a store is written, SIGTERM (what job schedulers send) unwinds like Ctrl-C, so the
+    temporary folder is removed; returns the previous handler (None outside the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def terminate(signum, frame):
+        raise SystemExit(128 + signum)
+
+    return signal.signal(signal.SIGTERM, terminate)
+
+
+def _restore_sigterm(previous) -> None:
+    if previous is not None and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, previous)
+
+
 class _StoreWriter:
     """Context manager that writes a store atomically.
 
@@ -522,30 +542,62 @@ class _StoreWriter:
 
     def __enter__(self):
         self.tmp.mkdir(parents=True)
-        self.array = np.lib.format.open_memmap(
-            self.tmp / _ACTIVATIONS, mode="w+", dtype=self.dtype, shape=self.shape
-        )
+        try:
+            self.array = np.lib.format.open_memmap(
+                self.tmp / _ACTIVATIONS, mode="w+", dtype=self.dtype, shape=self.shape
+            )
+            self._reserve(self.tmp / _ACTIVATIONS)
+        except BaseException:
+            self.array = None
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise
+        self._previous_sigterm = _catch_sigterm()
         return self
 
+    def _reserve(self, file: Path) -> None:
+        """Claim the array's disk blocks now: a full disk is a clear error here, not a SIGBUS mid-write."""
+        size = file.stat().st_size
+        fd = os.open(file, os.O_RDWR)
+        try:
+            if hasattr(os, "posix_fallocate"):
+                os.posix_fallocate(fd, 0, size)
+            elif shutil.disk_usage(file.parent).free < size:  # no reservation here: at least check
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        except OSError as err:
+            if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            free = shutil.disk_usage(file.parent).free
+            raise OSError(err.errno, f"not enough disk space for the activation store {self.path}: it needs "
+                                     f"{size / 2**20:.1f} MiB, {free / 2**20:.1f} MiB are free in "
+                                     f"{file.parent.parent} (nothing was kept)") from None
+        finally:
+            os.close(fd)
+
     def __exit__(self, exc_type, exc, tb):
+        _restore_sigterm(getattr(self, "_previous_sigterm", None))
         if exc_type is not None:
             self.array = None
             shutil.rmtree(self.tmp, ignore_errors=True)
             return False
-        self.array.flush()
-        self.array = None
-        np.save(self.tmp / _OFFSETS, self.offsets)
-        (self.tmp / _WORDS).write_text(json.dumps(self.words, ensure_ascii=False))
-        meta = {
-            **self.metadata,
-            "format_version": _FORMAT_VERSION,
-            "shape": list(self.shape),
-            "dtype": self.dtype.name,
-            "files": {name: _file_record(self.tmp / name) for name in _DATA_FILES},
-            "complete": True,
-        }
-        (self.tmp / _METADATA).write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.array.flush()
+            self.array = None
+            np.save(self.tmp / _OFFSETS, self.offsets)
+            (self.tmp / _WORDS).write_text(json.dumps(self.words, ensure_ascii=False))
+            meta = {
+                **self.metadata,
+                "format_version": _FORMAT_VERSION,
+                "shape": list(self.shape),
+                "dtype": self.dtype.name,
+                "files": {name: _file_record(self.tmp / name) for name in _DATA_FILES},
+                "complete": True,
+            }
+            (self.tmp / _METADATA).write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except BaseException:  # e.g. the disk filled up while writing the small files: keep nothing
+            self.array = None
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise
         self._rename_into_place()
         return False
 

@@ -277,3 +277,51 @@ def test_loser_of_the_rename_race_keeps_the_winners_store(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["s"]
     store = ActivationStore(path)
     assert store.metadata["who"] == "winner" and store.activations().tolist() == [[7.0, 7.0]]
+
+
+def test_full_disk_is_a_clear_error_and_keeps_nothing(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    def full(fd, offset, length):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "posix_fallocate", full)
+    words = [["a", "b"], ["c"]]
+    with pytest.raises(OSError, match=r"not enough disk space for the activation store .*s1: it needs"):
+        ActivationStore.from_array(tmp_path / "s1", np.ones((3, 2, 4), np.float32), words, {})
+    assert list(tmp_path.iterdir()) == []  # neither the store nor a temporary folder
+
+
+def test_sigterm_while_writing_removes_the_temporary_folder(tmp_path):
+    import os
+    import signal
+
+    before = signal.getsignal(signal.SIGTERM)
+    writer = ActivationStore.create(tmp_path / "s2", [["a", "b"]], n_layers=1, n_neurons=2, metadata={})
+    with pytest.raises(SystemExit) as info:
+        with writer as w:
+            w.array[0] = 1.0
+            os.kill(os.getpid(), signal.SIGTERM)  # what a job scheduler sends
+            time.sleep(1)  # the handler raises before this ends
+    assert info.value.code == 128 + signal.SIGTERM
+    assert list(tmp_path.iterdir()) == [] and signal.getsignal(signal.SIGTERM) is before
+
+
+def test_sigterm_from_another_process_leaves_no_temporary_folder(tmp_path):
+    import signal
+
+    code = (
+        "import sys, time, numpy as np\n"
+        "from neuronbook.store import ActivationStore\n"
+        f"w = ActivationStore.create({str(tmp_path / 's3')!r}, [['a', 'b']], n_layers=1, n_neurons=2, metadata={{}})\n"
+        "with w:\n"
+        "    print('writing', flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "writing"
+    assert len(list(tmp_path.iterdir())) == 1  # the writer's temporary folder
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+    assert list(tmp_path.iterdir()) == []
