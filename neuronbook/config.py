@@ -249,6 +249,10 @@ class LCAConfig:
         return {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr,
                 "standardize": self.standardize, "solver": self.solver}
 
+    def extract_params(self) -> dict:
+        """The :func:`neuronbook.extract` arguments that shape the activation stores."""
+        return {"aggregation": self.aggregation, "dtype": self.dtype, "max_length": self.max_length}
+
     @classmethod
     def describe(cls) -> pd.DataFrame:
         """One row per setting: ``name``, ``default``, ``type``, ``doc`` (for forms and docs).

@@ -28,8 +28,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import tempfile
@@ -46,7 +44,7 @@ from .exceptions import ClippedWordsWarning, UnknownWordsWarning
 from .settings import cache_dir, progress_enabled
 from .store import ActivationStore, StoreIntegrityError, content_key, remove_stale_temporaries
 
-__all__ = ["extract", "store_key", "AGGREGATIONS"]
+__all__ = ["extract", "store_key", "store_path", "AGGREGATIONS"]
 
 logger = logging.getLogger(__name__)
 
@@ -494,6 +492,19 @@ def _write(path: Path, sentences, shape: tuple[int, int], metadata: dict, dtype:
 
 
 # ---------------------------------------------------------------------------------- the driver
+def store_path(key: str, cache: bool | str | Path = True) -> Path:
+    """The folder of the cached store with ``key`` (``cache`` as for :func:`extract`); it may not exist.
+
+    Examples
+    --------
+    >>> store_path("abc", cache="/tmp/c").as_posix()
+    '/tmp/c/stores/abc'
+    """
+    if cache is False:
+        raise ValueError("a temporary store (cache=False) has no cache folder")
+    return _store_root(cache)[0] / key
+
+
 def _store_root(cache) -> tuple[Path, Path | None]:
     """Where stores go, and the temporary folder the returned store will own (``cache=False``)."""
     if cache is False:

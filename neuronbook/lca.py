@@ -148,7 +148,7 @@ class LCAResult:
         Raises FileNotFoundError naming the key when the store is not in this machine's cache (a
         result copied elsewhere keeps every table, but not the activations).
         """
-        from .settings import cache_dir
+        from .extract import store_path
         from .store import ActivationStore
 
         if split not in ("train", "test"):
@@ -156,7 +156,7 @@ class LCAResult:
         key = (self.info.get(f"store_{split}") or {}).get("key")
         if not key:
             raise FileNotFoundError(f"this result does not record its {split} activation store")
-        path = cache_dir("stores", key)
+        path = store_path(key)
         if not (path / "metadata.json").is_file():
             raise FileNotFoundError(f"the {split} activation store {key} is not in the cache ({path}); rerun "
                                     f"extract for {self.config.model} on {self.config.data} to browse activations")
@@ -644,14 +644,14 @@ def split_store_rows(store, dev_fraction=0.1, seed=0):
         raise ValueError(f"dev_fraction must be in (0, 1), got {dev_fraction}")
     n_sent = store.n_sentences
     perm = np.random.default_rng(seed).permutation(n_sent)
-    n_dev = max(1, int(round(n_sent * dev_fraction)))
+    n_dev = _n_dev_sentences(store, dev_fraction)
     if n_dev >= n_sent:
         raise ValueError(f"the training store has {n_sent} sentences: too few to hold out a dev part")
     return store.word_rows(np.sort(perm[n_dev:])), store.word_rows(np.sort(perm[:n_dev]))
 
 
 def _n_dev_sentences(store, dev_fraction: float) -> int:
-    return max(1, int(round(store.n_sentences * dev_fraction)))  # as split_store_rows
+    return max(1, int(round(store.n_sentences * dev_fraction)))
 
 
 def _store_info(store) -> dict:
@@ -794,12 +794,9 @@ def run_lca(config=None, *, cache: bool | str = True, progress="auto", **overrid
     >>> r.ranking.columns.tolist()  # doctest: +SKIP
     ['rank', 'layer', 'neuron', 'tag', 'score', 'chunk']
     """
-    from .extract import store_key
-    from .settings import cache_dir
-
     t0 = time.perf_counter()
     config = _resolve_config(config, overrides)
-    root = None if cache is False else (cache_dir("results") if cache is True else Path(cache))
+    root = None if cache is False else _results_root(cache)
     quick = _request_key(config) if root is not None else None
     if quick is not None:  # the same request on unchanged files: no corpus to parse, no key to compute
         known = root / "requests" / quick
@@ -807,9 +804,8 @@ def run_lca(config=None, *, cache: bool | str = True, progress="auto", **overrid
             result = _load_cached(root / known.read_text().strip(), config)
             if result is not None:
                 return result
-    train_corpus, test_corpus = _load_splits(config)
-    extract_args = {"aggregation": config.aggregation, "dtype": config.dtype, "max_length": config.max_length}
-    keys = [store_key(config.model, c, **extract_args) for c in (train_corpus, test_corpus)]
+    corpora = _load_splits(config)
+    keys = _store_keys(config, corpora)
     folder = None
     if root is not None:
         folder = root / result_key(config, keys)
@@ -818,11 +814,11 @@ def run_lca(config=None, *, cache: bool | str = True, progress="auto", **overrid
             _remember_request(root, quick, folder.name)
             return result
 
-    data = prepare(config, progress=progress, corpora=(train_corpus, test_corpus))
+    data = _prepare(config, corpora, keys, progress)
     result = analyze_store(data.train_store, data.y_train, data.test_store, data.y_test, config=config,
                            control_train=data.control_train, control_test=data.control_test,
-                           info={"extract_s": data.extract_s, "n_sentences_train_split": len(train_corpus),
-                                 "n_sentences_test_split": len(test_corpus), **_split_info(config)},
+                           info={"extract_s": data.extract_s, "n_sentences_train_split": len(corpora[0]),
+                                 "n_sentences_test_split": len(corpora[1]), **_split_info(config)},
                            progress=progress)
     result.info["wall_time_s"] = time.perf_counter() - t0
     if folder is not None:
@@ -843,23 +839,30 @@ def cache_result(result: LCAResult, cache: bool | str = True) -> Path:
     Path
         The cache folder it was written to.
     """
-    from .extract import store_key
-    from .settings import cache_dir
-
     config = result.config
-    train_corpus, test_corpus = _load_splits(config)
-    extract_args = {"aggregation": config.aggregation, "dtype": config.dtype, "max_length": config.max_length}
-    keys = [store_key(config.model, c, **extract_args) for c in (train_corpus, test_corpus)]
+    keys = _store_keys(config, _load_splits(config))
     recorded = [(result.info.get(f"store_{split}") or {}).get("key") for split in ("train", "test")]
     if keys != recorded:
         raise ValueError(f"this result was computed from activation stores {recorded}, but its settings give "
                          f"{keys} here: the corpus or the model files differ, so it does not answer run_lca "
                          f"for {config.model} on {config.data}")
-    root = cache_dir("results") if cache is True else Path(cache)
-    folder = root / result_key(config, keys)
+    folder = _results_root(cache) / result_key(config, keys)
     info = {k: v for k, v in result.info.items() if k != "loaded_from_cache"}
     dataclasses.replace(result, info=info).save(folder, overwrite=True)
     return folder
+
+
+def _results_root(cache: bool | str) -> Path:
+    from .settings import cache_dir
+
+    return cache_dir("results") if cache is True else Path(cache)
+
+
+def _store_keys(config: LCAConfig, corpora) -> list[str]:
+    """The content keys of the train and test stores of ``config`` (computed without loading the model)."""
+    from .extract import store_key
+
+    return [store_key(config.model, c, **config.extract_params()) for c in corpora]
 
 
 def _load_cached(folder: Path, config: LCAConfig) -> "LCAResult | None":
@@ -982,11 +985,17 @@ def prepare(config=None, *, progress="auto", corpora=None, **overrides) -> LCADa
     >>> data.arrays()["X_train"].shape[1]  # doctest: +SKIP
     96
     """
-    from .corpus import Task
-    from .extract import extract, store_key
-
     config = _resolve_config(config, overrides)
-    train_corpus, test_corpus = corpora or _load_splits(config)
+    corpora = corpora or _load_splits(config)
+    return _prepare(config, corpora, _store_keys(config, corpora), progress)
+
+
+def _prepare(config: LCAConfig, corpora, keys, progress) -> LCAData:
+    """:func:`prepare` with the corpora and their store keys already at hand."""
+    from .corpus import Task
+    from .extract import extract, store_path
+
+    train_corpus, test_corpus = corpora
     labeler = Task(config.task, seed=config.seed).fit(train_corpus)
     y_train = _flat(labeler.transform(train_corpus), train_corpus.n_words, "train labels")
     y_test = _flat(labeler.transform(test_corpus), test_corpus.n_words, "test labels")
@@ -996,18 +1005,11 @@ def prepare(config=None, *, progress="auto", corpora=None, **overrides) -> LCADa
         c_train = _flat(ctrl.transform(train_corpus), train_corpus.n_words, "control train labels")
         c_test = _flat(ctrl.transform(test_corpus), test_corpus.n_words, "control test labels")
     t = time.perf_counter()
-    extract_args = {"aggregation": config.aggregation, "dtype": config.dtype, "max_length": config.max_length}
     model = config.model
-    if not all(_store_exists(store_key(model, c, **extract_args)) for c in (train_corpus, test_corpus)):
+    if not all((store_path(key) / "metadata.json").is_file() for key in keys):
         from .models import load_model
 
         model = load_model(config.model, progress=progress)  # once, for both stores
-    train_store = extract(model, train_corpus, progress=progress, **extract_args)
-    test_store = extract(model, test_corpus, progress=progress, **extract_args)
+    train_store = extract(model, train_corpus, progress=progress, **config.extract_params())
+    test_store = extract(model, test_corpus, progress=progress, **config.extract_params())
     return LCAData(config, train_store, test_store, y_train, y_test, c_train, c_test, time.perf_counter() - t)
-
-
-def _store_exists(key: str) -> bool:
-    from .settings import cache_dir
-
-    return (cache_dir("stores") / key / "metadata.json").is_file()

@@ -160,7 +160,7 @@ def test_plain_store_close_keeps_files(tmp_path):
 
 
 # -------------------------------------------------------------------------------- integrity
-from neuronbook.store import StoreIntegrityError, _HOST, _StoreWriter, remove_stale_temporaries  # noqa: E402
+from neuronbook.store import StoreIntegrityError, _HOST, remove_stale_temporaries  # noqa: E402
 
 
 def _flip(path, offset):

@@ -6,7 +6,6 @@ import subprocess
 import sys
 from collections import Counter
 
-import pandas as pd
 import pytest
 
 from neuronbook.corpus import (

@@ -5,7 +5,6 @@ Marked ``real``; each test skips when its PyPI package is not installed.
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import pytest
