@@ -68,7 +68,7 @@ _METHOD_DASH = {"retrain": [1, 0], "zero-out": [6, 3]}
 _NEGATIVE = (215, 48, 39)  # red
 _POSITIVE = (69, 117, 180)  # blue
 _LAYER_TITLE = "layer (0 = embeddings)"
-_DEPTH_TITLE = "relative depth (layer / last layer)"
+_DEPTH_TITLE = "relative depth (0 = embeddings, 1 = last layer)"
 _ACCENT = "#4c78a8"
 
 
@@ -333,16 +333,19 @@ def layer_distribution_chart(df: pd.DataFrame, facet: str | None = None, relativ
                             title="Where the neurons sit")
 
 
-def tag_layer_heatmap(df: pd.DataFrame, labels: bool | None = None) -> alt.LayerChart:
+def tag_layer_heatmap(df: pd.DataFrame, labels: bool | None = None, relative_depth: bool = False) -> alt.LayerChart:
     """Heat map of how many neurons each tag has in each layer.
 
     Parameters
     ----------
     df : DataFrame
         The table of :func:`neuronbook.analysis.tag_layer_counts`: columns ``tag``, ``layer``,
-        ``count`` (others are ignored); one row per tag and layer.
+        ``count`` (and ``relative_depth`` for ``relative_depth=True``; others are ignored); one row
+        per tag and layer.
     labels : bool, optional
         Write the count in each cell; by default only when there are at most 300 cells.
+    relative_depth : bool
+        Label the layer columns by their relative depth, so models of different depth read on one scale.
 
     Examples
     --------
@@ -352,15 +355,23 @@ def tag_layer_heatmap(df: pd.DataFrame, labels: bool | None = None) -> alt.Layer
     ['rect', 'text']
     """
     what = "tag x layer table"
-    _require(df, ["tag", "layer", "count"], what)
-    data = _check_layers(df[["tag", "layer", "count"]], what).reset_index(drop=True)
+    columns = ["tag", "layer", "count"] + (["relative_depth"] if relative_depth else [])
+    _require(df, columns, what)
+    data = _check_layers(df[columns], what).reset_index(drop=True)
     _check_unique(data, ["tag", "layer"], what)
     _check_rows(data, what)
     tag_sort = alt.EncodingSortField("count", op="sum", order="descending")
-    base = alt.Chart(data).encode(x=_layer_x(), y=alt.Y("tag:N", title="tag", sort=tag_sort))
+    tooltip = ["tag:N", "layer:O", "count:Q"]
+    if relative_depth:
+        data["depth"] = [f"{d:.2f}" for d in data["relative_depth"].astype(float)]
+        order = data.drop_duplicates("layer").sort_values("layer")["depth"].tolist()
+        x = alt.X("depth:O", title=_DEPTH_TITLE, sort=order, axis=alt.Axis(labelAngle=0))
+        tooltip.insert(2, alt.Tooltip("relative_depth:Q", format=".2f"))
+    else:
+        x = _layer_x()
+    base = alt.Chart(data).encode(x=x, y=alt.Y("tag:N", title="tag", sort=tag_sort))
     rect = base.mark_rect().encode(
-        color=alt.Color("count:Q", title="neurons", scale=alt.Scale(scheme="blues")),
-        tooltip=["tag:N", "layer:O", "count:Q"])
+        color=alt.Color("count:Q", title="neurons", scale=alt.Scale(scheme="blues")), tooltip=tooltip)
     layers = [rect]
     if labels if labels is not None else len(data) <= 300:
         threshold = float(data["count"].max()) / 2
@@ -370,7 +381,8 @@ def tag_layer_heatmap(df: pd.DataFrame, labels: bool | None = None) -> alt.Layer
     n_columns = data["layer"].nunique()
     n_tags = data["tag"].nunique()
     return alt.layer(*layers).properties(
-        width=max(160, 28 * n_columns), height=max(80, 16 * n_tags), title="Neurons per tag and layer")
+        width=max(160, (36 if relative_depth else 28) * n_columns), height=max(80, 16 * n_tags),
+        title="Neurons per tag and relative depth" if relative_depth else "Neurons per tag and layer")
 
 
 def layerwise_accuracy_chart(df: pd.DataFrame, color: str | None = "task") -> alt.LayerChart:

@@ -30,7 +30,6 @@ logger = logging.getLogger(__name__)
 #: The tag selector's entry for "every tag of the task" (the heat map).
 ALL_TAGS = "(all tags)"
 _STYLE = {"description_width": "initial"}
-_DEPTH_TITLE = "relative depth (0 = embeddings, 1 = last layer)"
 
 
 def _check_table(df: pd.DataFrame, columns, what: str) -> None:
@@ -59,27 +58,9 @@ def depth_heatmap(df: pd.DataFrame):
     >>> spec["layer"][0]["encoding"]["x"]["title"]
     'relative depth (0 = embeddings, 1 = last layer)'
     """
-    import altair as alt
+    from ..plots import tag_layer_heatmap
 
-    _check_table(df, ["tag", "layer", "count", "relative_depth"], "tag x layer table")
-    data = df[["tag", "layer", "count", "relative_depth"]].copy()
-    data["depth"] = [f"{d:.2f}" for d in data["relative_depth"].astype(float)]
-    order = (data.drop_duplicates("layer").sort_values("layer")["depth"].tolist())
-    tag_sort = alt.EncodingSortField("count", op="sum", order="descending")
-    base = alt.Chart(data).encode(x=alt.X("depth:O", title=_DEPTH_TITLE, sort=order, axis=alt.Axis(labelAngle=0)),
-                                  y=alt.Y("tag:N", title="tag", sort=tag_sort))
-    rect = base.mark_rect().encode(color=alt.Color("count:Q", title="neurons", scale=alt.Scale(scheme="blues")),
-                                   tooltip=["tag:N", "layer:O", alt.Tooltip("relative_depth:Q", format=".2f"),
-                                            "count:Q"])
-    layers = [rect]
-    if len(data) <= 300:
-        threshold = float(data["count"].max()) / 2
-        layers.append(base.mark_text(fontSize=10).encode(
-            text="count:Q", color=alt.condition(alt.datum["count"] > threshold, alt.value("white"),
-                                                alt.value("black"))))
-    return alt.layer(*layers).properties(width=max(160, 36 * data["layer"].nunique()),
-                                         height=max(80, 16 * data["tag"].nunique()),
-                                         title="Neurons per tag and relative depth")
+    return tag_layer_heatmap(df, relative_depth=True)
 
 
 class LocalizationView(View):
