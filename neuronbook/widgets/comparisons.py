@@ -51,12 +51,6 @@ _STATES = {"pretrained": "#8c8c8c", "fine-tuned": "#7b3294"}
 _STYLE = {"description_width": "initial"}
 
 
-def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"{what} lacks column(s) {missing}; it has {list(df.columns)}")
-
-
 def _fmt(value, spec: str = ".3f") -> str:
     return "n/a" if value is None or (isinstance(value, float) and np.isnan(value)) else format(value, spec)
 
@@ -81,6 +75,8 @@ def finetuning_layers_chart(layers: pd.DataFrame):
     ('bar', 'model')
     """
     import altair as alt
+
+    from ..plots import _require
 
     _require(layers, ["task", "model", "layer", "share"], "fine-tuning layer table")
     unknown = sorted(set(layers["model"].astype(str)) - set(_STATES))
@@ -123,6 +119,8 @@ def tag_similarity_chart(table: pd.DataFrame, title: str | None = None):
     '-x'
     """
     import altair as alt
+
+    from ..plots import _require
 
     _require(table, ["tag", "jaccard"], "tag similarity table")
     cols = ["tag", "jaccard"] + (["intersection"] if "intersection" in table.columns else [])

@@ -32,14 +32,6 @@ ALL_TAGS = "(all tags)"
 _STYLE = {"description_width": "initial"}
 
 
-def _check_table(df: pd.DataFrame, columns, what: str) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"{what} must be a DataFrame, got {type(df).__name__}")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"{what} lacks column(s) {missing}; it has {list(df.columns)}")
-
-
 def depth_heatmap(df: pd.DataFrame):
     """Heat map of neurons per tag over relative depth (the tag x layer table with a depth axis).
 
@@ -102,9 +94,11 @@ class LocalizationView(View):
 
     def __init__(self, tag_layers: pd.DataFrame, distribution: pd.DataFrame | None = None, *, task=None, tag=None,
                  relative_depth: bool = False, chart_mode: str = "auto"):
-        _check_table(tag_layers, ["tag", "layer", "count", "share", "relative_depth"], "tag_layers")
+        from ..plots import _require  # the charts' column check
+
+        _require(tag_layers, ["tag", "layer", "count", "share", "relative_depth"], "tag_layers")
         if distribution is not None:
-            _check_table(distribution, ["task", "layer", "count", "share", "relative_depth"], "distribution")
+            _require(distribution, ["task", "layer", "count", "share", "relative_depth"], "distribution")
         w = ipw()
         self.tag_layers = tag_layers.copy()
         if "task" not in self.tag_layers.columns:
