@@ -146,3 +146,178 @@ def test_diverging_loss_is_an_error():
     X = np.array([[1e30, -1e30], [-1e30, 1e30]] * 4, np.float32)
     with pytest.raises(FloatingPointError, match="training loss became"):
         ElasticNetProbe(standardize=False, lr=1e30, epochs=3, batch_size=2, device="cpu").fit(X, ["a", "b"] * 4)
+
+
+# -- unchanged results: values recorded with the implementation before the lean path (commit 5f23ec7) --------
+# On the machine that recorded them the new code gives the same bits; the tolerance only absorbs
+# another CPU's float rounding, far below what any change to the algorithm would move.
+GOLDEN = {
+    "default": ({}, 1200, {}, 2.6806023120880127, [0.04934944957494736, 0.049445610493421555,
+                                                   -0.04941193386912346, -0.02854948677122593],
+                [0.03948496654629707, 0.045056410133838654, 0.03756888583302498, -0.04887167364358902], 10),
+    "val_patience": ({"epochs": 6, "batch_size": 64, "lr": 1e-2, "patience": 2, "seed": 3}, 1000, {"val": True},
+                     14.341398239135742, [0.7463953495025635, 0.7611199617385864, -0.7421861886978149,
+                                          -0.1587468385696411],
+                     [0.23119476437568665, 0.3130645453929901, 0.1446518748998642, -0.4319874048233032], 6),
+    "adam": ({"solver": "adam", "epochs": 5, "batch_size": 100, "lr": 1e-2, "l1": 1e-3, "l2": 1e-3}, 1500, {},
+             11.12779426574707, [0.6205275058746338, 0.6251094937324524, -0.6197274327278137, -0.11362092196941376],
+             [0.25049763917922974, 0.33037933707237244, 0.2724803388118744, -0.41148316860198975], 5),
+    "raw_fullbatch": ({"standardize": False, "batch_size": None, "epochs": 20, "lr": 1e-2, "l1": 1e-2, "l2": 0.0},
+                      1500, {}, 3.5214436054229736, [0.1892303228378296, 0.18965478241443634, -0.18914763629436493,
+                                                     -0.06647372245788574],
+                      [0.18583731353282928, 0.1914776712656021, 0.18901820480823517, -0.1893366575241089], 20),
+    "float16": ({"epochs": 3, "seed": 7}, 1500, {"float16": True}, 0.9636386632919312,
+                [0.01792578585445881, 0.017910588532686234, -0.017939729616045952, -0.014263823628425598],
+                [0.015093271620571613, 0.016543420031666756, 0.016368092969059944, -0.017825806513428688], 3),
+}
+
+
+@pytest.mark.parametrize("case", sorted(GOLDEN))
+@pytest.mark.parametrize("lean", [False, True], ids=["array", "memmap_rows"])
+def test_default_path_gives_the_recorded_weights(case, lean, tmp_path):
+    params, n, how, abs_sum, picked, intercept, best_epoch = GOLDEN[case]
+    X, y = planted()
+    if how.get("float16"):
+        X = X.astype(np.float16)
+    fit_kw = {}
+    if lean:  # the same rows read from a memmap twice their size, through rows= / val_rows=
+        np.save(tmp_path / "X.npy", np.concatenate([X, X[::-1]]))
+        X = np.load(tmp_path / "X.npy", mmap_mode="r")
+        fit_kw["rows"] = np.arange(n)
+        if how.get("val"):
+            fit_kw.update(val_rows=np.arange(1000, 1500))
+    if how.get("val"):
+        fit_kw.update(X_val=X if lean else X[1000:], y_val=y[1000:])
+    probe = ElasticNetProbe(device="cpu", **params).fit(X if lean else X[:n], y[:n], **fit_kw)
+    coef = probe.coef_
+    assert float(np.abs(coef).sum()) == pytest.approx(abs_sum, rel=1e-4)
+    assert [coef[0, 7], coef[1, 19], coef[2, 31], coef[3, 0]] == pytest.approx(picked, rel=1e-4, abs=1e-6)
+    assert probe.intercept_ == pytest.approx(intercept, rel=1e-4, abs=1e-6)
+    assert probe.best_epoch_ == best_epoch
+
+
+def _memmap(tmp_path, X, name="X.npy"):
+    np.save(tmp_path / name, X)
+    return np.load(tmp_path / name, mmap_mode="r")
+
+
+def test_rows_and_columns_of_a_memmap_equal_a_copy(tmp_path, monkeypatch):
+    import neuronbook.probe as probe_mod
+
+    monkeypatch.setattr(probe_mod, "BLOCK_BYTES", 4096)  # many blocks: statistics continued across them
+    X, y = planted(n=900)
+    mm = _memmap(tmp_path, X)
+    rows = np.random.default_rng(1).permutation(900)[:600]
+    cols = np.array([31, 7, 5, 19, 2, 30])
+    ref = ElasticNetProbe(**FAST).fit(X[rows][:, cols], y[rows])
+    lean = ElasticNetProbe(**FAST).fit(mm, y[rows], rows=rows, columns=cols)
+    assert np.array_equal(ref.coef_, lean.coef_) and np.array_equal(ref.intercept_, lean.intercept_)
+    # the statistics are numpy's float64 mean / std of the selection, to the bit
+    assert np.array_equal(lean.mean_, X[rows][:, cols].mean(axis=0, dtype=np.float64).astype(np.float32))
+    assert np.array_equal(lean.scale_, X[rows][:, cols].std(axis=0, dtype=np.float64).astype(np.float32))
+    rest = np.setdiff1d(np.arange(900), rows)
+    assert np.array_equal(lean.decision_function(mm, rows=rest, columns=cols), ref.decision_function(X[rest][:, cols]))
+    assert lean.score(mm, y[rest], rows=rest, columns=cols) == ref.score(X[rest][:, cols], y[rest])
+    assert np.array_equal(lean.predict_proba(mm, rows=rest[:5], columns=cols), ref.predict_proba(X[rest[:5]][:, cols]))
+
+
+def test_float16_memmap_is_widened_batch_by_batch(tmp_path):
+    X, y = planted(n=500)
+    X16 = X.astype(np.float16)
+    a = ElasticNetProbe(**FAST).fit(_memmap(tmp_path, X16), y)
+    b = ElasticNetProbe(**FAST).fit(X16.astype(np.float32), y)
+    assert np.array_equal(a.coef_, b.coef_)
+
+
+def test_fit_never_copies_the_whole_input(tmp_path, monkeypatch):
+    import tracemalloc
+
+    import neuronbook.probe as probe_mod
+
+    monkeypatch.setattr(probe_mod, "BLOCK_BYTES", 2**18)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40_000, 100)).astype(np.float32)  # 16 MB
+    y = np.where(X[:, 3] > 0, "A", "B")
+    mm = _memmap(tmp_path, X)
+    del X
+    rows = np.arange(0, 40_000, 2)[::-1].copy()  # 8 MB selected
+    tracemalloc.start()
+    try:
+        ElasticNetProbe(epochs=1, batch_size=512).fit(mm, y[rows], mm, y[1::2], rows=rows,
+                                                      val_rows=np.arange(1, 40_000, 2))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # a copy of the selection would be 8 MB (numpy's float64 std temporary 16 MB); blocks are 0.25 MB
+    assert peak < 3 * 2**20
+
+
+def test_given_statistics_are_used_and_checked():
+    X, y = planted(n=400)
+    first = ElasticNetProbe(**FAST).fit(X, y)
+    again = ElasticNetProbe(**FAST).fit(X, y, stats=(first.mean_, first.scale_))
+    assert np.array_equal(first.coef_, again.coef_)
+    other = ElasticNetProbe(**FAST).fit(X, y, stats=(np.zeros(40), np.ones(40)))  # = no standardisation
+    raw = ElasticNetProbe(standardize=False, **FAST).fit(X, y)
+    assert np.array_equal(other.coef_, raw.coef_) and np.all(other.mean_ == 0)
+    with pytest.raises(ValueError, match=r"stats mean must have one value per feature, shape \(40,\)"):
+        ElasticNetProbe(**FAST).fit(X, y, stats=(first.mean_[:5], first.scale_))
+    with pytest.raises(ValueError, match="scale must be > 0"):
+        ElasticNetProbe(**FAST).fit(X, y, stats=(first.mean_, np.zeros(40)))
+    with pytest.raises(ValueError, match="need standardize=True"):
+        ElasticNetProbe(standardize=False).fit(X, y, stats=(first.mean_, first.scale_))
+    bad = X.copy()
+    bad[17, 9] = np.inf
+    # without a statistics pass the values are checked batch by batch in the first epoch
+    with pytest.raises(ValueError, match="non-finite value .*row 17, column 9"):
+        ElasticNetProbe(**FAST).fit(bad, y, stats=(first.mean_, first.scale_))
+    with pytest.raises(ValueError, match="non-finite value .*row 17, column 9"):
+        ElasticNetProbe(standardize=False, **FAST).fit(bad, y)
+
+
+def test_warm_start_and_initial_weights():
+    X, y = planted(n=600)
+    probe = ElasticNetProbe(l1=1e-3, l2=1e-3, **FAST).fit(X, y)
+    # no epoch: the starting weights are the result
+    still = ElasticNetProbe(epochs=0).fit(X, y, coef_init=probe.coef_, intercept_init=probe.intercept_)
+    assert np.array_equal(still.coef_, probe.coef_) and np.array_equal(still.intercept_, probe.intercept_)
+    cold = ElasticNetProbe(l1=1e-3, l2=1e-3, epochs=1, batch_size=64, lr=1e-2).fit(X, y)
+    warm = ElasticNetProbe(l1=1e-3, l2=1e-3, epochs=1, batch_size=64, lr=1e-2).fit(
+        X, y, coef_init=probe.coef_, intercept_init=probe.intercept_)
+    assert warm.history_["loss"].iloc[0] < 0.8 * cold.history_["loss"].iloc[0]
+    # sklearn-style: a second fit continues from the first, along a path of penalties
+    path = ElasticNetProbe(l1=1e-2, l2=1e-2, warm_start=True, **FAST).fit(X, y)
+    before = path.coef_.copy()
+    path.set_params(l1=1e-3, l2=1e-3, epochs=0).fit(X, y)
+    assert np.array_equal(path.coef_, before)
+    # retraining on a prefix of the ranking from the oracle's weights restricted to it
+    cols = [7, 19, 31]
+    sub = ElasticNetProbe(epochs=0).fit(X, y, columns=cols, coef_init=probe.coef_[:, cols],
+                                        stats=(probe.mean_[cols], probe.scale_[cols]))
+    assert np.array_equal(sub.coef_, probe.coef_[:, cols])
+    with pytest.raises(ValueError, match="warm_start: the previous fit had 4 classes x 40 features"):
+        path.fit(X, y, columns=cols)
+    with pytest.raises(ValueError, match=r"coef_init must have shape \(n_classes, n_features\) = \(4, 3\)"):
+        ElasticNetProbe().fit(X, y, columns=cols, coef_init=probe.coef_)
+
+
+def test_rows_and_columns_errors():
+    X, y = planted(n=100)
+    with pytest.raises(ValueError, match="one label per row selected by rows: X has 10 rows selected"):
+        ElasticNetProbe().fit(X, y, rows=np.arange(10))
+    with pytest.raises(IndexError, match="X rows holds position 100, outside 0..99"):
+        ElasticNetProbe().fit(X, y[:3], rows=[0, 5, 100])
+    with pytest.raises(IndexError, match="X columns holds position -1"):
+        ElasticNetProbe().fit(X, y, columns=[0, -1])
+    with pytest.raises(TypeError, match="integer positions"):
+        ElasticNetProbe().fit(X, y, rows=np.ones(100, bool))
+    with pytest.raises(ValueError, match="val_rows selects rows of X_val"):
+        ElasticNetProbe().fit(X, y, val_rows=[1, 2])
+    with pytest.raises(ValueError, match="X_val has 40 features but X has 2"):
+        ElasticNetProbe().fit(X[:, :2], y, X, y)
+    probe = ElasticNetProbe(epochs=1).fit(X, y, columns=[3, 4])
+    with pytest.raises(ValueError, match="X has 40 features but the probe was fitted on 2"):
+        probe.predict(X)
+    with pytest.raises(ValueError, match="X has 5 rows selected but y has 100 labels"):
+        probe.score(X, y, rows=np.arange(5), columns=[3, 4])
+    assert ElasticNetProbe().get_params()["warm_start"] is False
