@@ -44,6 +44,7 @@ __all__ = [
     "neuron_tags",
     "ranking_frame",
     "per_tag_ranking",
+    "zero_mass_classes",
     "probeless_scores",
     "iou_scores",
     "average_precision_scores",
@@ -81,6 +82,11 @@ def _select(W, percentage, class_names, ascending):
     A = _weights(W)
     per_class = {}
     for key, row in zip(_class_keys(len(A), class_names), A):
+        if not row.sum() > 0:
+            # a class whose weights are all zero has no mass to cover: it selects nothing (a tie-broken
+            # argmax would invent a neuron for it at every percentage)
+            per_class[key] = np.zeros(0, np.int64)
+            continue
         order = np.argsort(row if ascending else -row, kind="stable")
         cum = np.cumsum(row[order])
         hit = np.nonzero(cum >= percentage * row.sum())[0]
@@ -88,6 +94,22 @@ def _select(W, percentage, class_names, ascending):
         per_class[key] = order[:stop]
     selected = np.unique(np.concatenate(list(per_class.values()))) if per_class else np.zeros(0, int)
     return selected, per_class
+
+
+def zero_mass_classes(W, class_names=None):
+    """Classes whose weight row is all zero (a strong L1 penalty can leave a rare tag without weights).
+
+    They select no neurons in :func:`top_neurons`, :func:`neuron_ordering` and :func:`per_tag_ranking`;
+    an analysis reports them instead of inventing neurons for them.
+
+    Examples
+    --------
+    >>> zero_mass_classes([[0, 0, 0], [1, 0, 2]], ["WP$", "NN"])
+    ['WP$']
+    """
+    A = _weights(W)
+    keys = _class_keys(len(A), class_names)
+    return [key for key, row in zip(keys, A) if not row.sum() > 0]
 
 
 def top_neurons(W, percentage=0.5, class_names=None):
@@ -170,12 +192,17 @@ def neuron_scores(W):
 def neuron_tags(W, class_names):
     """Per neuron, the class whose weight mass it holds the largest share of (the ``tag`` column).
 
+    A neuron with no weight for any class has no tag (None).
+
     Examples
     --------
-    >>> neuron_tags([[3, 1], [1, 3]], ["A", "B"]).tolist()
-    ['A', 'B']
+    >>> neuron_tags([[3, 1, 0], [1, 3, 0]], ["A", "B"]).tolist()
+    ['A', 'B', None]
     """
-    return np.asarray(class_names)[_mass_shares(W).argmax(axis=0)]
+    shares = _mass_shares(W)
+    tags = np.asarray(class_names, dtype=object)[shares.argmax(axis=0)]
+    tags[~(shares.max(axis=0) > 0)] = None
+    return tags
 
 
 def _mass_shares(W):
@@ -336,6 +363,8 @@ def per_tag_ranking(W, class_names, neurons=None, percentage=0.5):
     mass = A.sum(axis=1)
     frames = []
     for row, (tag, cols) in enumerate(per_class.items()):
+        if not len(cols):  # a zero-mass tag has no top neurons (see zero_mass_classes)
+            continue
         share = A[row, cols] / (mass[row] if mass[row] > 0 else 1.0)
         table = neuron_table(idx, cols)
         frames.append(pd.DataFrame({

@@ -254,3 +254,20 @@ def test_rank_input_errors():
     # without labels: one layer 0, neuron = column
     r = ProbelessRanker().rank(X, y)
     assert set(r["layer"]) == {0} and (int(r.loc[0, "neuron"])) == neurons.get_loc((1, 3))
+
+
+def test_zero_mass_classes_select_nothing():
+    # row "WP$" is all zero: before, the sweep's tie-broken argmax made it "select" neuron 0 at every step
+    from neuronbook.rank import neuron_ordering, per_tag_ranking, top_neurons, zero_mass_classes
+
+    W = np.array([[0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 3.0, 0.0], [0.0, 0.0, 1.0, 2.0]])
+    tags = ["WP$", "NN", "VB"]
+    assert zero_mass_classes(W, tags) == ["WP$"]
+    sel, per = top_neurons(W, 0.5, tags)
+    assert per["WP$"].tolist() == [] and per["NN"].tolist() == [2] and per["VB"].tolist() == [3]
+    assert sel.tolist() == [2, 3]
+    ordering, bounds = neuron_ordering(W, search_stride=4)
+    # neuron 0 has no weight anywhere: it comes last, never in an early chunk
+    assert ordering.tolist()[-1] == 0 and ordering.tolist()[:2] == [2, 3]
+    table = per_tag_ranking(W, tags, percentage=0.5)
+    assert set(table["tag"]) == {"NN", "VB"}
