@@ -43,7 +43,7 @@ _EXPORTS: dict[str, list[str]] = {
     "extract": ["extract", "store_key", "store_path", "AGGREGATIONS"],
     "probe": ["ElasticNetProbe", "encode_labels"],
     "rank": ["top_neurons", "bottom_neurons", "random_neurons", "random_ordering", "neuron_ordering",
-             "bottom_ordering", "neuron_scores", "neuron_tags", "ranking_frame", "per_tag_ranking", "probeless_scores",
+             "bottom_ordering", "neuron_scores", "neuron_tags", "ranking_frame", "per_tag_ranking", "zero_mass_classes", "probeless_scores",
              "iou_scores", "average_precision_scores", "ordering_from_scores", "ranking_overlap", "Ranker",
              "LCARanker", "ProbelessRanker", "IoURanker", "APRanker", "RANKERS", "get_ranker"],
     "plots": ["MAX_ROWS", "SELECTION_COLORS", "activation_html", "activation_text_chart",
@@ -61,7 +61,7 @@ _EXPORTS: dict[str, list[str]] = {
                  "architecture_comparison", "as_selection", "finetuning_comparison", "jaccard",
                  "language_comparison"],
     "lca": ["LCAResult", "LCAData", "RESULT_FORMAT", "lca_from_arrays", "split_store_rows", "analyze_store",
-            "prepare", "run_lca", "result_key", "cache_result"],
+            "prepare", "run_lca", "combine_seeds", "result_key", "cache_result"],
     "notebooks": ["RENDERERS", "CellError", "NotebookError", "notebook_setup", "notebook_errors", "run_notebook",
                   "save_headline", "sweep", "report"],
 }

@@ -45,6 +45,7 @@ DEFAULT_SEARCH_GRID = (0.0, 1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
 _SOLVERS = ("proximal", "adam")
 _ABLATION_METHODS = ("retrain", "zero-out")
 _DTYPES = ("float32", "float16")
+_CRITERIA = ("one_se", "gap")
 
 
 def _doc(text: str, **kw) -> Any:
@@ -108,8 +109,11 @@ class LCAConfig:
                             default=None)
     l2: float | None = _doc("L2 penalty (see l1)", default=None)
     search_grid: tuple = _doc("penalties tried by the search (l1 = l2 = value)", default=DEFAULT_SEARCH_GRID)
-    search_tolerance: float = _doc("search: eligible penalties keep dev accuracy within this of the unpenalised probe",
-                                   default=0.02)
+    search_criterion: str = _doc("search: one_se (the largest penalty whose dev accuracy is within one standard error "
+                                 "of the best) or gap (the largest top - max(random, bottom) dev gap at 10 %, "
+                                 "NeuroX-style; it chooses by the contrast that is then reported)", default="one_se")
+    search_tolerance: float = _doc("search, criterion gap: eligible penalties keep dev accuracy within this of the "
+                                   "unpenalised probe", default=0.02)
     search_max_train: int | None = _doc("search: subsample of training words per fit (None: all)", default=None)
     epochs: int = _doc("probe training epochs", default=10)
     batch_size: int = _doc("probe mini-batch size", default=256)
@@ -123,15 +127,21 @@ class LCAConfig:
                         default=0.01)
     percents: tuple = _doc("minimal set: prefix sizes tried, in percent of all neurons", default=DEFAULT_PERCENTS)
     ablation_percents: tuple = _doc("ablation: sizes of the top / random / bottom sets, in percent (empty: none)",
-                                    default=(10.0,))
+                                    default=(10.0, 15.0, 20.0))
     ablation_methods: tuple = _doc("ablation: retrain and/or zero-out", default=_ABLATION_METHODS)
+    n_draws: int = _doc("random baselines: fresh draws of uniform and of layer-matched random neurons per "
+                        "ablation size (0: none)", default=10)
+    bootstrap: int = _doc("minimal set: bootstrap resamples of the dev sentences for its size's interval (0: none)",
+                          default=200)
     control: bool = _doc("also run the control task control:<task> (selectivity)", default=True)
     seed: int = _doc("seed of every random choice (sampling, splits, shuffles, random neurons)", default=0)
+    seeds: tuple | None = _doc("run the analysis once per seed and report mean, sd and the overlap of the selected "
+                               "neurons (None: once, with seed)", default=None)
 
     # -- validation --------------------------------------------------------------------------------
     def __post_init__(self):
         set_ = object.__setattr__
-        for name in ("layers", "search_grid", "percents", "ablation_percents", "ablation_methods"):
+        for name in ("layers", "search_grid", "percents", "ablation_percents", "ablation_methods", "seeds"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, tuple):
                 if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
@@ -164,6 +174,16 @@ class LCAConfig:
                 fail(name, "must be a positive integer")
         if not _int(self.seed) or self.seed < 0:
             fail("seed", "must be a non-negative integer")
+        if self.seeds is not None and (not self.seeds or any(not _int(v) or v < 0 for v in self.seeds)
+                                       or len(set(self.seeds)) != len(self.seeds)):
+            fail("seeds", "must be a non-empty list of distinct non-negative integers, or None")
+        for name in ("n_draws", "bootstrap"):
+            if not _int(getattr(self, name)) or getattr(self, name) < 0:
+                fail(name, "must be an integer >= 0")
+        if self.n_draws == 1:
+            fail("n_draws", "must be 0 (no baselines) or at least 2 (an interval needs two draws)")
+        if self.search_criterion not in _CRITERIA:
+            fail("search_criterion", f"must be one of {list(_CRITERIA)}")
         if not _real(self.lr) or self.lr <= 0:
             fail("lr", "must be a positive finite number")
         for name in ("l1", "l2"):

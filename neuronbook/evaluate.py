@@ -107,11 +107,21 @@ def oracle(X_train, y_train, X_dev=None, y_dev=None, X_test=None, y_test=None, *
 
 
 def minimal_set(ordering, X_train, y_train, X_dev, y_dev, X_test=None, y_test=None, *, oracle_accuracy,
-                delta=0.01, percents=PERCENT_GRID, l1=1e-3, l2=1e-3, probe_params=None, seed=0, progress=False):
+                delta=0.01, percents=PERCENT_GRID, l1=1e-3, l2=1e-3, probe_params=None, seed=0, progress=False,
+                fine_steps=4, bootstrap=0, groups=None, oracle_correct=None):
     """Smallest prefix of ``ordering`` whose retrained probe reaches ``oracle_accuracy * (1 - delta)`` on dev.
 
-    Prefixes of ``percents`` % of all neurons are tried in increasing order; the search
-    stops at the first one that reaches the target.
+    Prefixes of ``percents`` % of all neurons are tried in increasing order up to the first one
+    that reaches the target; then ``fine_steps`` evenly spaced sizes between that one and the grid
+    point before it are tried too, so the answer does not jump by a coarse grid step.
+
+    With ``bootstrap`` resamples the size gets an interval: the dev sentences (``groups``: the
+    sentence of every dev word; default every word on its own) are drawn with replacement, the
+    target is recomputed from the oracle's correct words (``oracle_correct``) on the same draw, and
+    the smallest evaluated prefix that reaches it is that resample's size.  The grid point after the
+    first hit is also evaluated, so a resample whose first hit falls short can still land.  The
+    bootstrap covers the dev sample only; the spread over training seeds needs several runs
+    (``LCAConfig.seeds``).
 
     Parameters
     ----------
@@ -121,14 +131,26 @@ def minimal_set(ordering, X_train, y_train, X_dev, y_dev, X_test=None, y_test=No
         Dev accuracy of the probe on all neurons.
     delta : float
         Allowed relative loss of accuracy.
+    fine_steps : int
+        Extra sizes tried between the last miss and the first hit of the coarse grid (0: none).
+    bootstrap : int
+        Resamples of the dev set for the size's interval (0: none).
+    groups : array-like, optional
+        Sentence (or any cluster) of every dev word; resampling draws whole groups.
+    oracle_correct : array-like of bool, optional
+        Whether the oracle got each dev word right (default: the target stays fixed).
 
     Returns
     -------
     summary : dict
         ``n_neurons``, ``percent``, ``dev_accuracy``, ``test_accuracy``, ``target``, ``reached``
-        (False when no prefix reached the target: then all neurons are reported), ``columns``.
+        (False when no prefix reached the target: then all neurons are reported), ``columns``; with
+        ``bootstrap``: ``n_bootstrap``, ``size_median``, ``size_low``, ``size_high`` (2.5 / 97.5 %
+        percentiles, in neurons) and ``share_not_reached`` (resamples where no evaluated prefix
+        reached the target; they count as all neurons).
     curve : DataFrame
-        ``selection`` ("top"), ``method`` ("retrain"), ``percent``, ``n_neurons``, ``split``, ``accuracy``.
+        ``selection`` ("top"), ``method`` ("retrain"), ``percent``, ``n_neurons``, ``split``, ``accuracy``;
+        with ``bootstrap`` also ``ci_low``/``ci_high`` of the dev accuracy (2.5 / 97.5 % percentiles).
 
     Examples
     --------
@@ -141,33 +163,103 @@ def minimal_set(ordering, X_train, y_train, X_dev, y_dev, X_test=None, y_test=No
     (1, True)
     """
     ordering = np.asarray(ordering, dtype=np.int64)
+    y_dev = np.asarray(y_dev)
     n_total = X_train.shape[1]
     target = oracle_accuracy * (1 - delta)
-    rows, summary, seen = [], None, set()
-    for pct in tqdm(sorted(percents), disable=not progress, desc="minimal set", leave=False):
+    if int(fine_steps) < 0 or int(bootstrap) < 0:
+        raise ValueError(f"fine_steps and bootstrap must be >= 0, got {fine_steps} and {bootstrap}")
+    results = {}  # k -> (percent, dev correct per word, dev accuracy, test accuracy)
+
+    def evaluate(pct):
         k = n_for_percent(n_total, pct)
-        if k in seen:  # small stores: several percentages round to the same count
-            continue
-        seen.add(k)
-        cols = ordering[:k]
-        probe = make_probe(l1, l2, probe_params, seed).fit(X_train[:, cols], y_train)
-        acc = {s: probe.score(X[:, cols], y) for s, X, y in _splits(dev=(X_dev, y_dev), test=(X_test, y_test))}
-        rows += [{"selection": "top", "method": "retrain", "percent": float(pct), "n_neurons": k,
-                  "split": s, "accuracy": a} for s, a in acc.items()]
-        logger.debug("minimal set: %d neurons, dev accuracy %.4f (target %.4f)", k, acc["dev"], target)
-        if acc["dev"] >= target:
-            summary = {"n_neurons": k, "percent": float(pct), "dev_accuracy": acc["dev"],
-                       "test_accuracy": acc.get("test", np.nan), "target": target, "reached": True}
+        if k not in results:  # small stores: several percentages round to the same count
+            cols = ordering[:k]
+            probe = make_probe(l1, l2, probe_params, seed).fit(X_train[:, cols], y_train)
+            correct = probe.predict(X_dev[:, cols]) == y_dev  # unseen dev tags are errors, as in score()
+            test = probe.score(X_test[:, cols], y_test) if X_test is not None and y_test is not None else None
+            results[k] = (float(pct), correct, float(correct.mean()), test)
+            logger.debug("minimal set: %d neurons, dev accuracy %.4f (target %.4f)", k, correct.mean(), target)
+        return k
+
+    grid = sorted(float(p) for p in percents)
+    bar = tqdm(total=len(grid) + int(fine_steps) + 1, disable=not progress, desc="minimal set", leave=False)
+    previous, hit = 0.0, None
+    for i, pct in enumerate(grid):
+        k = evaluate(pct)
+        bar.update()
+        if results[k][2] >= target:
+            hit = i
             break
-    if summary is None:
+        previous = pct
+    if hit is not None:
+        if previous > 0 and fine_steps:
+            for pct in np.linspace(previous, grid[hit], int(fine_steps) + 2)[1:-1]:
+                evaluate(round(float(pct), 4))
+                bar.update()
+        if bootstrap and hit + 1 < len(grid):
+            evaluate(grid[hit + 1])
+            bar.update()
+    bar.close()
+    sizes = sorted(results)
+    passing = [k for k in sizes if results[k][2] >= target]
+    if passing:
+        k = passing[0]
+        pct, _, dev_acc, test_acc = results[k]
+        summary = {"n_neurons": k, "percent": pct, "dev_accuracy": dev_acc,
+                   "test_accuracy": np.nan if test_acc is None else test_acc, "target": target, "reached": True}
+    else:
         warnings.warn(f"no prefix of up to {max(percents):g}% of the neurons reached the target dev accuracy "
                       f"{target:.4f} (oracle {oracle_accuracy:.4f} minus delta={delta:g}); the minimal set is "
                       f"reported as all {n_total} neurons", TargetNotReachedWarning, stacklevel=2)
         summary = {"n_neurons": n_total, "percent": 100.0, "dev_accuracy": np.nan, "test_accuracy": np.nan,
                    "target": target, "reached": False}
     summary["columns"] = ordering[: summary["n_neurons"]].tolist()
+    rows = []
+    for k in sizes:
+        pct, _, dev_acc, test_acc = results[k]
+        rows.append({"selection": "top", "method": "retrain", "percent": pct, "n_neurons": k, "split": "dev",
+                     "accuracy": dev_acc})
+        if test_acc is not None:
+            rows.append({"selection": "top", "method": "retrain", "percent": pct, "n_neurons": k, "split": "test",
+                         "accuracy": test_acc})
     curve = pd.DataFrame(rows, columns=["selection", "method", "percent", "n_neurons", "split", "accuracy"])
+    if bootstrap:
+        correct = np.stack([results[k][1] for k in sizes])  # sizes x dev words
+        boot = _bootstrap_sizes(correct, np.asarray(sizes), n_total, len(y_dev), groups, oracle_correct,
+                                target, delta, int(bootstrap), seed)
+        summary.update(boot["summary"])
+        lo = dict(zip(sizes, boot["acc_low"]))
+        hi = dict(zip(sizes, boot["acc_high"]))
+        dev = curve["split"] == "dev"
+        curve["ci_low"] = np.where(dev, curve["n_neurons"].map(lo), np.nan)
+        curve["ci_high"] = np.where(dev, curve["n_neurons"].map(hi), np.nan)
     return summary, curve
+
+
+def _bootstrap_sizes(correct, sizes, n_total, n_dev, groups, oracle_correct, target, delta, n_boot, seed):
+    """Minimal-set size and dev accuracies over resamples of the dev groups (see :func:`minimal_set`)."""
+    codes = np.arange(n_dev) if groups is None else np.unique(np.asarray(groups), return_inverse=True)[1].ravel()
+    if len(codes) != n_dev:
+        raise ValueError(f"groups has {len(codes)} entries for {n_dev} dev words")
+    n_groups = int(codes.max()) + 1 if n_dev else 0
+    words = np.bincount(codes, minlength=n_groups).astype(np.float64)
+    # correct words per group for every evaluated size, so a resample is a weighted sum over groups
+    hits = np.stack([np.bincount(codes, weights=c.astype(np.float64), minlength=n_groups) for c in correct])
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0xB007]))
+    counts = rng.multinomial(n_groups, np.full(n_groups, 1.0 / n_groups), size=n_boot).astype(np.float64)
+    denom = counts @ words
+    acc = (counts @ hits.T) / denom[:, None]  # resamples x sizes
+    if oracle_correct is not None:
+        oc = np.bincount(codes, weights=np.asarray(oracle_correct, dtype=np.float64), minlength=n_groups)
+        targets = (counts @ oc) / denom * (1 - delta)
+    else:
+        targets = np.full(n_boot, target)
+    ok = acc >= targets[:, None]
+    first = np.where(ok.any(axis=1), sizes[np.argmax(ok, axis=1)], n_total)
+    return {"summary": {"n_bootstrap": n_boot, "size_median": float(np.median(first)),
+                        "size_low": float(np.percentile(first, 2.5)), "size_high": float(np.percentile(first, 97.5)),
+                        "share_not_reached": float((~ok.any(axis=1)).mean())},
+            "acc_low": np.percentile(acc, 2.5, axis=0), "acc_high": np.percentile(acc, 97.5, axis=0)}
 
 
 def ablation(ordering, X_train, y_train, X_test, y_test, *, probe=None, percents=(10,), X_dev=None, y_dev=None,
@@ -177,7 +269,8 @@ def ablation(ordering, X_train, y_train, X_test, y_test, *, probe=None, percents
     ``retrain`` fits a new probe on the selected neurons; ``zero-out`` keeps the trained
     oracle ``probe`` and zeroes the weights of every other neuron (with a standardizing
     probe this replaces their activations by their training mean).  Top is the head of
-    ``ordering``, bottom its tail, random a seeded draw.
+    ``ordering``, bottom its tail, random one draw with the first of :func:`baseline_seeds` (never
+    the subset :func:`search_regularization` drew with ``seed``; :func:`random_baselines` gives many draws).
 
     Returns
     -------
@@ -198,7 +291,7 @@ def ablation(ordering, X_train, y_train, X_test, y_test, *, probe=None, percents
     n_total = X_train.shape[1]
     if "zero-out" in methods and probe is None:
         raise ValueError("method 'zero-out' needs the trained oracle probe (probe=...)")
-    rand = random_ordering(n_total, seed)
+    rand = random_ordering(n_total, baseline_seeds(seed, 1)[0])
     rows = []
     jobs = [(p, sel, m) for p in percents for sel in ("top", "random", "bottom") for m in methods]
     for pct, sel, method in tqdm(jobs, disable=not progress, desc="ablation", leave=False):
@@ -456,7 +549,7 @@ def layer_matched_neurons(columns, layers, seed=0):
 
 def random_baselines(ordering_or_selected_columns, X_train, y_train, X_test, y_test, *, neurons=None, k=None,
                      n_draws=10, layer_matched=True, methods=("retrain", "zero-out"), probe=None, l1=1e-3, l2=1e-3,
-                     probe_params=None, seed=0, exclude_seeds=(), progress=False):
+                     probe_params=None, seed=0, exclude_seeds=(), variants=("keep-selected",), progress=False):
     """Accuracy of random neuron sets of the selection's size, over fresh draws.
 
     ``"random"`` draws ``k`` neurons uniformly; ``"layer-matched random"`` keeps the per-layer counts
@@ -468,6 +561,8 @@ def random_baselines(ordering_or_selected_columns, X_train, y_train, X_test, y_t
     ``retrain`` fits a new probe on the drawn neurons (penalties ``l1``/``l2``, ``probe_params``,
     shuffling ``seed``); ``zero-out`` zeroes every other weight of the trained oracle ``probe`` (with a
     standardising probe: the other neurons at their training mean), as :func:`ablation` does.
+    ``variants`` adds ``remove-selected``: the drawn neurons are the missing ones instead (for
+    ``retrain``: a probe on all the other neurons, as costly as the oracle).
 
     Parameters
     ----------
@@ -486,8 +581,9 @@ def random_baselines(ordering_or_selected_columns, X_train, y_train, X_test, y_t
     Returns
     -------
     DataFrame
-        One row per (baseline, method, draw): ``baseline`` (``random`` / ``layer-matched random``),
-        ``method``, ``draw`` (0-based), ``seed`` (of the draw), ``n_neurons``, ``accuracy`` (test split).
+        One row per (baseline, method, variant, draw): ``baseline`` (``random`` / ``layer-matched
+        random``), ``method``, ``variant``, ``draw`` (0-based), ``seed`` (of the draw), ``n_neurons``
+        (the drawn set's size), ``accuracy`` (test split).
 
     Examples
     --------
@@ -507,6 +603,9 @@ def random_baselines(ordering_or_selected_columns, X_train, y_train, X_test, y_t
     for m in methods:
         if m not in ("retrain", "zero-out"):
             raise ValueError(f"unknown method {m!r}; use 'retrain' or 'zero-out'")
+    bad = [v for v in variants if v not in ABLATION_VARIANTS]
+    if bad or not variants:
+        raise ValueError(f"unknown variant {bad[0] if bad else None!r}; use any of {list(ABLATION_VARIANTS)}")
     if "zero-out" in methods and probe is None:
         raise ValueError("method 'zero-out' needs the trained oracle probe (probe=...)")
     baselines = ["random"]
@@ -519,21 +618,25 @@ def random_baselines(ordering_or_selected_columns, X_train, y_train, X_test, y_t
     rows = []
     jobs = [(b, d, s) for b in baselines for d, s in enumerate(seeds)]
     for base, d, s in tqdm(jobs, disable=not progress, desc="random baselines", leave=False):
-        cols = random_neurons(n_total, k, s) if base == "random" else layer_matched_neurons(top, layers, s)
+        drawn = random_neurons(n_total, k, s) if base == "random" else layer_matched_neurons(top, layers, s)
         for method in methods:
-            if method == "retrain":
-                acc = make_probe(l1, l2, probe_params, seed).fit(X_train[:, cols], y_train).score(
-                    X_test[:, cols], y_test)
-            else:
-                W = np.zeros_like(probe.coef_)
-                W[:, cols] = probe.coef_[:, cols]
-                acc = probe.score(X_test, y_test, coef=W)
-            rows.append({"baseline": base, "method": method, "draw": d, "seed": s, "n_neurons": len(cols),
-                         "accuracy": acc})
-    table = pd.DataFrame(rows, columns=["baseline", "method", "draw", "seed", "n_neurons", "accuracy"])
-    # one block per (baseline, method), draws in order
-    order = {b: i for i, b in enumerate(baselines)}, {m: i for i, m in enumerate(methods)}
-    key = table["baseline"].map(order[0]) * 10 + table["method"].map(order[1])
+            for variant in variants:
+                kept = drawn if variant == "keep-selected" else np.setdiff1d(np.arange(n_total), drawn)
+                if method == "retrain":
+                    acc = make_probe(l1, l2, probe_params, seed).fit(X_train[:, kept], y_train).score(
+                        X_test[:, kept], y_test)
+                else:
+                    W = np.zeros_like(probe.coef_)
+                    W[:, kept] = probe.coef_[:, kept]
+                    acc = probe.score(X_test, y_test, coef=W)
+                rows.append({"baseline": base, "method": method, "variant": variant, "draw": d, "seed": s,
+                             "n_neurons": len(drawn), "accuracy": acc})
+    cols = ["baseline", "method", "variant", "draw", "seed", "n_neurons", "accuracy"]
+    table = pd.DataFrame(rows, columns=cols)
+    # one block per (baseline, method, variant), draws in order
+    key = (table["baseline"].map({b: i for i, b in enumerate(baselines)}) * 100
+           + table["method"].map({m: i for i, m in enumerate(methods)}) * 10
+           + table["variant"].map({v: i for i, v in enumerate(variants)}))
     return table.iloc[np.lexsort((table["draw"], key))].reset_index(drop=True)
 
 
@@ -548,8 +651,9 @@ def baseline_summary(top_accuracy, draws, *, confidence=0.95):
     Parameters
     ----------
     top_accuracy : float or mapping
-        The top set's accuracy: one number for every method, or ``{method: accuracy}``
-        (e.g. retrain and zero-out differ).
+        The top set's accuracy: one number for every method, ``{method: accuracy}`` (e.g. retrain
+        and zero-out differ), or ``{(method, variant): accuracy}`` when ``draws`` has a ``variant``
+        column.
     draws : DataFrame
         From :func:`random_baselines` (``baseline``, ``method``, ``accuracy``).
     confidence : float
@@ -576,14 +680,20 @@ def baseline_summary(top_accuracy, draws, *, confidence=0.95):
     if missing:
         raise ValueError(f"draws lacks the columns {sorted(missing)} (use random_baselines' table)")
     rows = []
-    for (base, method), grp in draws.groupby(["baseline", "method"], sort=False):
+    has_variant = "variant" in draws.columns
+    keys = ["baseline", "method", "variant"] if has_variant else ["baseline", "method"]
+    for key, grp in draws.groupby(keys, sort=False):
+        base, method = key[0], key[1]
+        variant = key[2] if has_variant else None
         if isinstance(top_accuracy, (int, float, np.number)):
             top = float(top_accuracy)
+        elif has_variant and (method, variant) in top_accuracy:
+            top = float(top_accuracy[(method, variant)])
         elif method in top_accuracy:
             top = float(top_accuracy[method])
         else:
-            raise ValueError(f"no top accuracy for method {method!r}; give {{method: accuracy}} for "
-                             f"{sorted(draws['method'].unique())}")
+            raise ValueError(f"no top accuracy for method {method!r}" + (f", variant {variant!r}" if has_variant else "")
+                             + f"; give {{method: accuracy}} for {sorted(draws['method'].unique())}")
         acc = grp["accuracy"].to_numpy(np.float64)
         n = len(acc)
         mean = float(acc.mean())
@@ -591,11 +701,13 @@ def baseline_summary(top_accuracy, draws, *, confidence=0.95):
         se = sd / np.sqrt(n) if n > 1 else np.nan
         half = float(stats.t.ppf((1 + confidence) / 2, n - 1)) * se if n > 1 else np.nan
         diff = top - mean
-        rows.append({"baseline": base, "method": method, "n_draws": n, "mean": mean, "sd": sd, "top": top,
-                     "difference": diff, "se": se, "ci_low": diff - half, "ci_high": diff + half,
-                     "confidence": float(confidence)})
-    return pd.DataFrame(rows, columns=["baseline", "method", "n_draws", "mean", "sd", "top", "difference", "se",
-                                       "ci_low", "ci_high", "confidence"])
+        row = {"baseline": base, "method": method, "variant": variant, "n_draws": n, "mean": mean, "sd": sd,
+               "top": top, "difference": diff, "se": se, "ci_low": diff - half, "ci_high": diff + half,
+               "confidence": float(confidence)}
+        rows.append(row if has_variant else {k: v for k, v in row.items() if k != "variant"})
+    cols = ["baseline", "method", "variant", "n_draws", "mean", "sd", "top", "difference", "se", "ci_low", "ci_high",
+            "confidence"]
+    return pd.DataFrame(rows, columns=cols if has_variant else [c for c in cols if c != "variant"])
 
 
 ABLATION_VARIANTS = ("keep-selected", "remove-selected")
@@ -607,8 +719,8 @@ def ablation_variants(ordering, X_train, y_train, X_test, y_test, *, probe, perc
                       X_dev=None, y_dev=None, seed=0, progress=False):
     """Accuracy of the trained oracle ``probe`` when some neurons go missing.
 
-    For every percentage and selection (top = head of ``ordering``, bottom = its tail, random =
-    ``random_ordering(n, seed)``'s head, the same set as :func:`ablation`'s):
+    For every percentage and selection (top = head of ``ordering``, bottom = its tail, random = the
+    same draw as :func:`ablation`'s):
 
     - ``keep-selected``: only the selected neurons are seen, the others are missing;
     - ``remove-selected``: the selected neurons are missing, all others are seen.
@@ -651,7 +763,7 @@ def ablation_variants(ordering, X_train, y_train, X_test, y_test, *, probe, perc
         bad = [v for v in given if v not in allowed]
         if bad:
             raise ValueError(f"unknown {name} {bad[0]!r}; use one of {list(allowed)}")
-    rand = random_ordering(n_total, seed)
+    rand = random_ordering(n_total, baseline_seeds(seed, 1)[0])  # ablation()'s random set
     standardized = bool(getattr(probe, "standardize", True))
     train_mean = None if standardized else np.asarray(X_train, dtype=np.float64).mean(axis=0)
     splits = _splits(dev=(X_dev, y_dev), test=(X_test, y_test))

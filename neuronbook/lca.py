@@ -33,15 +33,18 @@ from .exceptions import ApproximationWarning, RareTagsWarning, UnseenLabelsWarni
 from .neurons import as_neuron_index, neuron_table, positions
 
 __all__ = ["LCAResult", "LCAData", "RESULT_FORMAT", "lca_from_arrays", "split_store_rows", "analyze_store",
-           "prepare", "run_lca", "result_key", "cache_result"]
+           "prepare", "run_lca", "combine_seeds", "result_key", "cache_result"]
 
 logger = logging.getLogger(__name__)
 
 #: Version of the on-disk result layout; :meth:`LCAResult.load` refuses any other.
-RESULT_FORMAT = 3  # 3: curve and minimal-set percents are the requested grid values
+RESULT_FORMAT = 4  # 4: random baselines over draws, ablation variants, minimal-set interval, seed tables
 
-_TABLES = ("ranking", "per_tag_ranking", "oracle", "curve", "minimal_set", "ablation", "selectivity",
-           "layer_distribution", "tag_layer_distribution", "regularization", "neurons", "classes")
+_TABLES = ("ranking", "per_tag_ranking", "oracle", "curve", "minimal_set", "ablation", "ablation_variants",
+           "baseline_draws", "baselines", "selectivity", "layer_distribution", "tag_layer_distribution",
+           "regularization", "neurons", "classes", "seed_runs", "seed_summary", "seed_overlap")
+_BASELINE_COLS = ("percent", "baseline", "method", "variant", "n_draws", "mean", "sd", "top", "difference", "se",
+                  "ci_low", "ci_high", "confidence")
 _INFO = "result.json"
 _PROBE = "probe.npz"
 _CURVE_COLS = ("selection", "method", "percent", "n_neurons", "split", "accuracy")
@@ -67,10 +70,22 @@ class LCAResult:
     curve : DataFrame
         Minimal-set search: ``selection``, ``method``, ``percent``, ``n_neurons``, ``split``, ``accuracy``.
     minimal_set : DataFrame
-        One row: ``n_neurons``, ``percent``, ``dev_accuracy``, ``test_accuracy``, ``target``, ``reached``.
+        One row: ``n_neurons``, ``percent``, ``dev_accuracy``, ``test_accuracy``, ``target``, ``reached``;
+        with a bootstrap also ``n_bootstrap``, ``size_median``, ``size_low``, ``size_high`` (2.5 / 97.5 %
+        over resampled dev sentences) and ``share_not_reached``.
     ablation : DataFrame
         ``selection`` (top/random/bottom), ``method`` (retrain/zero-out), ``percent``, ``n_neurons``,
-        ``split``, ``accuracy``.
+        ``split``, ``accuracy``; ``random`` is one fresh draw (the baselines hold many).
+    ablation_variants : DataFrame
+        The oracle probe with neurons missing: ``percent``, ``selection``, ``variant``
+        (keep-selected / remove-selected), ``fill`` (mean / zero), ``n_neurons``, ``split``, ``accuracy``
+        (:func:`neuronbook.evaluate.ablation_variants`).
+    baseline_draws : DataFrame
+        Every random draw: ``percent``, ``baseline`` (random / layer-matched random), ``method``,
+        ``variant``, ``draw``, ``seed``, ``n_neurons``, ``accuracy`` (test).
+    baselines : DataFrame
+        Top against the draws: ``percent``, ``baseline``, ``method``, ``variant``, ``n_draws``, ``mean``,
+        ``sd``, ``top``, ``difference`` (top - mean), ``se``, ``ci_low``, ``ci_high``, ``confidence``.
     selectivity : DataFrame
         ``selection``, ``n_neurons``, ``task_accuracy``, ``control_accuracy``, ``selectivity``.
     layer_distribution : DataFrame
@@ -84,6 +99,11 @@ class LCAResult:
         (the probe's standardisation).
     classes : DataFrame
         ``tag``, ``n_train``, ``n_dev``, ``n_test`` (words per tag), ``intercept`` (probe bias).
+    seed_runs, seed_summary, seed_overlap : DataFrame
+        With ``config.seeds``: the headline of every seed (``seed``, ``metric``, ``value``), each
+        metric's ``mean``, ``sd``, ``median``, ``min``, ``max`` over seeds, and the Jaccard overlap of
+        the selected neurons between seeds (``seed_a``, ``seed_b``, ``selection``, ``n_a``, ``n_b``,
+        ``jaccard``). The other tables are the first seed's. Empty for a single run.
     coef : numpy.ndarray, (n_tags, n_neurons)
         The oracle probe's weights; row ``i`` belongs to ``classes.tag[i]``, column ``j`` to
         ``neurons.iloc[j]``.
@@ -107,6 +127,11 @@ class LCAResult:
     minimal_set: pd.DataFrame = field(default_factory=lambda: _empty("n_neurons", "percent", "dev_accuracy",
                                                                      "test_accuracy", "target", "reached"))
     ablation: pd.DataFrame = field(default_factory=lambda: _empty(*_CURVE_COLS))
+    ablation_variants: pd.DataFrame = field(default_factory=lambda: _empty(
+        "percent", "selection", "variant", "fill", "n_neurons", "split", "accuracy"))
+    baseline_draws: pd.DataFrame = field(default_factory=lambda: _empty(
+        "percent", "baseline", "method", "variant", "draw", "seed", "n_neurons", "accuracy"))
+    baselines: pd.DataFrame = field(default_factory=lambda: _empty(*_BASELINE_COLS))
     selectivity: pd.DataFrame = field(default_factory=lambda: _empty("selection", "n_neurons", "task_accuracy",
                                                                      "control_accuracy", "selectivity"))
     layer_distribution: pd.DataFrame = field(default_factory=lambda: _empty("layer", "count", "share"))
@@ -114,6 +139,11 @@ class LCAResult:
     regularization: pd.DataFrame = field(default_factory=lambda: _empty("l1", "l2", "dev_accuracy"))
     neurons: pd.DataFrame = field(default_factory=lambda: _empty("layer", "neuron", "mean", "scale"))
     classes: pd.DataFrame = field(default_factory=lambda: _empty("tag", "n_train", "n_dev", "n_test", "intercept"))
+    seed_runs: pd.DataFrame = field(default_factory=lambda: _empty("seed", "metric", "value"))
+    seed_summary: pd.DataFrame = field(default_factory=lambda: _empty("metric", "n_seeds", "mean", "sd", "median",
+                                                                      "min", "max"))
+    seed_overlap: pd.DataFrame = field(default_factory=lambda: _empty("seed_a", "seed_b", "selection", "n_a", "n_b",
+                                                                      "jaccard"))
     coef: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     config: LCAConfig = field(default_factory=LCAConfig)
     info: dict = field(default_factory=dict)
@@ -306,7 +336,11 @@ class LCAResult:
         return {k: v for k, v in self.headline().itertuples(index=False)}
 
     def headline(self) -> pd.DataFrame:
-        """The key figures as a two-column table (``metric``, ``value``)."""
+        """The key figures as a two-column table (``metric``, ``value``).
+
+        Random sets are the mean over the baseline draws (one fresh draw when there are none); the
+        differences top - random carry a t interval at the first ablation size.
+        """
         i = self.info
         rows = [("l1", i.get("l1")), ("l2", i.get("l2"))]
         for split in ("dev", "test"):
@@ -317,19 +351,51 @@ class LCAResult:
             ms = self.minimal_set.iloc[0]
             rows += [("minimal set neurons", int(ms["n_neurons"])), ("minimal set %", round(float(ms["percent"]), 2)),
                      ("minimal set test accuracy", round(float(ms["test_accuracy"]), 4))]
-        test = self.ablation[self.ablation["split"] == "test"]
-        for (method, pct), grp in test.groupby(["method", "percent"], sort=False):
-            acc = grp.set_index("selection")["accuracy"]
-            for sel in ("top", "random", "bottom"):
-                if sel in acc:
-                    rows.append((f"{method} {sel} {pct:g}% test accuracy", round(float(acc[sel]), 4)))
-            if "top" in acc and "random" in acc:
-                rows.append((f"{method} top - random at {pct:g}%", round(float(acc["top"] - acc["random"]), 4)))
+            if "size_median" in ms and pd.notna(ms["size_median"]):
+                rows += [("minimal set neurons, bootstrap median", float(ms["size_median"])),
+                         ("minimal set neurons, bootstrap 2.5%", float(ms["size_low"])),
+                         ("minimal set neurons, bootstrap 97.5%", float(ms["size_high"]))]
+        rows += self._ablation_headline()
         for _, s in self.selectivity.iterrows():
             rows.append((f"selectivity ({s['selection']}, {int(s['n_neurons'])} neurons)", round(float(s["selectivity"]), 4)))
+        if len(self.seed_overlap):
+            ms = self.seed_overlap[self.seed_overlap["selection"] == "minimal set"]
+            rows += [("seeds", int(len(self.seed_runs["seed"].unique()))),
+                     ("minimal set Jaccard between seeds (mean)", round(float(ms["jaccard"].mean()), 4))]
         if "wall_time_s" in i:
             rows.append(("wall time (s)", round(float(i["wall_time_s"]), 1)))
         return pd.DataFrame(rows, columns=["metric", "value"])
+
+    def _ablation_headline(self) -> list:
+        rows = []
+        test = self.ablation[self.ablation["split"] == "test"]
+        base = self.baselines
+        first = float(test["percent"].min()) if len(test) else None
+        for (method, pct), grp in test.groupby(["method", "percent"], sort=False):
+            acc = grp.set_index("selection")["accuracy"]
+            b = base[(base["method"] == method) & (base["percent"] == pct) & (base["variant"] == "keep-selected")] \
+                if len(base) else base
+            rows.append((f"{method} top {pct:g}% test accuracy", round(float(acc["top"]), 4)))
+            if len(b):
+                for _, r in b.iterrows():
+                    rows.append((f"{method} {r['baseline']} {pct:g}% test accuracy (mean of {int(r['n_draws'])})",
+                                 round(float(r["mean"]), 4)))
+            elif "random" in acc:
+                rows.append((f"{method} random {pct:g}% test accuracy", round(float(acc["random"]), 4)))
+            if "bottom" in acc:
+                rows.append((f"{method} bottom {pct:g}% test accuracy", round(float(acc["bottom"]), 4)))
+            if pct != first:
+                continue
+            if len(b):
+                for _, r in b.iterrows():
+                    name = f"{method} top - {r['baseline']} at {pct:g}%"
+                    conf = f"{100 * float(r['confidence']):g}%"
+                    rows += [(name, round(float(r["difference"]), 4)),
+                             (f"{name}, {conf} CI low", round(float(r["ci_low"]), 4)),
+                             (f"{name}, {conf} CI high", round(float(r["ci_high"]), 4))]
+            elif "random" in acc:
+                rows.append((f"{method} top - random at {pct:g}%", round(float(acc["top"] - acc["random"]), 4)))
+        return rows
 
     def summary(self) -> str:
         """A short plain-text report: configuration, headline figures, layer distribution."""
@@ -413,7 +479,8 @@ def _class_counts(classes, **splits) -> pd.DataFrame:
 
 
 def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None, *, config=None, control=None,
-                    n_layers: int | None = None, info: dict | None = None, progress="auto", **overrides):
+                    n_layers: int | None = None, dev_groups=None, info: dict | None = None, progress="auto",
+                    **overrides):
     """Run the whole analysis on arrays.
 
     Parameters
@@ -430,6 +497,9 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None
         ``(control_train, control_test)`` labels of the control task; adds the selectivity table.
     n_layers : int, optional
         Layers of the model, embeddings included (default: the largest layer + 1).
+    dev_groups : array-like, optional
+        The sentence of every dev word: the minimal set's bootstrap resamples whole sentences
+        (default: single words).
     info : dict, optional
         Extra entries for :attr:`LCAResult.info` (provenance).
 
@@ -441,12 +511,13 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None
     --------
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(900, 12)).astype("float32"); y = np.where(X[:, 5] > 0, "A", "B")
-    >>> r = lca_from_arrays(X[:600], y[:600], X[600:750], y[600:750], X[750:], y[750:], l1=1e-3,
-    ...                     epochs=20, batch_size=32, lr=1e-2, percents=[10, 50], control=False, progress=False)
+    >>> r = lca_from_arrays(X[:600], y[:600], X[600:750], y[600:750], X[750:], y[750:], l1=1e-3, epochs=20,
+    ...                     batch_size=32, lr=1e-2, percents=[10, 50], n_draws=0, control=False, progress=False)
     >>> r.ranking.loc[0, ["layer", "neuron"]].tolist(), int(r.minimal_set.loc[0, "n_neurons"])
     ([0, 5], 1)
     """
     from . import evaluate as ev  # torch loads here, not when a saved result is read
+    from .rank import zero_mass_classes
     from .settings import progress_enabled
 
     if "control" in overrides:  # a bool in the config, labels here
@@ -469,6 +540,10 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None
         probe, oracle = ev.oracle(X_train, y_train, X_dev, y_dev, X_test, y_test, **common)
         timings["oracle_s"] = time.perf_counter() - t
         tags = probe.classes_.tolist()
+        zero_mass = zero_mass_classes(probe.coef_, tags)
+        if zero_mass:
+            logger.info("%d tag(s) have no weight at all (%s): they select no neurons", len(zero_mass),
+                        ", ".join(map(str, zero_mass)))
         ranking, per_tag, tag_layers = _rank_tables(probe.coef_, tags, index, config, n_layers)
         ordering = positions(index, ranking.sort_values("rank"))
 
@@ -476,7 +551,9 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None
         dev_acc = float(oracle.loc[oracle["split"] == "dev", "accuracy"].iloc[0])
         ms, curve = ev.minimal_set(ordering, X_train, y_train, X_dev, y_dev, X_test, y_test,
                                    oracle_accuracy=dev_acc, delta=config.delta, percents=config.percents,
-                                   progress=progress, **common)
+                                   bootstrap=config.bootstrap, groups=dev_groups,
+                                   oracle_correct=probe.predict(X_dev) == np.asarray(y_dev), progress=progress,
+                                   **common)
         timings["minimal_set_s"] = time.perf_counter() - t
         if not ms["reached"]:  # the whole ranking is the oracle: report its accuracies, not NaN
             ms["dev_accuracy"] = dev_acc
@@ -486,7 +563,14 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None
         ablation = ev.ablation(ordering, X_train, y_train, X_test, y_test, probe=probe,
                                percents=config.ablation_percents, methods=config.ablation_methods, X_dev=X_dev,
                                y_dev=y_dev, progress=progress, **common)
+        variants = ev.ablation_variants(ordering, X_train, y_train, X_test, y_test, probe=probe,
+                                        percents=config.ablation_percents, seed=config.seed, progress=progress)
         timings["ablation_s"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        draws, baselines = _baselines(ordering, X_train, y_train, X_test, y_test, index, probe, ablation, variants,
+                                      config, common, progress)
+        timings["baselines_s"] = time.perf_counter() - t
 
         t = time.perf_counter()
         selectivity = _selectivity(X_train, y_train, X_test, y_test, control, ms["columns"], common)
@@ -496,6 +580,8 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None
     out_info = dict(info or {})
     out_info.update({
         "l1": float(l1), "l2": float(l2), "searched": bool(len(regularization)),
+        "search_criterion": config.search_criterion if len(regularization) else None,
+        "zero_mass_tags": [str(z) for z in zero_mass],
         "n_train": len(X_train), "n_dev": len(X_dev), "n_test": len(X_test), "n_layers": n_layers,
         "unseen_test_labels": {str(k): int(v) for k, v in probe.unseen_labels(y_test).items()},
         "timings_s": timings, "analysis_time_s": time.perf_counter() - t0,
@@ -503,7 +589,8 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None
     out_info.setdefault("wall_time_s", out_info["analysis_time_s"])
     return LCAResult(ranking=ranking, per_tag_ranking=per_tag, oracle=oracle, curve=curve,
                      minimal_set=pd.DataFrame([{k: v for k, v in ms.items() if k != "columns"}]),
-                     ablation=ablation, selectivity=selectivity,
+                     ablation=ablation, ablation_variants=variants, baseline_draws=draws, baselines=baselines,
+                     selectivity=selectivity,
                      layer_distribution=_layer_table(index, ms["columns"], n_layers),
                      tag_layer_distribution=tag_layers, regularization=regularization,
                      neurons=neuron_table(index).assign(mean=np.asarray(probe.mean_, np.float64),
@@ -511,6 +598,45 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None
                      classes=_class_counts(probe.classes_, train=y_train, dev=y_dev, test=y_test).assign(
                          intercept=np.asarray(probe.intercept_, np.float64)),
                      coef=np.asarray(probe.coef_, np.float32), config=config, info=out_info)
+
+
+def _baselines(ordering, X_train, y_train, X_test, y_test, index, probe, ablation, variants, config, common,
+               progress):
+    """Random and layer-matched random draws at every ablation size, and top against them."""
+    from . import evaluate as ev
+
+    empty = LCAResult()
+    if not config.n_draws or not config.ablation_percents:
+        return empty.baseline_draws, empty.baselines
+    n_total = len(ordering)
+    test_top = ablation[(ablation["split"] == "test") & (ablation["selection"] == "top")]
+    var_top = variants[(variants["split"] == "test") & (variants["selection"] == "top")
+                       & (variants["fill"] == "mean")]
+    draws, summaries = [], []
+    for pct in config.ablation_percents:
+        top = {(m, "keep-selected"): a for m, a in
+               test_top.loc[test_top["percent"] == float(pct), ["method", "accuracy"]].itertuples(index=False)}
+        methods = list(config.ablation_methods)
+        variant_list = ["keep-selected"]
+        if "zero-out" in methods:  # removing the selection from the trained probe costs no refit
+            variant_list.append("remove-selected")
+            removed = var_top[(var_top["percent"] == float(pct)) & (var_top["variant"] == "remove-selected")]
+            top[("zero-out", "remove-selected")] = float(removed["accuracy"].iloc[0])
+        d = pd.concat([
+            # the same seeds, so the same draws, for every method; a retrain on all but a draw would cost
+            # a full fit each: only keep-selected is refitted
+            ev.random_baselines(ordering, X_train, y_train, X_test, y_test, neurons=index,
+                                k=ev.n_for_percent(n_total, pct), n_draws=config.n_draws, methods=[m],
+                                probe=probe, exclude_seeds=config.seeds or (),
+                                variants=variant_list if m == "zero-out" else ["keep-selected"],
+                                progress=progress, **common)
+            for m in methods], ignore_index=True)
+        draws.append(d.assign(percent=float(pct)))
+        summaries.append(ev.baseline_summary(top, d).assign(percent=float(pct)))
+    draws = pd.concat(draws, ignore_index=True)
+    summary = pd.concat(summaries, ignore_index=True)
+    return (draws[["percent", "baseline", "method", "variant", "draw", "seed", "n_neurons", "accuracy"]],
+            summary[list(_BASELINE_COLS)])
 
 
 def _warn_unseen(probe, **splits) -> None:
@@ -587,7 +713,7 @@ def _penalties(X_train, y_train, X_dev, y_dev, config: LCAConfig, progress: bool
             X_train, y_train, X_dev, y_dev, grid=[(v, v) for v in config.search_grid],
             tolerance=config.search_tolerance, probe_params=config.probe_params(),
             max_train=config.search_max_train, search_stride=config.search_stride, seed=config.seed,
-            progress=progress)
+            criterion=config.search_criterion, progress=progress)
     l1 = l2 if l1 is None else l1
     l2 = l1 if l2 is None else l2
     return _empty("l1", "l2", "dev_accuracy", "top", "random", "bottom", "gap_random", "gap_bottom", "gap",
@@ -704,9 +830,10 @@ def analyze_store(train_store, train_labels, test_store, test_labels, *, config=
     if approximation:
         warnings.warn(f"the activations come from an approximation of {config.model}: {approximation}",
                       ApproximationWarning, stacklevel=2)
+    dev_groups = np.searchsorted(np.asarray(train_store.offsets), rows_dev, side="right") - 1  # sentence of each word
     return lca_from_arrays(X_all[rows_train], y_all[rows_train], X_all[rows_dev], y_all[rows_dev], X_test, y_test,
                            train_store.neurons(layers=layers), config=config, control=control,
-                           n_layers=train_store.n_layers, info=out_info, progress=progress)
+                           n_layers=train_store.n_layers, dev_groups=dev_groups, info=out_info, progress=progress)
 
 
 def _one_file_split(config: LCAConfig) -> bool:
@@ -787,6 +914,7 @@ def run_lca(config=None, *, cache: bool | str = True, progress="auto", **overrid
     Returns
     -------
     LCAResult
+        With ``seeds``: the first seed's result plus the tables over seeds (:func:`combine_seeds`).
 
     Examples
     --------
@@ -794,8 +922,15 @@ def run_lca(config=None, *, cache: bool | str = True, progress="auto", **overrid
     >>> r.ranking.columns.tolist()  # doctest: +SKIP
     ['rank', 'layer', 'neuron', 'tag', 'score', 'chunk']
     """
-    t0 = time.perf_counter()
     config = _resolve_config(config, overrides)
+    if config.seeds:
+        # one full analysis per seed (each cached on its own), then the spread over seeds
+        return combine_seeds([_run_one(config.replace(seed=s), cache, progress) for s in config.seeds])
+    return _run_one(config, cache, progress)
+
+
+def _run_one(config: LCAConfig, cache, progress) -> LCAResult:
+    t0 = time.perf_counter()
     root = None if cache is False else _results_root(cache)
     quick = _request_key(config) if root is not None else None
     if quick is not None:  # the same request on unchanged files: no corpus to parse, no key to compute
@@ -825,6 +960,66 @@ def run_lca(config=None, *, cache: bool | str = True, progress="auto", **overrid
         result.save(folder, overwrite=True)
         _remember_request(root, quick, folder.name)
     return result
+
+
+def combine_seeds(results) -> LCAResult:
+    """The first result with the spread of the others: ``seed_runs``, ``seed_summary``, ``seed_overlap``.
+
+    Parameters
+    ----------
+    results : list of LCAResult
+        Analyses of the same data that differ by ``config.seed`` (the dev split, the probes'
+        shuffling, the random draws and, with ``max_sentences``, the sample).
+
+    Returns
+    -------
+    LCAResult
+        ``results[0]`` with ``seed_runs`` (every headline figure of every seed), ``seed_summary``
+        (mean, sd with ``ddof=1``, median, min, max per figure) and ``seed_overlap`` (Jaccard overlap
+        of the minimal sets and of the top sets at the first ablation size, for every pair of seeds).
+
+    Examples
+    --------
+    >>> a, b = _toy_result(), _toy_result()
+    >>> b = dataclasses.replace(b, config=b.config.replace(seed=1))
+    >>> combine_seeds([a, b]).seed_overlap[["seed_a", "seed_b", "selection", "jaccard"]].values.tolist()
+    [[0, 1, 'minimal set', 1.0]]
+    """
+    from .evaluate import n_for_percent
+
+    results = list(results)
+    if not results:
+        raise ValueError("combine_seeds needs at least one result")
+    seeds = [int(r.config.seed) for r in results]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"the results must differ by seed; got seeds {seeds}")
+    runs = pd.concat([r.headline().assign(seed=s) for r, s in zip(results, seeds)], ignore_index=True)
+    runs = runs[["seed", "metric", "value"]]
+    numeric = runs.assign(value=pd.to_numeric(runs["value"], errors="coerce")).dropna(subset=["value"])
+    numeric = numeric[numeric["metric"] != "wall time (s)"]
+    g = numeric.groupby("metric", sort=False)["value"]
+    summary = pd.DataFrame({"n_seeds": g.size(), "mean": g.mean(), "sd": g.std(ddof=1), "median": g.median(),
+                            "min": g.min(), "max": g.max()}).reset_index()
+    sets = []
+    for r in results:
+        chosen = {"minimal set": set(map(tuple, r.selected[["layer", "neuron"]].astype(int).values.tolist()))}
+        if r.config.ablation_percents and len(r.ranking):
+            pct = float(r.config.ablation_percents[0])
+            top = r.ranking.sort_values("rank").head(n_for_percent(len(r.ranking), pct))
+            chosen[f"top {pct:g}%"] = set(map(tuple, top[["layer", "neuron"]].astype(int).values.tolist()))
+        sets.append(chosen)
+    overlap = []
+    for i in range(len(results)):
+        for j in range(i + 1, len(results)):
+            for name in sets[i]:
+                a, b = sets[i][name], sets[j].get(name, set())
+                union = len(a | b)
+                overlap.append({"seed_a": seeds[i], "seed_b": seeds[j], "selection": name, "n_a": len(a),
+                                "n_b": len(b), "jaccard": len(a & b) / union if union else 1.0})
+    base = LCAResult()
+    overlap = pd.DataFrame(overlap, columns=base.seed_overlap.columns) if overlap else base.seed_overlap
+    info = dict(results[0].info, seeds=seeds)
+    return dataclasses.replace(results[0], seed_runs=runs, seed_summary=summary, seed_overlap=overlap, info=info)
 
 
 def cache_result(result: LCAResult, cache: bool | str = True) -> Path:

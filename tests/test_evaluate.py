@@ -158,7 +158,7 @@ def test_random_baselines_on_planted_data():
     probe = make_probe(1e-3, 1e-3, FAST).fit(Xtr, ytr)
     t = random_baselines(GOOD, Xtr, ytr, Xte, yte, neurons=LAYERS, k=2, n_draws=3, probe=probe, l1=1e-3, l2=1e-3,
                          probe_params=FAST, seed=0)
-    assert t.columns.tolist() == ["baseline", "method", "draw", "seed", "n_neurons", "accuracy"]
+    assert t.columns.tolist() == ["baseline", "method", "variant", "draw", "seed", "n_neurons", "accuracy"]
     assert len(t) == 2 * 2 * 3 and (t["n_neurons"] == 2).all()
     assert t[["baseline", "method"]].drop_duplicates().values.tolist() == [
         ["random", "retrain"], ["random", "zero-out"], ["layer-matched random", "retrain"],
@@ -295,3 +295,80 @@ def test_search_regularization_one_se_differs_from_gap(monkeypatch):
     assert se_t["gap"].isna().all() and se_t.columns.tolist()[:-1] == gap.columns.tolist()
     with pytest.raises(ValueError, match="unknown criterion 'best'"):
         search_regularization(X, y, X, y, grid=grid, criterion="best")
+
+
+def test_minimal_set_fine_grid_between_last_miss_and_first_hit():
+    # y needs neurons 0, 1 and 2: 1 neuron (10 %) misses, 5 (50 %) hit; the fine sizes 2..4 find 3
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(3000, 10)).astype(np.float32)
+    y = (X[:, 0] + X[:, 1] + X[:, 2] > 0).astype(int)
+    kw = dict(l1=0, l2=0, probe_params={"epochs": 15, "lr": 1e-2, "batch_size": 64})
+    coarse, c_curve = minimal_set(list(range(10)), X[:2000], y[:2000], X[2000:], y[2000:], oracle_accuracy=0.99,
+                                  delta=0.02, percents=(10, 50), fine_steps=0, **kw)
+    fine, f_curve = minimal_set(list(range(10)), X[:2000], y[:2000], X[2000:], y[2000:], oracle_accuracy=0.99,
+                                delta=0.02, percents=(10, 50), fine_steps=4, **kw)
+    assert coarse["n_neurons"] == 5 and fine["n_neurons"] == 3 and fine["reached"]
+    # 10 %, then 18, 26, 34, 42 % (2, 3, 3, 4 neurons; 3 only once), then 50 %
+    assert sorted(f_curve.loc[f_curve["split"] == "dev", "n_neurons"].tolist()) == [1, 2, 3, 4, 5]
+    assert fine["columns"] == [0, 1, 2]
+
+
+def test_bootstrap_sizes_hand_checked():
+    # sizes 1 and 3: size 1 is right on sentence 0 only, size 3 everywhere; the oracle is right everywhere
+    correct = np.array([[1, 1, 0, 0], [1, 1, 1, 1]], bool)
+    groups = np.array([0, 0, 1, 1])
+    out = ev._bootstrap_sizes(correct, np.array([1, 3]), 10, 4, groups, np.ones(4, bool), 1.0, 0.0, 400, 0)
+    s = out["summary"]
+    # a resample passes at size 1 only if it drew sentence 0 twice (probability 1/4)
+    assert s["size_low"] == 1 and s["size_high"] == 3 and s["size_median"] == 3 and s["share_not_reached"] == 0
+    assert out["acc_low"].tolist() == [0.0, 1.0] and out["acc_high"].tolist() == [1.0, 1.0]
+    # nothing ever reaches a target above every accuracy: all neurons, and counted as not reached
+    never = ev._bootstrap_sizes(correct[:1], np.array([1]), 10, 4, groups, None, 1.0, 0.0, 50, 0)["summary"]
+    assert never["size_median"] == 10 and 0 < never["share_not_reached"] <= 1
+
+
+def test_minimal_set_bootstrap_columns():
+    Xtr, ytr, Xdv, ydv, Xte, yte = planted()
+    probe, acc = oracle(Xtr, ytr, Xdv, ydv, l1=1e-3, l2=1e-3, probe_params=FAST)
+    s, curve = minimal_set(GOOD, Xtr, ytr, Xdv, ydv, Xte, yte, oracle_accuracy=acc.loc[1, "accuracy"], delta=0.02,
+                           percents=(2, 4, 10, 50), l1=1e-3, l2=1e-3, probe_params=FAST, bootstrap=100,
+                           groups=np.arange(len(ydv)) // 5, oracle_correct=probe.predict(Xdv) == ydv)
+    assert s["n_neurons"] == 2 and s["n_bootstrap"] == 100
+    assert s["size_low"] <= s["size_median"] <= s["size_high"]
+    dev = curve[curve["split"] == "dev"]
+    assert (dev["ci_low"] <= dev["accuracy"] + 1e-12).all() and (dev["ci_high"] >= dev["accuracy"] - 1e-12).all()
+    assert curve.loc[curve["split"] == "test", "ci_low"].isna().all()
+
+
+def test_random_baselines_remove_selected_variant():
+    Xtr, ytr, Xdv, ydv, Xte, yte = planted()
+    probe = make_probe(1e-3, 1e-3, FAST).fit(Xtr, ytr)
+    t = random_baselines(GOOD, Xtr, ytr, Xte, yte, neurons=np.zeros(50, int), k=2, n_draws=3, probe=probe,
+                         methods=("zero-out",), variants=("keep-selected", "remove-selected"), seed=0)
+    keep = t[t["variant"] == "keep-selected"].reset_index(drop=True)
+    remove = t[t["variant"] == "remove-selected"].reset_index(drop=True)
+    # same draws; removing 2 random neurons of 50 rarely hits 3 and 11, keeping 2 random ones rarely does
+    assert (keep["seed"] == remove["seed"]).all() and (keep["n_neurons"] == 2).all()
+    for (_, k), (_, r) in zip(keep.iterrows(), remove.iterrows()):
+        cols = ev.random_neurons(50, 2, k["seed"]) if k["baseline"] == "random" else None
+        if cols is not None:
+            W = np.zeros_like(probe.coef_); W[:, cols] = probe.coef_[:, cols]
+            assert k["accuracy"] == pytest.approx(probe.score(Xte, yte, coef=W))
+            W = probe.coef_.copy(); W[:, cols] = 0
+            assert r["accuracy"] == pytest.approx(probe.score(Xte, yte, coef=W))
+    summary = baseline_summary({("zero-out", "keep-selected"): 0.9, ("zero-out", "remove-selected"): 0.3}, t)
+    assert summary["variant"].tolist() == ["keep-selected", "remove-selected"] * 2
+    assert summary.loc[1, "difference"] == pytest.approx(0.3 - remove.loc[remove["baseline"] == "random",
+                                                                          "accuracy"].mean())
+
+
+def test_ablation_random_is_not_the_search_subset():
+    # the gap search draws random_neurons(n, k, seed); ablation's random set must be another draw
+    Xtr, ytr, Xdv, ydv, Xte, yte = planted()
+    t = ablation(GOOD, Xtr, ytr, Xte, yte, methods=("retrain",), percents=(10,), l1=1e-3, l2=1e-3,
+                 probe_params=FAST, seed=0)
+    k = n_for_percent(50, 10)
+    fresh = ev.random_ordering(50, baseline_seeds(0, 1)[0])[:k]
+    assert set(fresh.tolist()) != set(random_neurons(50, k, 0).tolist())
+    sub = make_probe(1e-3, 1e-3, FAST).fit(Xtr[:, fresh], ytr)
+    assert t.set_index("selection").loc["random", "accuracy"] == pytest.approx(sub.score(Xte[:, fresh], yte))

@@ -26,8 +26,9 @@ def planted_layers(n=1600, n_layers=3, width=8, seed=0):
     return X, y, control, neuron_index(range(n_layers), width)
 
 
+# few draws and resamples keep the suite fast; the defaults (10 draws, 200 resamples) are for findings
 CONFIG = LCAConfig(model="toy", data="synthetic", task="pos", search_grid=[0, 1e-3], percents=[5, 10, 25, 50],
-                   ablation_percents=[10, 50], delta=0.05, **FAST)
+                   ablation_percents=[10, 50], delta=0.05, n_draws=3, bootstrap=50, **FAST)
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +113,73 @@ def test_summary_names_the_figures(result):
     assert result.headline_dict()["minimal set neurons"] == 2
     json.dumps(result.headline_dict())  # headline.json must be writable
     assert "<table" in result._repr_html_()
+
+
+def test_baselines_over_draws_and_variants(result):
+    d, b = result.baseline_draws, result.baselines
+    # 2 sizes x 2 baselines x (retrain keep, zero-out keep, zero-out remove) x 3 draws
+    assert len(d) == 36 and set(d["percent"]) == {10.0, 50.0}
+    assert set(map(tuple, d[["method", "variant"]].drop_duplicates().values.tolist())) == {
+        ("retrain", "keep-selected"), ("zero-out", "keep-selected"), ("zero-out", "remove-selected")}
+    # every size, baseline and method drew with the same three fresh seeds (never the run's own)
+    seeds = d.groupby(["percent", "baseline", "method", "variant"])["seed"].apply(tuple)
+    assert seeds.nunique() == 1 and len(seeds.iloc[0]) == 3 and result.config.seed not in set(d["seed"])
+    assert len(b) == 12 and (b["n_draws"] == 3).all()
+    abl = result.ablation[(result.ablation.split == "test") & (result.ablation.selection == "top")]
+    for _, row in b.iterrows():
+        mean = d[(d.percent == row.percent) & (d.baseline == row.baseline) & (d.method == row.method)
+                 & (d.variant == row.variant)]["accuracy"].mean()
+        assert row["mean"] == pytest.approx(mean) and row["difference"] == pytest.approx(row["top"] - mean)
+        assert row["ci_low"] < row["difference"] < row["ci_high"] or row["sd"] == 0
+        if row.variant == "keep-selected":
+            top = abl[(abl.method == row.method) & (abl.percent == row.percent)]["accuracy"].iloc[0]
+            assert row["top"] == pytest.approx(top)
+    # the planted pair is in the top 10 %: top beats both random baselines when refitted
+    at10 = b[(b.percent == 10) & (b.method == "retrain")].set_index("baseline")
+    assert (at10["difference"] > 0.2).all()
+    v = result.ablation_variants
+    assert set(v["variant"]) == {"keep-selected", "remove-selected"} and set(v["fill"]) == {"mean", "zero"}
+    keep_mean = v[(v.variant == "keep-selected") & (v.fill == "mean") & (v.split == "test")]
+    zero_out = result.ablation[(result.ablation.method == "zero-out") & (result.ablation.split == "test")]
+    # keep-selected with the others at their mean is the zero-out of the ablation table
+    merged = keep_mean.merge(zero_out, on=["percent", "selection"])
+    assert len(merged) == 6 and np.allclose(merged["accuracy_x"], merged["accuracy_y"])
+
+
+def test_minimal_set_interval_and_headline(result):
+    ms = result.minimal_set.iloc[0]
+    assert ms["n_bootstrap"] == 50 and ms["size_low"] <= ms["n_neurons"] <= ms["size_high"]
+    head = result.headline_dict()
+    assert head["minimal set neurons, bootstrap median"] == ms["size_median"]
+    name = "retrain top - layer-matched random at 10%"
+    assert head[f"{name}, 95% CI low"] < head[name] < head[f"{name}, 95% CI high"]
+    assert "retrain random 10% test accuracy (mean of 3)" in head
+    assert result.info["search_criterion"] == "one_se" and result.info["zero_mass_tags"] == []
+
+
+def test_combine_seeds_spread_and_overlap(arrays):
+    from neuronbook.lca import combine_seeds
+
+    X, y, _, idx = arrays
+    runs = [lca_from_arrays(X[:1000], y[:1000], X[1000:1300], y[1000:1300], X[1300:], y[1300:], idx,
+                            config=CONFIG.replace(l1=1e-3, control=False, seed=s, seeds=[0, 1], n_draws=2,
+                                                  ablation_percents=[10]), progress=False) for s in (0, 1)]
+    # seeds of a multi-seed run are never baseline draws of any of its runs
+    assert not {0, 1} & set(pd.concat([r.baseline_draws for r in runs])["seed"])
+    both = combine_seeds(runs)
+    assert both.info["seeds"] == [0, 1] and both.ranking.equals(runs[0].ranking)
+    s = both.seed_summary.set_index("metric")
+    values = [r.headline_dict()["oracle test accuracy"] for r in runs]
+    assert s.loc["oracle test accuracy", "n_seeds"] == 2
+    assert s.loc["oracle test accuracy", "mean"] == pytest.approx(np.mean(values))
+    assert s.loc["oracle test accuracy", "sd"] == pytest.approx(np.std(values, ddof=1))
+    ov = both.seed_overlap.set_index("selection")
+    # the planted pair is the minimal set of both seeds
+    assert ov.loc["minimal set", "jaccard"] == 1.0 and ov.loc["minimal set", "n_a"] == 2
+    assert 0 < ov.loc["top 10%", "jaccard"] <= 1
+    assert both.headline_dict()["seeds"] == 2
+    with pytest.raises(ValueError, match="differ by seed"):
+        combine_seeds([runs[0], runs[0]])
 
 
 def test_save_load_round_trip(result, tmp_path):
@@ -222,6 +290,23 @@ def tiny_corpus_dir(tmp_path):
     d = tmp_path / "data"
     d.mkdir()
     return _write_corpus(d / "train.conllu", 60, 0), _write_corpus(d / "test.conllu", 30, 1)
+
+
+def test_run_lca_seeds_runs_and_caches_each(tmp_cache, tiny_corpus_dir, monkeypatch):
+    import neuronbook.lca as lca_mod
+
+    train_file, test_file = tiny_corpus_dir
+    cfg = LCAConfig(model="tiny-random", data="toy", train=str(train_file), test=str(test_file), task="upos",
+                    l1=1e-3, percents=[10, 50], ablation_percents=[10], n_draws=2, bootstrap=20, control=False,
+                    max_sentences=40, seeds=[3, 5], **FAST)
+    both = run_lca(cfg, progress=False)
+    assert both.config.seed == 3 and both.info["seeds"] == [3, 5]
+    assert sorted(both.seed_runs["seed"].unique()) == [3, 5]
+    single = run_lca(cfg.replace(seed=5), progress=False)  # the second seed's run was cached on its own
+    assert "loaded_from_cache" in single.info
+    monkeypatch.setattr(lca_mod, "lca_from_arrays", lambda *a, **k: pytest.fail("refitted a cached seed"))
+    again = run_lca(cfg, progress=False)
+    pd.testing.assert_frame_equal(again.seed_summary, both.seed_summary)
 
 
 def test_run_lca_caches_the_whole_result(tmp_cache, tiny_corpus_dir, monkeypatch):
