@@ -13,7 +13,8 @@
    from the window where it has the most context on both sides. No sentence is truncated and no
    word is dropped.
 2. **key** (:func:`store_key`): what determines the store's content -- model identity, tokenizer,
-   aggregation, dtype, corpus words, window settings, package version. A model given by name is
+   aggregation, dtype, corpus words, window settings, the versions of neuronbook and of the
+   libraries that compute the numbers (:func:`library_versions`). A model given by name is
    keyed from its files (:func:`neuronbook.models.model_identity`) without loading it, and a store
    already in the cache is returned once it passes the open check (sizes and sampled digests, see
    :mod:`neuronbook.store`); one that fails it is logged, renamed ``<key>.damaged-<time>-<pid>`` and
@@ -28,6 +29,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import tempfile
@@ -44,11 +46,12 @@ from .exceptions import ClippedWordsWarning, UnknownWordsWarning
 from .settings import cache_dir, progress_enabled
 from .store import ActivationStore, StoreIntegrityError, content_key, remove_stale_temporaries
 
-__all__ = ["extract", "store_key", "store_path", "AGGREGATIONS"]
+__all__ = ["extract", "store_key", "store_path", "library_versions", "AGGREGATIONS"]
 
 logger = logging.getLogger(__name__)
 
 DTYPES = ("float32", "float16")
+_NUMERIC_LIBRARIES = ("torch", "transformers", "tokenizers")
 _SHOWN = 5  # (sentence, word) examples named in a warning
 
 
@@ -182,7 +185,35 @@ def _key_fields(identity: dict, tokenizer, words_fingerprint: str, *, aggregatio
         "max_length": None if limit is None else int(limit),
         "window_overlap": None if window_overlap is None else int(window_overlap),
         "version": __version__,
+        "libraries": library_versions(),
     }
+
+
+@functools.lru_cache(maxsize=None)
+def _versions() -> tuple[tuple[str, str | None], ...]:
+    from importlib import metadata
+
+    out = []
+    for name in _NUMERIC_LIBRARIES:
+        try:
+            out.append((name, metadata.version(name)))
+        except metadata.PackageNotFoundError:
+            out.append((name, None))
+    return tuple(out)
+
+
+def library_versions() -> dict:
+    """Versions of the libraries whose code computes the activations (model code, kernels, tokenization).
+
+    Part of every store key: an upgrade of any of them may change the numbers (a kernel, a default
+    attention implementation, a pre-tokenizer fix), so its stores are extracted again.
+
+    Examples
+    --------
+    >>> sorted(library_versions())
+    ['tokenizers', 'torch', 'transformers']
+    """
+    return dict(_versions())
 
 
 def store_key(model, corpus, *, tokenizer=None, aggregation: str = "mean", dtype: str = "float32",

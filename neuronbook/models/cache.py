@@ -3,7 +3,7 @@
 Layout: ``settings.cache_dir("models", <preset>)`` holding a standard Hugging
 Face directory plus ``neuronbook.json``, a manifest with the sha256 of every
 weight file. ``settings.cache_dir("models", "file-hashes.json")`` memoises the
-sha256 of model files on (path, size, mtime_ns), so that checking a converted
+sha256 of model files on (path, size, mtime_ns, ctime_ns, inode), so that checking a converted
 preset or fingerprinting a model folder costs milliseconds after the first time.
 """
 
@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 MANIFEST = "neuronbook.json"
 HASH_MEMO = "file-hashes.json"
-_MEMO_FORMAT = 1
+_MEMO_FORMAT = 2  # 2: an entry is [size, mtime_ns, ctime_ns, inode, digest]
 
 
 def sha256_file(path, chunk: int = 1 << 22) -> str:
@@ -73,16 +73,21 @@ def _remember(digests: dict) -> None:
     memo_path = _memo_path()
     memo = _read_memo(memo_path)
     for p, digest in digests.items():
-        st = os.stat(p)
-        memo[str(Path(p).resolve())] = [st.st_size, st.st_mtime_ns, digest]
+        memo[str(Path(p).resolve())] = [*_signature(os.stat(p)), digest]
     _write_memo(memo_path, memo)
 
 
+def _signature(st) -> list[int]:
+    # mtime alone can be put back (cp -p, rsync -t, touch -r) over same-size new content; the inode
+    # change time cannot, and a file replaced by a rename has another inode.
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
 def sha256_files(paths) -> dict[str, str]:
-    """Hex sha256 of each file, memoised on (absolute path, size, mtime_ns).
+    """Hex sha256 of each file, memoised on (absolute path, size, mtime_ns, ctime_ns, inode).
 
     The memo is a small JSON file in ``settings.cache_dir("models")``: a file whose
-    size and modification time are unchanged is not read again, in this process
+    size, times and inode are unchanged is not read again, in this process
     or the next one. Returns ``{str(path): hexdigest}`` in the order given.
 
     Examples
@@ -99,13 +104,13 @@ def sha256_files(paths) -> dict[str, str]:
     out, changed = {}, False
     for p in paths:
         key = str(Path(p).resolve())
-        st = os.stat(key)
+        sig = _signature(os.stat(key))
         hit = memo.get(key)
-        if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:
-            out[str(p)] = hit[2]
+        if hit and hit[:-1] == sig:
+            out[str(p)] = hit[-1]
             continue
         digest = sha256_file(key)
-        memo[key] = [st.st_size, st.st_mtime_ns, digest]
+        memo[key] = [*sig, digest]
         out[str(p)] = digest
         changed = True
     if changed:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from . import cache
 
-__all__ = ["model_fingerprint", "folder_fingerprint", "fingerprint_files", "max_length_from",
-           "identity_from_folder", "identity_from_object"]
+__all__ = ["model_fingerprint", "config_fingerprint", "folder_fingerprint", "fingerprint_files",
+           "max_length_from", "identity_from_folder", "identity_from_object"]
 
 _FORMAT = 1  # part of every folder fingerprint: bump when the recipe changes
 
@@ -35,6 +35,11 @@ _LOADED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _PAIRED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 # model object -> (weights version key, state_dict hash); see model_fingerprint.
 _STATE_HASH: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+# model object -> (weights hash, config hash) when load_model returned it: a model changed since
+# (fine-tuned in place, a parameter replaced, cast, its config edited) is no longer its folder's.
+_AS_LOADED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+# Config entries that name where a model came from, not what it computes.
+_CONFIG_PROVENANCE = ("_name_or_path", "transformers_version")
 
 
 def weight_files(folder) -> list[Path]:
@@ -60,7 +65,7 @@ def fingerprint_files(folder) -> list[Path]:
 def folder_fingerprint(folder) -> str:
     """Hex sha256 over the sha256 of :func:`fingerprint_files` (names included).
 
-    File hashes are memoised on (path, size, mtime_ns) by :func:`cache.sha256_files`, so a
+    File hashes are memoised on (path, size, mtime_ns, ctime_ns, inode) by :func:`cache.sha256_files`, so a
     second call, even in a new process, reads no weights.
 
     Examples
@@ -147,11 +152,49 @@ def _config_dict(model) -> dict:
     return cfg.to_dict() if hasattr(cfg, "to_dict") else dict(vars(cfg))
 
 
+def config_fingerprint(model) -> str:
+    """Hex sha256 of what a model object's configuration makes it compute.
+
+    Every config entry except those naming its origin (``_name_or_path``, ``transformers_version``),
+    plus the attention implementation, which is not in ``to_dict()`` but changes the numbers slightly.
+
+    Examples
+    --------
+    >>> from transformers import BertConfig, BertModel
+    >>> cfg = dict(vocab_size=8, hidden_size=4, num_hidden_layers=1, num_attention_heads=1, intermediate_size=4)
+    >>> a, b = BertModel(BertConfig(**cfg)), BertModel(BertConfig(**cfg, hidden_act="relu"))
+    >>> config_fingerprint(a) == config_fingerprint(a), config_fingerprint(a) == config_fingerprint(b)
+    (True, False)
+    """
+    cfg = {k: v for k, v in _config_dict(model).items() if k not in _CONFIG_PROVENANCE}
+    cfg["_attn_implementation"] = getattr(getattr(model, "config", None), "_attn_implementation", None)
+    blob = json.dumps(cfg, sort_keys=True, separators=(",", ":"), default=repr)
+    return hashlib.sha256(b"neuronbook-config/1\n" + blob.encode()).hexdigest()
+
+
+def register_loaded(model, info: dict) -> None:
+    """Record the identity :func:`load_model` computed for ``model``, and its state as loaded."""
+    _LOADED[model] = info
+    _AS_LOADED[model] = (model_fingerprint(model), config_fingerprint(model))
+
+
+def _unchanged_since_load(model) -> bool:
+    """True when ``model``'s weights and config are still those it was loaded with (cheap when they are:
+    the weights hash is memoised on the tensors' in-place version counters)."""
+    loaded = _AS_LOADED.get(model)
+    return loaded is not None and loaded == (model_fingerprint(model), config_fingerprint(model))
+
+
 def identity_from_object(model, tokenizer=None) -> dict:
-    """The identity of a model object: from the registry if load_model made it, else its weights."""
+    """The identity of a model object: from the registry if load_model made it and it is unchanged
+    since, else from its weights and its config."""
     cfg = _config_dict(model)
     tok_limit = getattr(tokenizer, "model_max_length", None) if tokenizer is not None else None
     known = _LOADED.get(model)
+    if known is not None and not _unchanged_since_load(model):
+        # edited after loading: its folder no longer describes it; keep its name and provenance
+        weights = _identity_from_weights(model, cfg, tok_limit)
+        return {**weights, "model": known["model"], "approximation": known.get("approximation")}
     if known is not None:
         ident = dict(known)
         if tok_limit is not None:
@@ -159,10 +202,17 @@ def identity_from_object(model, tokenizer=None) -> dict:
             if limit is not None:
                 ident["max_length"] = min(x for x in (ident["max_length"], limit) if x is not None)
         return ident
+    return _identity_from_weights(model, cfg, tok_limit)
+
+
+def _identity_from_weights(model, cfg: dict, tok_limit) -> dict:
+    """Identity of a model no folder describes: the fingerprint covers its weights and its config."""
     layers = cfg.get("num_hidden_layers")
+    fp = hashlib.sha256(f"neuronbook-object/1\nweights:{model_fingerprint(model)}\n"
+                        f"config:{config_fingerprint(model)}\n".encode()).hexdigest()
     return {
         "model": cfg.get("_name_or_path") or type(model).__name__,
-        "fingerprint": model_fingerprint(model),
+        "fingerprint": fp,
         "approximation": cfg.get("neuronbook_approximation"),
         "n_layers": int(layers) + 1 if layers is not None else None,
         "hidden_size": cfg.get("hidden_size"),
@@ -212,7 +262,7 @@ def model_fingerprint(model, *, refresh: bool = False) -> str:
 
 
 def tokenizer_fingerprint(tokenizer) -> str:
-    """Hash of a fast tokenizer's definition and length limit; nothing is cached on the object.
+    """Hash of a fast tokenizer's definition, length limit and unknown token; nothing is cached on the object.
 
     The backend's padding and truncation settings are left out: transformers rewrites them on
     every call, and extraction never uses them (it builds its own batches).
@@ -228,6 +278,8 @@ def tokenizer_fingerprint(tokenizer) -> str:
     spec.pop("truncation", None)
     h = hashlib.sha256(json.dumps(spec, sort_keys=True, ensure_ascii=False).encode())
     h.update(f"\nmodel_max_length={getattr(tokenizer, 'model_max_length', None)}".encode())
+    # extraction reads a word with no piece as this id: the Python-side unknown token, not the backend's
+    h.update(f"\nunk_token_id={getattr(tokenizer, 'unk_token_id', None)}".encode())
     return h.hexdigest()[:16]
 
 

@@ -405,7 +405,7 @@ def load_model(name_or_path=DEFAULT_MODEL, *, device=None, trust_remote_code: bo
         info = identity.identity_from_folder(folder, ident, approx, extra=extra)
     else:  # a Hub model whose files we cannot see: hash the weights as loaded
         info = {**identity.identity_from_object(model, tokenizer), "model": ident}
-    identity._LOADED[model] = info
+    identity.register_loaded(model, info)
     if folder is not None:  # its tokenizer came from the same files the fingerprint covers
         identity.pair_tokenizer(tokenizer, info["fingerprint"])
     if info["approximation"]:
@@ -422,10 +422,11 @@ def model_identity(model_or_name, *, tokenizer=None) -> dict:
     model_or_name : str, path, model, or (model, tokenizer)
         A preset alias or Hub id, a local folder, a Hub id in the Hugging Face cache: computed
         from the files (config, tokenizer files, weights) without loading the weights, the
-        weights' sha256 memoised on (path, size, mtime_ns) under ``settings.cache_dir("models")``
+        weights' sha256 memoised on (path, size, times, inode) under ``settings.cache_dir("models")``
         so a second call, even in a new process, takes milliseconds (a preset is converted into
-        the cache first if it needs to be). A model object: as recorded by :func:`load_model`,
-        else from its weights (:func:`model_fingerprint`) and config.
+        the cache first if it needs to be). A model object: as recorded by :func:`load_model`
+        while its weights and config are unchanged since, else from its weights
+        (:func:`model_fingerprint`) and config.
     tokenizer : tokenizer, optional
         With a model object: its ``model_max_length`` also bounds ``max_length``.
 

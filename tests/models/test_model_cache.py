@@ -20,7 +20,7 @@ def test_hash_memo_is_reused_across_processes_and_tracks_changes(tmp_cache, tmp_
     f.write_bytes(b"weights")
     assert cache.sha256_files([f]) == {str(f): hashlib.sha256(b"weights").hexdigest()}
     memo = json.loads((tmp_cache / "models" / cache.HASH_MEMO).read_text())
-    assert memo["files"][str(f.resolve())][2] == hashlib.sha256(b"weights").hexdigest()
+    assert memo["files"][str(f.resolve())][-1] == hashlib.sha256(b"weights").hexdigest()
     # A new process reads the memo, not the file (as long as size and mtime are unchanged).
     monkeypatch.setattr(cache, "sha256_file", lambda p, chunk=0: pytest.fail(f"re-hashed {p}"))
     assert cache.sha256_files([f])[str(f)] == hashlib.sha256(b"weights").hexdigest()
@@ -36,7 +36,7 @@ def test_corrupt_hash_memo_costs_only_a_rehash(tmp_cache, tmp_path):
     (tmp_cache / "models").mkdir(parents=True)
     (tmp_cache / "models" / cache.HASH_MEMO).write_text("{not json")
     assert cache.sha256_files([f])[str(f)] == hashlib.sha256(b"abc").hexdigest()
-    assert json.loads((tmp_cache / "models" / cache.HASH_MEMO).read_text())["format"] == 1
+    assert json.loads((tmp_cache / "models" / cache.HASH_MEMO).read_text())["format"] == 2
 
 
 def test_atomic_build_writes_manifest_with_sha256(tmp_cache):

@@ -223,7 +223,13 @@ def test_identity_of_a_model_object_not_from_load_model(tiny_model):
 
     model, tok = tiny_model
     ident = model_identity(model, tokenizer=tok)
-    assert ident["fingerprint"] == model_fingerprint(model) == model_identity(make_tiny_model()[0])["fingerprint"]
+    # weights and config: an identical model has the same fingerprint, another config another one
+    assert ident["fingerprint"] == model_identity(make_tiny_model()[0])["fingerprint"]
+    assert ident["fingerprint"] != model_fingerprint(model)  # not the weights alone
+    other = make_tiny_model()[0]
+    other.config.hidden_act = "relu"
+    assert model_fingerprint(other) == model_fingerprint(model)
+    assert model_identity(other)["fingerprint"] != ident["fingerprint"]
     assert ident["model"] == "BertModel" and ident["n_layers"] == 3 and ident["approximation"] is None
 
 
