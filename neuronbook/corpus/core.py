@@ -97,6 +97,8 @@ class Corpus:
                     raise ValueError(
                         f"corpus {self.name!r}: sentence {i} ({self.sentence_ids[i]}) word {j} "
                         f"is {w!r}; words must be non-empty strings")
+                if not w.isascii():
+                    _check_utf8(w, f"corpus {self.name!r}: sentence {i} ({self.sentence_ids[i]}) word {j}")
         for col, rows in self.labels.items():
             if col in ("word", "sentence", "sentence_id", "position"):
                 raise ValueError(f"corpus {self.name!r}: label column name {col!r} is reserved")
@@ -345,6 +347,15 @@ class Corpus:
         for col in self.labels:
             data[col] = self.flat_labels(col)
         return pd.DataFrame(data)
+
+
+def _check_utf8(text: str, where: str) -> None:
+    # A lone surrogate ("\ud800") is a Python str but no text: it cannot be hashed, written or tokenized.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ValueError(f"{where} is {text!r}: {e.reason} at character {e.start}; "
+                         "words must be valid Unicode text") from None
 
 
 def _hash_rows(h, rows: list[list[str]]) -> None:

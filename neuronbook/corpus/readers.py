@@ -251,10 +251,11 @@ def read_columns(path, columns: Sequence[str] = ("word", "pos", "chunk", "ner"),
         if not line.strip():
             flush()
             continue
-        fields = line.split(sep) if sep is not None else line.split()
-        if fields[0].startswith("-DOCSTART-"):
+        # the marker is the first whitespace-separated item, exactly: "-DOCSTART-x" is a word
+        if line.split(None, 1)[0] == "-DOCSTART-":
             flush()
             continue
+        fields = line.split(sep) if sep is not None else line.split()
         if len(fields) != len(columns):
             raise CorpusFormatError(
                 path, no, f"expected {len(columns)} fields {columns}, found {len(fields)}; "
@@ -324,7 +325,7 @@ def read_pmb(path, name: str | None = None, tilde_as_space: bool = False) -> Cor
         if not line.strip():
             flush()
             continue
-        if line.startswith("#"):
+        if line.startswith("#") and not _pmb_token_line(line, order):
             body = line.lstrip("#").strip()
             if body.startswith("newdoc id") and "=" in body:
                 flush()
@@ -348,6 +349,16 @@ def read_pmb(path, name: str | None = None, tilde_as_space: bool = False) -> Cor
             cur[col].append(fields[index_of(key)])
     flush()
     return Corpus(sents, labels, name=name, sentence_ids=ids, source=str(path))
+
+
+def _pmb_token_line(line: str, order: list[str]) -> bool:
+    """A line starting with ``#`` that is a token (``#``, ``#1``...), not a comment: it has exactly the
+    columns of the file, its two ``tok`` columns agree, and it is not the column header."""
+    fields = line.split("\t")
+    if len(fields) != len(order) or fields[0].lstrip("#").strip().startswith("tok:"):
+        return False
+    toks = [f for f, key in zip(fields, order) if key == "tok"]
+    return len(toks) >= 2 and len(set(toks)) == 1
 
 
 FORMATS = ("conllu", "pmb", "columns", "tagged", "parallel")
