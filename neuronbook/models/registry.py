@@ -370,6 +370,10 @@ def load_model(name_or_path=DEFAULT_MODEL, *, device=None, trust_remote_code: bo
 
     where, preset = resolve_model(name_or_path)
     is_local = preset is not None or Path(where).is_dir()
+    if is_local and not any((Path(where) / n).is_file() for n in identity.TOKENIZER_FILES):
+        # transformers would build a tokenizer with an empty vocabulary: every word [UNK]
+        raise ModelNotFoundError(f"{where} has no tokenizer files (one of {', '.join(identity.TOKENIZER_FILES)}); "
+                                 "save the tokenizer next to the model (tokenizer.save_pretrained(folder))")
     kwargs = {"trust_remote_code": trust_remote_code}
     if is_local or settings.offline():
         kwargs["local_files_only"] = True
