@@ -120,3 +120,25 @@ def test_altered_table_is_detected(result, tmp_path):
         assert "ranking.parquet" in str(err)
     else:
         raise AssertionError("an altered ranking loaded as valid")
+
+
+# --------------------------------------------------------------------------- validated inputs
+@pytest.mark.parametrize("name, value, message", [
+    ("seed", 1.5, "non-negative integer"),
+    ("seed", "3", "non-negative integer"),
+    ("seeds", [1, 2.5], "distinct non-negative integers"),
+    ("l2", float("inf"), "finite number >= 0"),
+    ("percents", [150], r"\(0, 100\]"),
+])
+def test_seeds_and_penalties_are_checked(name, value, message):
+    from neuronbook.config import LCAConfig
+
+    with pytest.raises(ValueError, match=rf"LCAConfig\.{name}=.*{message}"):
+        LCAConfig(**{name: value})
+
+
+def test_a_word_that_is_not_text_is_refused_by_the_corpus():
+    from neuronbook.corpus import Corpus
+
+    with pytest.raises(ValueError, match=r"sentence 0 \(t:0\) word 1 .* valid Unicode text"):
+        Corpus([["a", "\udcff"]], name="t")

@@ -65,22 +65,23 @@ def _column(corpus, k):
 CONLLU_LABELS = ("lemma", "upos", "xpos", "feats", "head", "deprel")  # columns 3..8 in this order
 
 
-def _write_conllu(path, corpus):
+def _write_conllu(path, corpus, newline="\n", bom=False):
     lines = []
     for i, sent in enumerate(corpus):
         lines.append(f"# sent_id = s{i}")
         for k, (word, *labels) in enumerate(sent, start=1):
             lines.append("\t".join([str(k), word, *labels, "_", "_"]))
         lines.append("")
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.write_bytes(("\ufeff" if bom else "").encode() + (newline.join(lines) + newline).encode("utf-8"))
 
 
 # A CoNLL-U column holds anything but tab and newline; an empty label column is fine, a FORM is not.
 @SETTINGS
-@given(corpus=_corpus(_text(SEPARATORS), _text(SEPARATORS, min_size=0), len(CONLLU_LABELS)))
-def test_conllu_round_trip(tmp_path, corpus):
+@given(corpus=_corpus(_text(SEPARATORS), _text(SEPARATORS, min_size=0), len(CONLLU_LABELS)),
+       newline=st.sampled_from(["\n", "\r\n"]), bom=st.booleans())
+def test_conllu_round_trip(tmp_path, corpus, newline, bom):
     path = tmp_path / "x.conllu"
-    _write_conllu(path, corpus)
+    _write_conllu(path, corpus, newline, bom)  # Windows line ends and a byte-order mark read the same
     got = read_corpus(path)
     assert got.sentences == _words(corpus)
     for k, col in enumerate(CONLLU_LABELS, start=1):
