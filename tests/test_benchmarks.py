@@ -1,0 +1,30 @@
+"""benchmarks/run_all.py --quick: the harness runs end to end and prints its one table (figures not checked)."""
+
+import os
+import re
+import subprocess
+import sys
+
+from conftest import REPO
+
+
+def test_run_all_quick_prints_the_table(shared_data, tmp_cache, tmp_path):
+    env = dict(os.environ, NEURONBOOK_CACHE=str(tmp_cache), HF_HUB_OFFLINE="1")
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "run_all.py"), "--quick", "--threads", "1",
+         "--neurox-python", str(tmp_path / "no-such-python"), "--workdir", str(tmp_path / "work")],
+        capture_output=True, text=True, env=env, timeout=300, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout
+    header = ("| stage | neuronbook (s) | floor or peer (s) | ratio | peak memory nb (MB) | peak memory peer (MB) "
+              "| notes |")
+    assert header in out
+    rows = [line for line in out.splitlines() if line.startswith("| ") and not line.startswith("| stage")]
+    assert len(rows) == 5
+    assert not any("error" in r for r in rows), rows
+    # every row has a measured neuronbook time and a peak memory; the NeuroX row falls back to the issue's figures
+    for r in rows:
+        cells = [c.strip() for c in r.strip("|").split("|")]
+        assert re.fullmatch(r"\d+\.\d\d", cells[1]), r
+        assert re.fullmatch(r"[\d,]+( \[[\d,]+\])?", cells[4]), r
+    assert "figures recorded in issue 12 (not run) | " in out and "| 112.00 |" in out
