@@ -129,8 +129,8 @@ class LCAConfig:
     ablation_percents: tuple = _doc("ablation: sizes of the top / random / bottom sets, in percent (empty: none)",
                                     default=(10.0, 15.0, 20.0))
     ablation_methods: tuple = _doc("ablation: retrain and/or zero-out", default=_ABLATION_METHODS)
-    n_draws: int = _doc("random baselines: fresh draws of uniform and of layer-matched random neurons per "
-                        "ablation size (0: none)", default=10)
+    n_draws: int = _doc("random baselines: fresh draws of uniform and of layer-matched random neurons (refitted "
+                        "at the first ablation size, zero-out at every size; 0: none)", default=10)
     bootstrap: int = _doc("minimal set: bootstrap resamples of the dev sentences for its size's interval (0: none)",
                           default=200)
     control: bool = _doc("also run the control task control:<task> (selectivity)", default=True)
@@ -194,8 +194,8 @@ class LCAConfig:
             fail("search_grid", "must be a non-empty list of finite numbers >= 0")
         if not _real(self.search_tolerance) or not 0 <= self.search_tolerance < 1:
             fail("search_tolerance", "must be a number in [0, 1)")
-        if not _real(self.delta) or not 0 <= self.delta < 1:
-            fail("delta", "must be a number in [0, 1)")
+        if not _real(self.delta) or not 0 < self.delta < 1:
+            fail("delta", "must be a number in (0, 1): the allowed relative loss against the oracle")
         if not _real(self.tag_percentage) or not 0 < self.tag_percentage <= 1:
             fail("tag_percentage", "must be a number in (0, 1]")
         if not self.percents or any(not _real(p) or not 0 < p <= 100 for p in self.percents):

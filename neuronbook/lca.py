@@ -294,7 +294,9 @@ class LCAResult:
             for name, df in self.tables().items():
                 df.to_parquet(tmp / f"{name}.parquet", index=False)
             np.savez(tmp / _PROBE, coef=np.asarray(self.coef, np.float32))
-            payload = {"format": RESULT_FORMAT, "config": self.config.to_dict(), "info": self.info}
+            digests = {f.name: _sha256(f) for f in sorted(tmp.iterdir())}
+            payload = {"format": RESULT_FORMAT, "config": self.config.to_dict(), "info": self.info,
+                       "files": digests}
             # result.json last: its presence marks a complete result
             (tmp / _INFO).write_text(json.dumps(payload, indent=2, default=_json_default))
             if directory.exists():
@@ -316,18 +318,32 @@ class LCAResult:
         info_path = directory / _INFO
         if not info_path.is_file():
             raise FileNotFoundError(f"{info_path} not found: {directory} is not an LCA result directory")
-        payload = json.loads(info_path.read_text())
+        try:
+            payload = json.loads(info_path.read_text())
+        except (ValueError, UnicodeDecodeError) as err:
+            raise ValueError(f"{info_path}: unreadable ({err}); the result folder is damaged, rerun the analysis") \
+                from err
         if payload.get("format") != RESULT_FORMAT:
             raise ValueError(f"{directory} holds an LCA result of format {payload.get('format')!r}; this neuronbook "
                              f"reads format {RESULT_FORMAT}: rerun the analysis")
+        for fname, digest in (payload.get("files") or {}).items():
+            path = directory / fname
+            if not path.is_file():
+                raise FileNotFoundError(f"{path} is missing from the LCA result directory {directory}")
+            if _sha256(path) != digest:
+                raise ValueError(f"{path} differs from the file the result was saved with (sha256 mismatch): "
+                                 f"the result folder was altered or damaged; rerun the analysis")
         tables = {}
         for name in _TABLES:
             path = directory / f"{name}.parquet"
             if not path.is_file():
                 raise FileNotFoundError(f"{path} is missing from the LCA result directory {directory}")
             tables[name] = pd.read_parquet(path)
-        with np.load(directory / _PROBE, allow_pickle=False) as npz:
-            coef = npz["coef"]
+        try:
+            with np.load(directory / _PROBE, allow_pickle=False) as npz:
+                coef = npz["coef"]
+        except (ValueError, OSError, KeyError) as err:
+            raise ValueError(f"{directory / _PROBE}: unreadable ({err}); rerun the analysis") from err
         return cls(**tables, coef=coef, config=LCAConfig.from_dict(payload["config"]), info=payload["info"])
 
     # -- reading -----------------------------------------------------------------------------------
@@ -428,6 +444,16 @@ class LCAResult:
         return (f"<b>LCA</b> {c.model} / {c.data} / {c.task}" + note
                 + self.headline().to_html(index=False)
                 + "<p>minimal set by layer</p>" + self.layer_distribution.to_html(index=False))
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def _toy_result() -> LCAResult:
@@ -613,10 +639,13 @@ def _baselines(ordering, X_train, y_train, X_test, y_test, index, probe, ablatio
     var_top = variants[(variants["split"] == "test") & (variants["selection"] == "top")
                        & (variants["fill"] == "mean")]
     draws, summaries = [], []
-    for pct in config.ablation_percents:
+    for i, pct in enumerate(config.ablation_percents):
         top = {(m, "keep-selected"): a for m, a in
                test_top.loc[test_top["percent"] == float(pct), ["method", "accuracy"]].itertuples(index=False)}
-        methods = list(config.ablation_methods)
+        # refitting costs n_draws x 2 fits per size: done at the first size; zero-out (no fit) at every size
+        methods = [m for m in config.ablation_methods if m == "zero-out" or i == 0]
+        if not methods:
+            continue
         variant_list = ["keep-selected"]
         if "zero-out" in methods:  # removing the selection from the trained probe costs no refit
             variant_list.append("remove-selected")
@@ -633,6 +662,8 @@ def _baselines(ordering, X_train, y_train, X_test, y_test, index, probe, ablatio
             for m in methods], ignore_index=True)
         draws.append(d.assign(percent=float(pct)))
         summaries.append(ev.baseline_summary(top, d).assign(percent=float(pct)))
+    if not draws:
+        return empty.baseline_draws, empty.baselines
     draws = pd.concat(draws, ignore_index=True)
     summary = pd.concat(summaries, ignore_index=True)
     return (draws[["percent", "baseline", "method", "variant", "draw", "seed", "n_neurons", "accuracy"]],
@@ -883,13 +914,16 @@ def _load_splits(config: LCAConfig):
 _NOT_KEYED = ("data_dir",)
 
 
-def result_key(config: LCAConfig, store_keys) -> str:
-    """The cache key of a result: its settings plus the keys of the activation stores it reads."""
+def result_key(config: LCAConfig, store_keys, corpora=None) -> str:
+    """The cache key of a result: its settings, the keys of the activation stores it reads and the
+    fingerprints of the corpora (their labels too: a store depends on the words only, so a corrected tag
+    changes no store key but must change the result)."""
     from . import __version__
     from .store import content_key
 
     fields = {k: v for k, v in config.to_dict().items() if k not in _NOT_KEYED}
-    return content_key({"config": fields, "stores": list(store_keys), "format": RESULT_FORMAT,
+    labels = None if corpora is None else [c.fingerprint() for c in corpora]
+    return content_key({"config": fields, "stores": list(store_keys), "labels": labels, "format": RESULT_FORMAT,
                         "version": __version__})
 
 
@@ -924,8 +958,9 @@ def run_lca(config=None, *, cache: bool | str = True, progress="auto", **overrid
     """
     config = _resolve_config(config, overrides)
     if config.seeds:
-        # one full analysis per seed (each cached on its own), then the spread over seeds
-        return combine_seeds([_run_one(config.replace(seed=s), cache, progress) for s in config.seeds])
+        # one full analysis per seed, each cached as the single-seed run it is (run_lca(seed=s) finds it),
+        # then the spread over seeds
+        return combine_seeds([_run_one(config.replace(seed=s, seeds=None), cache, progress) for s in config.seeds])
     return _run_one(config, cache, progress)
 
 
@@ -943,7 +978,7 @@ def _run_one(config: LCAConfig, cache, progress) -> LCAResult:
     keys = _store_keys(config, corpora)
     folder = None
     if root is not None:
-        folder = root / result_key(config, keys)
+        folder = root / result_key(config, keys, corpora)
         result = _load_cached(folder, config)
         if result is not None:
             _remember_request(root, quick, folder.name)
@@ -1035,13 +1070,14 @@ def cache_result(result: LCAResult, cache: bool | str = True) -> Path:
         The cache folder it was written to.
     """
     config = result.config
-    keys = _store_keys(config, _load_splits(config))
+    corpora = _load_splits(config)
+    keys = _store_keys(config, corpora)
     recorded = [(result.info.get(f"store_{split}") or {}).get("key") for split in ("train", "test")]
     if keys != recorded:
         raise ValueError(f"this result was computed from activation stores {recorded}, but its settings give "
                          f"{keys} here: the corpus or the model files differ, so it does not answer run_lca "
                          f"for {config.model} on {config.data}")
-    folder = _results_root(cache) / result_key(config, keys)
+    folder = _results_root(cache) / result_key(config, keys, corpora)
     info = {k: v for k, v in result.info.items() if k != "loaded_from_cache"}
     dataclasses.replace(result, info=info).save(folder, overwrite=True)
     return folder
@@ -1109,9 +1145,11 @@ def _request_key(config: LCAConfig) -> str | None:
     except Exception as err:  # noqa: BLE001 - any trouble here only means the slow path is taken
         logger.debug("no request key (%s)", err)
         return None
+    from .extract import library_versions
+
     fields = {k: v for k, v in config.to_dict().items() if k not in _NOT_KEYED}
     return content_key({"config": fields, "sources": sources, "model": model, "format": RESULT_FORMAT,
-                        "version": __version__})
+                        "version": __version__, "libraries": library_versions()})
 
 
 def _remember_request(root: Path, quick: str | None, result_name: str) -> None:

@@ -45,10 +45,12 @@ __all__ = [
     "accuracy_curve_chart",
     "add_relative_depth",
     "architecture_comparison_chart",
+    "baseline_chart",
     "finetuning_shift_chart",
     "language_similarity_chart",
     "layer_distribution_chart",
     "layerwise_accuracy_chart",
+    "minimal_set_chart",
     "save_chart",
     "tag_layer_heatmap",
     "top_words",
@@ -267,6 +269,110 @@ def accuracy_curve_chart(curve: pd.DataFrame, oracle: float | None = None, split
         layers += [rule, text]
     return alt.layer(*layers).properties(
         width=360, height=240, title=f"Accuracy with a subset of neurons ({split})")
+
+
+def baseline_chart(baselines: pd.DataFrame) -> alt.FacetChart:
+    """Top minus random neurons, with its interval, for each baseline, method and size.
+
+    Parameters
+    ----------
+    baselines : DataFrame
+        :attr:`neuronbook.LCAResult.baselines`: ``percent``, ``baseline``, ``method``, ``variant``,
+        ``difference``, ``ci_low``, ``ci_high`` (and ``mean``, ``top``, ``n_draws`` for the tooltip).
+
+    Returns
+    -------
+    altair.FacetChart
+        One panel per size; a row per method and variant; a point per baseline (uniform random in
+        grey, layer-matched random in purple) with its interval; the rule marks no difference.
+        Keep-selected: top should lead (positive); remove-selected: removing the top set should
+        hurt more than removing random neurons (negative).
+
+    Examples
+    --------
+    >>> b = pd.DataFrame({"percent": 10.0, "baseline": ["random", "layer-matched random"],
+    ...                   "method": "retrain", "variant": "keep-selected", "difference": [0.02, 0.005],
+    ...                   "ci_low": [0.015, 0.001], "ci_high": [0.025, 0.009], "mean": [0.89, 0.9],
+    ...                   "top": 0.906, "n_draws": 10})
+    >>> type(baseline_chart(b)).__name__
+    'FacetChart'
+    """
+    what = "baselines"
+    _require(baselines, ["percent", "baseline", "method", "variant", "difference", "ci_low", "ci_high"], what)
+    data = baselines.copy()
+    data["set"] = data["method"].astype(str) + ", " + data["variant"].astype(str).str.replace("-selected", "")
+    data["points"] = data["difference"] * 100
+    data["low"] = data["ci_low"] * 100
+    data["high"] = data["ci_high"] * 100
+    keep = [c for c in ("percent", "baseline", "set", "points", "low", "high", "mean", "top", "n_draws")
+            if c in data.columns]
+    data = _check_rows(data[keep].reset_index(drop=True), what)
+    color = alt.Color("baseline:N", title="against", scale=alt.Scale(
+        domain=["random", "layer-matched random"], range=[SELECTION_COLORS["random"], "#7b3294"]))
+    y = alt.Y("set:N", title=None)
+    offset = alt.YOffset("baseline:N")
+    tooltip = ["baseline:N", "set:N", alt.Tooltip("points:Q", title="top - mean (points)", format=".2f"),
+               alt.Tooltip("low:Q", format=".2f"), alt.Tooltip("high:Q", format=".2f")]
+    tooltip += [alt.Tooltip(c + ":Q", format=".3f") for c in ("mean", "top") if c in data.columns]
+    base = alt.Chart(data)
+    bars = base.mark_rule(strokeWidth=2).encode(x=alt.X("low:Q", title="top - random (accuracy points)"),
+                                                x2="high:Q", y=y, yOffset=offset, color=color)
+    dots = base.mark_point(filled=True, size=50).encode(x="points:Q", y=y, yOffset=offset, color=color,
+                                                        tooltip=tooltip)
+    zero = base.mark_rule(color="black", strokeDash=[2, 2]).encode(x=alt.datum(0))
+    return alt.layer(zero, bars, dots).properties(width=260, height=alt.Step(14)).facet(
+        column=alt.Column("percent:O", title="neurons in the set (% of all)"),
+        title="Top neurons against random neurons of the same size (test; interval: 95 % t over draws)")
+
+
+def minimal_set_chart(curve: pd.DataFrame, minimal_set: pd.DataFrame) -> alt.LayerChart:
+    """Dev accuracy of the top prefixes with its bootstrap band, the target, and the minimal set's interval.
+
+    Parameters
+    ----------
+    curve : DataFrame
+        :attr:`neuronbook.LCAResult.curve` (``n_neurons``, ``split``, ``accuracy``; the band needs
+        ``ci_low`` / ``ci_high``, written when the analysis ran a bootstrap).
+    minimal_set : DataFrame
+        :attr:`neuronbook.LCAResult.minimal_set` (``n_neurons``, ``target``; ``size_low`` /
+        ``size_high`` for the shaded interval).
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"n_neurons": [10, 20, 40], "split": "dev", "accuracy": [0.7, 0.85, 0.9],
+    ...                   "ci_low": [0.68, 0.83, 0.88], "ci_high": [0.72, 0.87, 0.92]})
+    >>> m = pd.DataFrame({"n_neurons": [20], "target": [0.84], "size_low": [20.0], "size_high": [40.0]})
+    >>> len(minimal_set_chart(c, m).to_dict()["layer"])
+    5
+    """
+    what = "minimal-set curve"
+    _require(curve, ["n_neurons", "split", "accuracy"], what)
+    _require(minimal_set, ["n_neurons", "target"], "minimal set")
+    cols = ["n_neurons", "accuracy"] + [c for c in ("ci_low", "ci_high") if c in curve.columns]
+    data = curve.loc[curve["split"].astype(str) == "dev", cols].sort_values("n_neurons").reset_index(drop=True)
+    if data.empty:
+        raise ValueError(f"{what} has no dev rows")
+    data = _check_rows(data, what)
+    ms = minimal_set.iloc[0]
+    x = alt.X("n_neurons:Q", title="top neurons kept", scale=alt.Scale(type="log"))
+    y = alt.Y("accuracy:Q", title="dev accuracy", scale=alt.Scale(zero=False))
+    layers = []
+    if {"size_low", "size_high"} <= set(minimal_set.columns) and pd.notna(ms.get("size_low")):
+        span = pd.DataFrame({"lo": [float(ms["size_low"])], "hi": [max(float(ms["size_high"]), float(ms["size_low"]))],
+                             "label": [f"minimal set, bootstrap 95 %: {ms['size_low']:g}-{ms['size_high']:g}"]})
+        layers.append(alt.Chart(span).mark_rect(color="#1b9e77", opacity=0.12).encode(
+            x="lo:Q", x2="hi:Q", tooltip="label:N"))
+    if "ci_low" in data.columns and data["ci_low"].notna().any():
+        layers.append(alt.Chart(data).mark_area(color=_ACCENT, opacity=0.25).encode(
+            x=x, y="ci_low:Q", y2="ci_high:Q"))
+    layers.append(alt.Chart(data).mark_line(point=True, color=_ACCENT).encode(
+        x=x, y=y, tooltip=["n_neurons:Q", alt.Tooltip("accuracy:Q", format=".4f")]))
+    target = pd.DataFrame({"target": [float(ms["target"])], "label": [f"target {float(ms['target']):.3f}"]})
+    layers.append(alt.Chart(target).mark_rule(color="black", strokeDash=[2, 2]).encode(y="target:Q"))
+    chosen = pd.DataFrame({"n": [int(ms["n_neurons"])], "label": [f"minimal set: {int(ms['n_neurons'])}"]})
+    layers.append(alt.Chart(chosen).mark_rule(color="#1b9e77").encode(x="n:Q", tooltip="label:N"))
+    return alt.layer(*layers).properties(width=360, height=220,
+                                         title="Minimal set: dev accuracy of the top prefixes (band: bootstrap 95 %)")
 
 
 # ----------------------------------------------------------------------------- layers

@@ -44,7 +44,8 @@ def test_describe_documents_every_field():
 @pytest.mark.parametrize("name, value, message", [
     ("l1", math.nan, "finite number >= 0"),
     ("l1", -1.0, "finite number >= 0"),
-    ("delta", 2.0, r"\[0, 1\)"),
+    ("delta", 2.0, r"\(0, 1\)"),
+    ("delta", 0.0, r"\(0, 1\)"),
     ("dev_fraction", 1.0, r"\(0, 1\)"),
     ("aggregation", "max", "one of"),
     ("dtype", "int8", "one of"),

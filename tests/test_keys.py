@@ -167,8 +167,6 @@ def test_result_key_separates_settings_and_stores():
     assert result_key(_config(data_dir="/x"), ["a", "b"]) == result_key(_config(), ["a", "b"])
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="lca.result_key covers the stores (the words) but not the labels: "
-                                       "a corpus file whose tags were corrected is served the old result")
 def test_result_key_covers_the_labels(tmp_path, tmp_cache):
     import warnings
 

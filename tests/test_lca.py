@@ -117,14 +117,15 @@ def test_summary_names_the_figures(result):
 
 def test_baselines_over_draws_and_variants(result):
     d, b = result.baseline_draws, result.baselines
-    # 2 sizes x 2 baselines x (retrain keep, zero-out keep, zero-out remove) x 3 draws
-    assert len(d) == 36 and set(d["percent"]) == {10.0, 50.0}
+    # 2 baselines x 3 draws x (retrain keep, zero-out keep, zero-out remove) at 10 %; no refits at 50 %
+    assert len(d) == 18 + 12 and set(d["percent"]) == {10.0, 50.0}
+    assert set(d.loc[d["method"] == "retrain", "percent"]) == {10.0}
     assert set(map(tuple, d[["method", "variant"]].drop_duplicates().values.tolist())) == {
         ("retrain", "keep-selected"), ("zero-out", "keep-selected"), ("zero-out", "remove-selected")}
     # every size, baseline and method drew with the same three fresh seeds (never the run's own)
     seeds = d.groupby(["percent", "baseline", "method", "variant"])["seed"].apply(tuple)
     assert seeds.nunique() == 1 and len(seeds.iloc[0]) == 3 and result.config.seed not in set(d["seed"])
-    assert len(b) == 12 and (b["n_draws"] == 3).all()
+    assert len(b) == 6 + 4 and (b["n_draws"] == 3).all()
     abl = result.ablation[(result.ablation.split == "test") & (result.ablation.selection == "top")]
     for _, row in b.iterrows():
         mean = d[(d.percent == row.percent) & (d.baseline == row.baseline) & (d.method == row.method)
@@ -302,8 +303,10 @@ def test_run_lca_seeds_runs_and_caches_each(tmp_cache, tiny_corpus_dir, monkeypa
     both = run_lca(cfg, progress=False)
     assert both.config.seed == 3 and both.info["seeds"] == [3, 5]
     assert sorted(both.seed_runs["seed"].unique()) == [3, 5]
-    single = run_lca(cfg.replace(seed=5), progress=False)  # the second seed's run was cached on its own
-    assert "loaded_from_cache" in single.info
+    single = run_lca(cfg.replace(seed=5, seeds=None), progress=False)  # each seed's run is cached on its own
+    assert "loaded_from_cache" in single.info and single.config.seed == 5
+    assert both.seed_runs.query("seed == 5").set_index("metric")["value"].drop("wall time (s)").to_dict() == \
+        single.headline().set_index("metric")["value"].drop("wall time (s)").to_dict()
     monkeypatch.setattr(lca_mod, "lca_from_arrays", lambda *a, **k: pytest.fail("refitted a cached seed"))
     again = run_lca(cfg, progress=False)
     pd.testing.assert_frame_equal(again.seed_summary, both.seed_summary)
