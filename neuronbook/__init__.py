@@ -40,7 +40,7 @@ _EXPORTS: dict[str, list[str]] = {
     "models": ["DEFAULT_MODEL", "PRESETS", "ModelNotFoundError", "Preset", "PresetNotInstalledError",
                "get_preset", "list_models", "load_model", "model_fingerprint", "model_identity"],
     "store": ["ActivationStore", "StoreIntegrityError", "content_key", "remove_stale_temporaries"],
-    "extract": ["extract", "store_key", "store_path", "library_versions", "AGGREGATIONS"],
+    "extract": ["extract", "store_key", "store_path", "library_versions", "best_device", "AGGREGATIONS"],
     "probe": ["ElasticNetProbe", "encode_labels"],
     "rank": ["top_neurons", "bottom_neurons", "random_neurons", "random_ordering", "neuron_ordering",
              "bottom_ordering", "neuron_scores", "neuron_tags", "ranking_frame", "per_tag_ranking", "zero_mass_classes", "probeless_scores",

@@ -46,7 +46,7 @@ from .exceptions import ClippedWordsWarning, UnknownWordsWarning
 from .settings import cache_dir, progress_enabled
 from .store import ActivationStore, StoreIntegrityError, content_key, remove_stale_temporaries
 
-__all__ = ["extract", "store_key", "store_path", "library_versions", "AGGREGATIONS"]
+__all__ = ["extract", "store_key", "store_path", "library_versions", "best_device", "AGGREGATIONS"]
 
 logger = logging.getLogger(__name__)
 
@@ -566,6 +566,19 @@ def _window_sizes(tokenizer, identity: dict, max_length, window_overlap):
     return prefix, suffix, max_pieces, overlap
 
 
+def best_device() -> str:
+    """Where a model neuronbook loads itself runs: ``"cuda"`` when a GPU is there, else ``"cpu"``.
+
+    Examples
+    --------
+    >>> best_device() in ("cuda", "cpu")
+    True
+    """
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def extract(
     model="sentence-transformers/all-MiniLM-L6-v2",
     corpus=None,
@@ -690,7 +703,7 @@ def _extract_into(path, key_fields, key, model, tokenizer, identity, sentences, 
 
     home = next(model.parameters()).device
     if device is None:  # a model we loaded goes to the GPU when there is one; the user's stays where it is
-        device = ("cuda" if torch.cuda.is_available() else "cpu") if ours else str(home)
+        device = best_device() if ours else str(home)
     cfg = model.config
     metadata = {
         **key_fields,

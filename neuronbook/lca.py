@@ -1226,7 +1226,7 @@ def prepare(config=None, *, progress="auto", corpora=None, **overrides) -> LCADa
 def _prepare(config: LCAConfig, corpora, keys, progress) -> LCAData:
     """:func:`prepare` with the corpora and their store keys already at hand."""
     from .corpus import Task
-    from .extract import extract, store_path
+    from .extract import best_device, extract, store_path
 
     train_corpus, test_corpus = corpora
     labeler = Task(config.task, seed=config.seed).fit(train_corpus)
@@ -1242,7 +1242,9 @@ def _prepare(config: LCAConfig, corpora, keys, progress) -> LCAData:
     if not all((store_path(key) / "metadata.json").is_file() for key in keys):
         from .models import load_model
 
-        model = load_model(config.model, progress=progress)  # once, for both stores
+        # once, for both stores; on the GPU when there is one (extract keeps a given model where it is)
+        model = load_model(config.model, progress=progress)  # (model, tokenizer)
+        model[0].to(best_device())
     train_store = extract(model, train_corpus, progress=progress, **config.extract_params())
     test_store = extract(model, test_corpus, progress=progress, **config.extract_params())
     return LCAData(config, train_store, test_store, y_train, y_test, c_train, c_test, time.perf_counter() - t)

@@ -400,6 +400,33 @@ def test_prepare_gives_the_arrays_run_lca_analyses(tmp_cache, tiny_corpus_dir):
     assert r.neurons[["layer", "neuron"]].values.tolist() == [list(t) for t in a["neurons"]]
 
 
+def test_prepare_extracts_on_the_best_device(tmp_cache, tiny_corpus_dir, monkeypatch):
+    # before: _prepare handed the CPU-loaded model to extract, which keeps a caller's model where it is,
+    # so a GPU machine extracted on the CPU
+    import sys
+
+    import neuronbook.models as models_mod
+    from neuronbook.lca import prepare
+
+    extract_mod = sys.modules["neuronbook.extract"]  # the package attribute is the function
+
+    moved = []
+    real_load = models_mod.load_model
+
+    def load(name, **kw):
+        model, tokenizer = real_load(name, **kw)
+        real_to = model.to
+        model.to = lambda device, *a, **k: (moved.append(str(device)), real_to(device, *a, **k))[1]
+        return model, tokenizer
+
+    monkeypatch.setattr(models_mod, "load_model", load)
+    monkeypatch.setattr(extract_mod, "best_device", lambda: "cpu:0")  # stands for "cuda" on a GPU machine
+    train_file, test_file = tiny_corpus_dir
+    prepare(LCAConfig(model="tiny-random", data="toy", train=str(train_file), test=str(test_file), task="upos",
+                      control=False), progress=False)
+    assert moved and moved[0] == "cpu:0"
+
+
 # ------------------------------------------------------------ validated inputs
 
 def _small(n=300, seed=1):
