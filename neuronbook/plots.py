@@ -354,7 +354,9 @@ def minimal_set_chart(curve: pd.DataFrame, minimal_set: pd.DataFrame) -> alt.Lay
         raise ValueError(f"{what} has no dev rows")
     data = _check_rows(data, what)
     ms = minimal_set.iloc[0]
-    x = alt.X("n_neurons:Q", title="top neurons kept", scale=alt.Scale(type="log"))
+    right = max(float(data["n_neurons"].max()), float(ms.get("size_high", 0) or 0), float(ms["n_neurons"]))
+    x = alt.X("n_neurons:Q", title="top neurons kept",
+              scale=alt.Scale(type="log", domain=[float(data["n_neurons"].min()), right], nice=False))
     y = alt.Y("accuracy:Q", title="dev accuracy", scale=alt.Scale(zero=False))
     layers = []
     if {"size_low", "size_high"} <= set(minimal_set.columns) and pd.notna(ms.get("size_low")):
