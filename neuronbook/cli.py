@@ -111,7 +111,7 @@ def _config_from(args):
             continue
         name = key[4:]
         value = parse_literal(text)
-        if isinstance(getattr(defaults, name), tuple) or name == "layers":  # list settings: 0,3 or [0, 3]
+        if isinstance(getattr(defaults, name), tuple) or name in ("layers", "seeds"):  # lists: 0,3 or [0, 3]
             if isinstance(value, (int, float)):
                 value = [value]
             elif isinstance(value, str):

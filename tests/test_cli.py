@@ -265,3 +265,13 @@ def test_lca_help_documents_the_one_file_split():
 def test_extract_errors_name_the_extract_command(toy_setup, capsys):
     assert main(["extract", "--model", str(toy_setup), "--data", "ud:xx_toy", "--split", "nope", "--quiet"]) == 2
     assert "unknown split 'nope' for 'ud:xx_toy'" in _error_line(capsys, "extract")
+
+
+def test_list_settings_parse_from_the_command_line():
+    from neuronbook.cli import _config_from, _parser
+
+    args = _parser().parse_args(["lca", "--seeds", "0,1,2", "--layers", "3", "--ablation-percents", "[10, 20]",
+                                 "--search-criterion", "gap", "--n-draws", "5"])
+    cfg = _config_from(args)
+    assert cfg.seeds == (0, 1, 2) and cfg.layers == (3,) and cfg.ablation_percents == (10, 20)
+    assert cfg.search_criterion == "gap" and cfg.n_draws == 5
