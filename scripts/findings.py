@@ -254,7 +254,7 @@ def claim_redundancy(base: nb.LCAConfig, seeds, cache: Path) -> tuple[str, bool]
         if path.is_file():
             summary = pd.read_parquet(path)
         else:
-            chosen = run(base.replace(task="xpos", seed=seed))  # the penalty the protocol chose for this seed
+            chosen = run(cfg)  # the penalty the protocol chose for this seed (cached)
             arrays = nb.prepare(cfg, progress=False).arrays()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", nb.NeuronbookWarning)
@@ -413,7 +413,7 @@ def main(argv=None) -> int:
     table = protocol_table(protocol)
     c1, ok1 = claim_small(protocol)
     c2, ok2 = claim_layers(protocol)
-    c3, ok3 = claim_redundancy(base.replace(seeds=plan["seeds"]), plan["few_seeds"], cache)
+    c3, ok3 = claim_redundancy(base, plan["few_seeds"], cache)
 
     few = plan["few_seeds"]
     settings = settings_on_dev(base.replace(task="xpos", **plan["light"]), few, cache, plan["settings_penalty"])
