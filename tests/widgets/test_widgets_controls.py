@@ -83,8 +83,9 @@ def test_ranker_picker_and_threshold_slider():
 def test_percent_slider_offers_the_measured_percents(planted_result):
     s = percent_slider(planted_result)
     values = [v for _, v in s.options]
-    # the minimal-set search tried 5 % and 10 % (1 and 2 of 24 neurons); the ablation 10 % and 50 %
-    assert values == pytest.approx([5.0, 10.0, 50.0])
+    # the minimal-set search tried 5 % and 10 % (1 and 2 of 24 neurons) and, for its bootstrap, the grid point
+    # after the hit (25 %); the ablation 10 % and 50 %
+    assert values == pytest.approx([5.0, 10.0, 25.0, 50.0])
     assert s.value == pytest.approx(float(planted_result.minimal_set["percent"].iloc[0]))
     assert percent_slider(planted_result, 40).value == 50.0
 
