@@ -60,14 +60,7 @@ class AnonPeak:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _read(self):
-        try:
-            with open("/proc/self/status") as f:
-                for line in f:
-                    if line.startswith("RssAnon:"):
-                        return int(line.split()[1]) * 1024
-        except OSError:
-            pass
-        return 0
+        return _status_bytes("RssAnon") or 0
 
     def _run(self):
         while not self._stop.is_set():
@@ -89,14 +82,20 @@ def peak_rss():
 
     ``ru_maxrss`` survives ``execve``: a child forked from a big parent would report the parent's size.
     """
+    hwm = _status_bytes("VmHWM")
+    return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _status_bytes(field):
+    """A ``kB`` field of ``/proc/self/status`` in bytes (None where there is no such file or field)."""
     try:
         with open("/proc/self/status") as f:
             for line in f:
-                if line.startswith("VmHWM:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return None
 
 
 def emit(result: dict, anon: AnonPeak | None = None):

@@ -291,7 +291,7 @@ def ablation(ordering, X_train, y_train, X_test, y_test, *, probe=None, percents
     n_total = X_train.shape[1]
     if "zero-out" in methods and probe is None:
         raise ValueError("method 'zero-out' needs the trained oracle probe (probe=...)")
-    rand = random_ordering(n_total, baseline_seeds(seed, 1)[0])
+    rand = _ablation_random(n_total, seed)
     rows = []
     jobs = [(p, sel, m) for p in percents for sel in ("top", "random", "bottom") for m in methods]
     for pct, sel, method in tqdm(jobs, disable=not progress, desc="ablation", leave=False):
@@ -496,6 +496,11 @@ def baseline_seeds(seed, n_draws, exclude=()):
         if cand not in banned and cand not in out:
             out.append(cand)
     return out
+
+
+def _ablation_random(n_total, seed):
+    """The one random ordering of :func:`ablation` and :func:`ablation_variants`: a fresh draw, never ``seed``'s."""
+    return random_ordering(n_total, baseline_seeds(seed, 1)[0])
 
 
 def _column_layers(neurons, n_total):
@@ -763,7 +768,7 @@ def ablation_variants(ordering, X_train, y_train, X_test, y_test, *, probe, perc
         bad = [v for v in given if v not in allowed]
         if bad:
             raise ValueError(f"unknown {name} {bad[0]!r}; use one of {list(allowed)}")
-    rand = random_ordering(n_total, baseline_seeds(seed, 1)[0])  # ablation()'s random set
+    rand = _ablation_random(n_total, seed)
     standardized = bool(getattr(probe, "standardize", True))
     train_mean = None if standardized else np.asarray(X_train, dtype=np.float64).mean(axis=0)
     splits = _splits(dev=(X_dev, y_dev), test=(X_test, y_test))

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .config import LCAConfig
+from .models.cache import sha256_file
 from .exceptions import ApproximationWarning, RareTagsWarning, UnseenLabelsWarning
 from .neurons import as_neuron_index, neuron_table, positions
 
@@ -294,7 +295,7 @@ class LCAResult:
             for name, df in self.tables().items():
                 df.to_parquet(tmp / f"{name}.parquet", index=False)
             np.savez(tmp / _PROBE, coef=np.asarray(self.coef, np.float32))
-            digests = {f.name: _sha256(f) for f in sorted(tmp.iterdir())}
+            digests = {f.name: sha256_file(f) for f in sorted(tmp.iterdir())}
             payload = {"format": RESULT_FORMAT, "config": self.config.to_dict(), "info": self.info,
                        "files": digests}
             # result.json last: its presence marks a complete result
@@ -330,7 +331,7 @@ class LCAResult:
             path = directory / fname
             if not path.is_file():
                 raise FileNotFoundError(f"{path} is missing from the LCA result directory {directory}")
-            if _sha256(path) != digest:
+            if sha256_file(path) != digest:
                 raise ValueError(f"{path} differs from the file the result was saved with (sha256 mismatch): "
                                  f"the result folder was altered or damaged; rerun the analysis")
         tables = {}
@@ -444,16 +445,6 @@ class LCAResult:
         return (f"<b>LCA</b> {c.model} / {c.data} / {c.task}" + note
                 + self.headline().to_html(index=False)
                 + "<p>minimal set by layer</p>" + self.layer_distribution.to_html(index=False))
-
-
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _toy_result() -> LCAResult:
@@ -1020,6 +1011,7 @@ def combine_seeds(results) -> LCAResult:
     >>> combine_seeds([a, b]).seed_overlap[["seed_a", "seed_b", "selection", "jaccard"]].values.tolist()
     [[0, 1, 'minimal set', 1.0]]
     """
+    from .analysis.compare import jaccard
     from .evaluate import n_for_percent
 
     results = list(results)
@@ -1048,9 +1040,8 @@ def combine_seeds(results) -> LCAResult:
         for j in range(i + 1, len(results)):
             for name in sets[i]:
                 a, b = sets[i][name], sets[j].get(name, set())
-                union = len(a | b)
                 overlap.append({"seed_a": seeds[i], "seed_b": seeds[j], "selection": name, "n_a": len(a),
-                                "n_b": len(b), "jaccard": len(a & b) / union if union else 1.0})
+                                "n_b": len(b), "jaccard": jaccard(a, b)})
     base = LCAResult()
     overlap = pd.DataFrame(overlap, columns=base.seed_overlap.columns) if overlap else base.seed_overlap
     info = dict(results[0].info, seeds=seeds)

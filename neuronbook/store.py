@@ -61,6 +61,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from .models.cache import sha256_file
 from .neurons import neuron_index
 
 __all__ = ["ActivationStore", "StoreIntegrityError", "content_key", "remove_stale_temporaries"]
@@ -95,17 +96,9 @@ def _sampled_sha256(path: Path, size: int) -> str:
     return h.hexdigest()
 
 
-def _full_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 24):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _file_record(path: Path) -> dict:
     size = path.stat().st_size
-    return {"size": size, "sample_sha256": _sampled_sha256(path, size), "sha256": _full_sha256(path)}
+    return {"size": size, "sample_sha256": _sampled_sha256(path, size), "sha256": sha256_file(path)}
 
 
 _HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]
@@ -254,7 +247,7 @@ class ActivationStore:
                 raise StoreIntegrityError(
                     f"activation store {self.path}: {name} is {size} bytes, {record['size']} when written ({how})")
             if full:
-                if _full_sha256(file) != record["sha256"]:
+                if sha256_file(file) != record["sha256"]:
                     raise StoreIntegrityError(
                         f"activation store {self.path}: {name} differs from its SHA-256 when written")
             elif _sampled_sha256(file, size) != record["sample_sha256"]:

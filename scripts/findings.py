@@ -102,10 +102,6 @@ def pairs(result: nb.LCAResult, which: str = "minimal") -> set:
     return set(zip(table["layer"].astype(int), table["neuron"].astype(int)))
 
 
-def jaccard(a: set, b: set) -> float:
-    return len(a & b) / len(a | b) if a | b else 1.0
-
-
 def chance_jaccard(k: int, n: int) -> float:
     """Expected Jaccard of two independent uniform random sets of k out of n (about)."""
     inter = k * k / n
@@ -113,8 +109,8 @@ def chance_jaccard(k: int, n: int) -> float:
 
 
 def mean_depth(result: nb.LCAResult, which: str = "minimal") -> float:
-    layers = np.array([l for l, _ in pairs(result, which)], dtype=float)
-    return float(np.mean(layers / (result.n_layers - 1))) if len(layers) else float("nan")
+    layers = [layer for layer, _ in pairs(result, which)]
+    return float(np.mean(nb.relative_depth(np.asarray(layers), result.n_layers))) if layers else float("nan")
 
 
 def ms_share(result: nb.LCAResult) -> float:
@@ -281,9 +277,9 @@ def claim_redundancy(base: nb.LCAConfig, seeds, cache: Path) -> tuple[str, bool]
 
 
 def claim_finetuning(pre: list[nb.LCAResult], ft: list[nb.LCAResult]) -> tuple[str, bool]:
-    between = [jaccard(pairs(a, "top"), pairs(b, "top")) for a, b in zip(pre, ft)]
-    within_pre = [jaccard(pairs(a, "top"), pairs(b, "top")) for a, b in itertools.combinations(pre, 2)]
-    within_ft = [jaccard(pairs(a, "top"), pairs(b, "top")) for a, b in itertools.combinations(ft, 2)]
+    between = [nb.jaccard(pairs(a, "top"), pairs(b, "top")) for a, b in zip(pre, ft)]
+    within_pre = [nb.jaccard(pairs(a, "top"), pairs(b, "top")) for a, b in itertools.combinations(pre, 2)]
+    within_ft = [nb.jaccard(pairs(a, "top"), pairs(b, "top")) for a, b in itertools.combinations(ft, 2)]
     shift = [mean_depth(b, "top") - mean_depth(a, "top") for a, b in zip(pre, ft)]
     k = nb.n_for_percent(len(pre[0].ranking), CRITERIA["top_percent"])
     chance = chance_jaccard(k, len(pre[0].ranking))
@@ -340,13 +336,13 @@ def claim_languages(results: dict[str, list[nb.LCAResult]], what: str) -> tuple[
     cross = []
     for a, b in itertools.combinations_with_replacement(langs, 2):
         if a == b:
-            vals = [jaccard(pairs(x, "top"), pairs(y, "top")) for x, y in itertools.combinations(results[a], 2)]
+            vals = [nb.jaccard(pairs(x, "top"), pairs(y, "top")) for x, y in itertools.combinations(results[a], 2)]
         else:
-            vals = [jaccard(pairs(results[a][s], "top"), pairs(results[b][s], "top")) for s in seeds]
+            vals = [nb.jaccard(pairs(results[a][s], "top"), pairs(results[b][s], "top")) for s in seeds]
             cross.append(min(vals))
         matrix.loc[a, b] = matrix.loc[b, a] = f"{np.mean(vals):.3f}" if vals else "-"
     ok = min(cross) > 2 * chance
-    same = [jaccard(pairs(x, "top"), pairs(y, "top")) for lang in langs for x, y in itertools.combinations(results[lang], 2)]
+    same = [nb.jaccard(pairs(x, "top"), pairs(y, "top")) for lang in langs for x, y in itertools.combinations(results[lang], 2)]
     reading = (f"Across languages the top sets overlap {np.mean(cross) / chance:.1f} times chance on average "
                f"(lowest pair-seed {min(cross) / chance:.1f} times)"
                + (f", less than one language's top sets between seeds ({np.mean(same):.3f})." if same else "."))
