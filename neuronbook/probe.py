@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from .exceptions import UnseenLabelsWarning
 
-__all__ = ["ElasticNetProbe", "encode_labels"]
+__all__ = ["ArrayView", "ElasticNetProbe", "encode_labels", "fit_probes"]
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +63,11 @@ def encode_labels(y, classes):
 #: standardisation statistics, validation, scoring): it bounds the memory of a pass whatever X's size.
 BLOCK_BYTES = 8 * 2**20
 
+#: A training selection (``rows``/``columns`` of X, or a non-float32 X) of at most this many blocks is gathered
+#: once into a compact float32 array: mini-batches of a few neurons are then read without touching whole
+#: rows of the store.  Larger selections are read batch by batch, so memory stays flat in the corpus size.
+COMPACT_BLOCKS = 8
+
 
 def _as_matrix(X, name="X"):
     # np.asarray keeps a memmap's pages on disk: it views, never copies, an ndarray (subclass)
@@ -90,10 +95,115 @@ def _positions(idx, size, what):
     return arr
 
 
+class ArrayView:
+    """Rows and columns of a 2-D array, selected without copying: a lazy ``X[rows][:, columns]``.
+
+    Indexing a view gives another view (``view[:, cols]``, ``view[rows]``, ``view[a:b]``), so code
+    written for arrays selects neurons and words of a memory-mapped store without reading it; the
+    probe and the analyses read a view a block of rows at a time.  ``numpy.asarray(view)`` copies
+    the selection out.
+
+    Parameters
+    ----------
+    X : numpy.ndarray or numpy.memmap or ArrayView, shape (n_words, n_features)
+    rows, columns : array-like of int, optional
+        Positions into ``X``'s rows and columns (``None``: all).
+
+    Examples
+    --------
+    >>> X = np.arange(12, dtype=np.float32).reshape(4, 3)
+    >>> v = ArrayView(X, rows=[3, 1])[:, [2, 0]]
+    >>> v.shape, np.asarray(v).tolist()
+    ((2, 2), [[11.0, 9.0], [5.0, 3.0]])
+    >>> np.asarray(v[1:]).tolist()
+    [[5.0, 3.0]]
+    """
+
+    ndim = 2
+
+    def __init__(self, X, rows=None, columns=None):
+        self._stats = None
+        if isinstance(X, ArrayView):  # compose: positions into the view are positions into its selection
+            if X._stats is not None and rows is None:  # the same words: the column statistics still hold
+                cols = None if columns is None else _positions(columns, X.shape[1], "columns")
+                self._stats = X._stats if cols is None else tuple(v[cols] for v in X._stats)
+            base_rows, base_cols, X = X.rows, X.columns, X.X
+            rows = base_rows if rows is None else (rows if base_rows is None else base_rows[_positions(
+                rows, len(base_rows), "rows")])
+            columns = base_cols if columns is None else (columns if base_cols is None else base_cols[_positions(
+                columns, len(base_cols), "columns")])
+        self.X = _as_matrix(X)
+        self.rows = _positions(rows, self.X.shape[0], "rows")
+        self.columns = _positions(columns, self.X.shape[1], "columns")
+
+    @property
+    def shape(self):
+        return (self.X.shape[0] if self.rows is None else len(self.rows),
+                self.X.shape[1] if self.columns is None else len(self.columns))
+
+    @property
+    def dtype(self):
+        return self.X.dtype
+
+    def __len__(self):
+        return self.shape[0]
+
+    @staticmethod
+    def _index(key, size):
+        if isinstance(key, slice):
+            return None if key == slice(None) else np.arange(size)[key]
+        arr = np.asarray(key)
+        if arr.dtype == bool:
+            if arr.shape != (size,):
+                raise IndexError(f"boolean index of shape {arr.shape} for an axis of {size}")
+            return np.flatnonzero(arr)
+        if arr.ndim != 1:
+            raise IndexError("an ArrayView takes 1-D integer positions, a boolean mask or a slice per axis")
+        arr = arr.astype(np.int64)
+        return np.where(arr < 0, arr + size, arr)
+
+    def __getitem__(self, key):
+        rows, cols = (key if isinstance(key, tuple) else (key, slice(None)))
+        n, d = self.shape
+        return ArrayView(self, self._index(rows, n), self._index(cols, d))
+
+    def with_column_stats(self):
+        """The same view, with every column's mean and standard deviation computed once (one pass).
+
+        A probe fitted on this view, or on a selection of its columns (``view[:, cols]``), uses them
+        instead of a pass of its own: they are exactly what it would compute.  Selecting rows drops them.
+
+        Examples
+        --------
+        >>> v = ArrayView(np.array([[1.0, 5.0], [3.0, 5.0]], np.float32)).with_column_stats()
+        >>> [s.tolist() for s in v[:, [1]].column_stats]
+        [[5.0], [0.0]]
+        """
+        out = ArrayView(self)
+        out._stats = _column_stats(_Selection(self))
+        return out
+
+    @property
+    def column_stats(self):
+        """``(mean, std)`` of every column (float64) when computed by :meth:`with_column_stats`, else None."""
+        return self._stats
+
+    def __array__(self, dtype=None, copy=None):
+        out = _Selection(self).compact().X
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def __repr__(self):
+        return f"ArrayView(shape={self.shape}, dtype={self.dtype}, of {type(self.X).__name__} {self.X.shape})"
+
+
 class _Selection:
     """Some rows and columns of a 2-D array, read a few rows at a time (the selection is never copied whole)."""
 
     def __init__(self, X, rows=None, columns=None, name="X"):
+        self.stats = None  # (mean, std) in float64 when known in advance (ArrayView.with_column_stats)
+        if isinstance(X, ArrayView):
+            view = ArrayView(X, rows, columns)
+            X, rows, columns, self.stats = view.X, view.rows, view.columns, view._stats
         self.X = _as_matrix(X, name)
         self.name = name
         self.rows = _positions(rows, self.X.shape[0], f"{name} rows")
@@ -103,8 +213,24 @@ class _Selection:
 
     def take(self, positions):
         """Raw values (X's dtype) of the selected rows at ``positions``, in that order."""
-        block = self.X[positions if self.rows is None else self.rows[positions]]
-        return block if self.columns is None else block[:, self.columns]
+        block = np.take(self.X, positions if self.rows is None else self.rows[positions], axis=0)
+        return block if self.columns is None else np.take(block, self.columns, axis=1)
+
+    def take_into(self, positions, out):
+        """The selected rows at ``positions`` as float32, written into the first rows of ``out``."""
+        dest = out[:len(positions)]
+        if self.columns is None and self.X.dtype == np.float32:
+            np.take(self.X, positions if self.rows is None else self.rows[positions], axis=0, out=dest)
+        else:
+            dest[...] = self.take(positions)  # float16 (or other) values are widened here
+        return dest
+
+    def compact(self):
+        """The whole selection as one C-contiguous float32 array (the caller checks its size)."""
+        out = np.empty((self.n, self.d), np.float32)
+        for start, block in self.blocks():
+            out[start:start + len(block)] = block
+        return _Selection(out, name=self.name)
 
     def blocks(self):
         """``(start, raw block)`` over the selected rows in order, about :data:`BLOCK_BYTES` (as float32) each."""
@@ -259,18 +385,23 @@ class ElasticNetProbe:
             return torch.device(self.device)
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
-    def _input(self, block, device, mean=None, scale=None):
-        """Raw rows -> the probe's float32 input on ``device`` (standardized when asked)."""
+    def _raw(self, block, device):
+        """Raw rows -> a float32 tensor on ``device`` (the standardisation is folded into the weights)."""
         block = np.ascontiguousarray(block, dtype=np.float32)
         if not block.flags.writeable:  # a read-only memmap's pages: torch wants memory it may write
             block = block.copy()
-        t = torch.as_tensor(block, device=device)
-        if self.standardize:
-            # elementwise float32, so a row comes out the same whatever the block it is read in
-            mean = torch.as_tensor(self.mean_, device=device) if mean is None else mean
-            scale = torch.as_tensor(self.scale_, device=device) if scale is None else scale
-            t = (t - mean) / scale
-        return t
+        return torch.as_tensor(block, device=device)
+
+    def _folded(self, W, b, mean, inv_scale):
+        """Weights on raw activations equal to ``W``, ``b`` on standardised ones.
+
+        ``((x - mean) / scale) @ W.T + b == x @ (W / scale).T + (b - (W / scale) @ mean)``: one pass
+        over the weights instead of two over every batch of activations.
+        """
+        if inv_scale is None:
+            return W, b
+        Wr = W * inv_scale
+        return Wr, torch.addmv(b, Wr, mean, alpha=-1)
 
     def get_params(self):
         """The constructor arguments, as a dict (scikit-learn convention)."""
@@ -384,7 +515,8 @@ class ElasticNetProbe:
         # by orders of magnitude; flush them during the fit and restore torch's default afterwards
         flushed = torch.set_flush_denormal(True)
         try:
-            return self._fit(data, y, val, y_val, device, stats, coef_init, intercept_init)
+            with torch.no_grad():  # the gradients are written out by hand: no autograd graph to record
+                return self._fit(data, y, val, y_val, device, stats, coef_init, intercept_init)
         finally:
             if flushed:
                 torch.set_flush_denormal(False)
@@ -410,127 +542,17 @@ class ElasticNetProbe:
 
     def _fit(self, data, y, val, y_val, device, stats, coef_init, intercept_init):
         classes = np.unique(y)
-        n, d = data.n, data.d
-        W0, b0 = self._start(classes, d, coef_init, intercept_init)
-        self.classes_ = classes
-        self.n_features_in_ = d
+        W0, b0 = self._start(classes, data.d, coef_init, intercept_init)
         checked = False  # has every training value been checked finite?
         if stats is not None:
             mean, scale = stats
-            self.mean_ = _float_vector(mean, d, "stats mean")
-            self.scale_ = _float_vector(scale, d, "stats scale")
-            if np.any(self.scale_ <= 0):
+            mean = _float_vector(mean, data.d, "stats mean")
+            scale = _float_vector(scale, data.d, "stats scale")
+            if np.any(scale <= 0):
                 raise ValueError("stats scale must be > 0 for every feature")
-        elif self.standardize:
-            mean, std = _column_stats(data)
-            checked = True
-            self.mean_ = mean.astype(np.float32)
-            # constant neurons carry no information; keep them at zero instead of dividing by 0
-            self.scale_ = np.where(std > 1e-12, std, 1.0).astype(np.float32)
         else:
-            self.mean_ = np.zeros(d, np.float32)
-            self.scale_ = np.ones(d, np.float32)
-        mean_t = torch.as_tensor(self.mean_, device=device)
-        scale_t = torch.as_tensor(self.scale_, device=device)
-        yt = torch.as_tensor(encode_labels(y, self.classes_), device=device)
-        # the validation rows are read again every epoch, unless they fit in one block
-        val_blocks = yv = None
-        if val is not None:
-            yv = torch.as_tensor(encode_labels(y_val, self.classes_), device=device)
-            val_blocks = list(val.blocks()) if val.n * d * 4 <= BLOCK_BYTES else None
-            if val_blocks is not None:
-                val_blocks = [(s, self._input(blk, device, mean_t, scale_t)) for s, blk in val_blocks]
-
-        W = torch.tensor(W0, device=device, requires_grad=True)
-        b = torch.tensor(b0, device=device, requires_grad=True)
-        gen = torch.Generator(device="cpu").manual_seed(int(self.seed))
-        bs = n if not self.batch_size or self.batch_size >= n else int(self.batch_size)
-        l1, l2 = float(self.l1), float(self.l2)
-        proximal = self.solver == "proximal"
-        if proximal:
-            beta1, beta2, eps = 0.9, 0.999, 1e-8
-            state = [(torch.zeros_like(W), torch.zeros_like(W)), (torch.zeros_like(b), torch.zeros_like(b))]
-        else:
-            opt = torch.optim.Adam([W, b], lr=self.lr)
-        lr = float(self.lr)
-        step = 0
-
-        history = []
-        best = (-1.0, None, 0)
-        stale = 0
-        for epoch in tqdm(range(1, self.epochs + 1), disable=not self.progress, desc="probe", leave=False):
-            perm = torch.randperm(n, generator=gen)
-            perm_np = perm.numpy()
-            perm = perm.to(device)
-            total = 0.0
-            for start in range(0, n, bs):
-                idx = perm[start:start + bs]
-                raw = data.take(perm_np[start:start + bs])
-                if not checked:  # values seen for the first time: check them on the way
-                    bad = ~np.isfinite(raw)
-                    if bad.any():
-                        i, j = np.argwhere(bad)[0]
-                        row, col = data.where(perm_np[start + i], j)
-                        raise ValueError(f"X contains a non-finite value (at row {row}, column {col})")
-                logits = torch.addmm(b, self._input(raw, device, mean_t, scale_t), W.t())
-                loss = torch.nn.functional.cross_entropy(logits, yt[idx])
-                if l2:
-                    # torch gives the norm a zero (not NaN) gradient at W = 0
-                    loss = loss + l2 * torch.linalg.vector_norm(W)
-                if proximal:
-                    W.grad = b.grad = None
-                    loss.backward()
-                    step += 1
-                    with torch.no_grad():
-                        c1, c2 = 1 - beta1 ** step, 1 - beta2 ** step
-                        for (m, v), p in zip(state, (W, b)):
-                            m.mul_(beta1).add_(p.grad, alpha=1 - beta1)
-                            v.mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
-                            denom = (v / c2).sqrt_().add_(eps)
-                            p.addcdiv_(m, denom, value=-lr / c1)
-                            if p is W and l1:
-                                # proximal step for l1 * sum|W| in Adam's metric: exact zeros, same objective
-                                p.copy_(torch.sign(p) * torch.clamp(p.abs() - lr * l1 / denom, min=0))
-                        if l1:
-                            loss = loss + l1 * W.abs().sum()
-                else:
-                    if l1:
-                        loss = loss + l1 * W.abs().sum()
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
-                total += float(loss.detach()) * len(idx)
-            checked = True
-            if not np.isfinite(total):
-                raise FloatingPointError(f"the probe's training loss became {total / n} in epoch {epoch} (l1={l1}, "
-                                         f"l2={l2}, lr={lr}): lower lr, or check the activations' scale")
-            row = {"epoch": epoch, "loss": total / n, "val_accuracy": np.nan}
-            if val is not None:
-                with torch.no_grad():
-                    hits = torch.empty(val.n, dtype=torch.bool, device=device)
-                    blocks = val_blocks if val_blocks is not None else (
-                        (s, self._input(blk, device, mean_t, scale_t)) for s, blk in val.blocks())
-                    for s, Xv in blocks:
-                        hits[s:s + len(Xv)] = (Xv @ W.t() + b).argmax(1) == yv[s:s + len(Xv)]
-                    acc = float(hits.float().mean())
-                row["val_accuracy"] = acc
-                if acc > best[0]:
-                    best = (acc, (W.detach().clone(), b.detach().clone()), epoch)
-                    stale = 0
-                else:
-                    stale += 1
-            history.append(row)
-            if self.patience is not None and val is not None and stale >= self.patience:
-                break
-        if best[1] is not None:
-            W_fin, b_fin = best[1]
-            self.best_epoch_ = best[2]
-        else:
-            W_fin, b_fin = W.detach(), b.detach()
-            self.best_epoch_ = len(history)
-        self.coef_ = W_fin.cpu().numpy().copy()
-        self.intercept_ = b_fin.cpu().numpy().copy()
-        self.history_ = pd.DataFrame(history, columns=["epoch", "loss", "val_accuracy"])
+            mean, scale, checked = _standardization(data, self.standardize)
+        _train_group([self], data, y, classes, None, val, y_val, device, [(W0, b0)], (mean, scale), checked)
         return self
 
     # -- inference -----------------------------------------------------------------------------
@@ -555,13 +577,14 @@ class ElasticNetProbe:
         device = self._device()
         W = torch.as_tensor(self.coef_ if coef is None else np.asarray(coef, np.float32), device=device)
         b = torch.as_tensor(self.intercept_, device=device)
-        mean = torch.as_tensor(self.mean_, device=device)
-        scale = torch.as_tensor(self.scale_, device=device)
+        standardized = bool(np.any(self.mean_ != 0) or np.any(self.scale_ != 1))
+        inv = torch.as_tensor(1.0 / self.scale_.astype(np.float64), dtype=torch.float32, device=device) \
+            if standardized else None
+        W, b = self._folded(W, b, torch.as_tensor(self.mean_, device=device), inv)
         out = np.empty((data.n, len(self.classes_)), np.float32)
         with torch.no_grad():
             for start, block in data.blocks():
-                out[start:start + len(block)] = torch.addmm(b, self._input(block, device, mean, scale),
-                                                            W.t()).cpu().numpy()
+                out[start:start + len(block)] = torch.addmm(b, self._raw(block, device), W.t()).cpu().numpy()
         return out
 
     def predict_proba(self, X, *, rows=None, columns=None):
@@ -612,3 +635,291 @@ class ElasticNetProbe:
 
     def __sklearn_clone__(self):  # pragma: no cover - convenience for sklearn users
         return type(self)(**copy.deepcopy(self.get_params()))
+
+
+def _standardization(data, standardize):
+    """``(mean, scale, checked)`` of a selection: float32 statistics, and whether its values were checked finite."""
+    if not standardize:
+        return np.zeros(data.d, np.float32), np.ones(data.d, np.float32), False
+    mean, std = data.stats if data.stats is not None else _column_stats(data)
+    # constant neurons carry no information; keep them at zero instead of dividing by 0
+    return mean.astype(np.float32), np.where(std > 1e-12, std, 1.0).astype(np.float32), True
+
+
+def _column_layout(col_sets, d):
+    """How a group of fits sees the columns of a ``d``-column selection.
+
+    Returns ``(mode, columns, positions)``: ``"shared"`` when every set is a prefix of the longest
+    one (all columns when every set is None): ``columns`` are the longest set and fit ``i`` uses its
+    first ``len(set_i)``; ``"gather"`` when the sets differ but have one size: ``columns`` is their
+    sorted union and ``positions`` (fits x size) index into it.
+    """
+    if all(c is None for c in col_sets):
+        return "shared", None, None
+    sets = [np.arange(d) if c is None else np.asarray(c, dtype=np.int64) for c in col_sets]
+    longest = max(sets, key=len)
+    if all(np.array_equal(s, longest[:len(s)]) for s in sets):
+        return "shared", longest, None
+    if len({len(s) for s in sets}) == 1:
+        union = np.unique(np.concatenate(sets))
+        return "gather", union, np.stack([np.searchsorted(union, s) for s in sets])
+    raise ValueError("fits trained together need nested column sets (prefixes of one ordering) or sets of one size")
+
+
+def _train_group(probes, data, y, classes, col_sets, val, y_val, device, starts, stats, checked):
+    """Train several probes in one loop over the same mini-batches (see :func:`fit_probes`).
+
+    ``data``/``val``: selections of the rows (and the columns of ``col_sets``, positions into them,
+    ``None``: all); ``starts``: each fit's ``(W0, b0)`` over its own columns; ``stats``: ``(mean,
+    scale)`` float32 over ``data``'s columns.  The probes share every setting but ``l1``/``l2``.
+    """
+    first = probes[0]
+    K, C = len(probes), len(classes)
+    col_sets = [None] * K if col_sets is None else list(col_sets)
+    mode, cols, pos = _column_layout(col_sets, data.d)
+    mean_all, scale_all = stats
+    if cols is not None:  # train on the union of the sets' columns only
+        data = _Selection(data.X, data.rows, cols if data.columns is None else data.columns[cols], data.name)
+        data.stats = None
+        if val is not None:
+            val = _Selection(val.X, val.rows, cols if val.columns is None else val.columns[cols], val.name)
+        mean_all, scale_all = mean_all[cols], scale_all[cols]
+    n, u = data.n, data.d
+    sizes = [u if c is None else len(c) for c in col_sets]
+    k = u if mode == "shared" else pos.shape[1]
+    # a small selection is gathered once: batches of a few neurons then skip reading whole rows
+    if (data.rows is not None or data.columns is not None or data.X.dtype != np.float32
+            or not data.X.flags.c_contiguous) and n * u * 4 <= COMPACT_BLOCKS * BLOCK_BYTES:
+        if not checked:
+            for start, block in data.blocks():
+                err = data.not_finite(block, start)
+                if err is not None:
+                    raise err
+            checked = True
+        data = data.compact()
+
+    standardized = bool(np.any(mean_all != 0) or np.any(scale_all != 1))
+    inv_all = (1.0 / scale_all.astype(np.float64)).astype(np.float32)
+    if mode == "shared":  # one (1, 1, u) row of statistics for every fit
+        mean_t = torch.as_tensor(mean_all, device=device).reshape(1, 1, u)
+        inv_t = torch.as_tensor(inv_all, device=device).reshape(1, 1, u) if standardized else None
+        pos_t = None
+    else:
+        mean_t = torch.as_tensor(mean_all[pos], device=device).reshape(K, 1, k)
+        inv_t = torch.as_tensor(inv_all[pos], device=device).reshape(K, 1, k) if standardized else None
+        pos_t = torch.as_tensor(pos, device=device)
+    mask = None
+    if any(s < k for s in sizes):  # shorter prefixes: their extra columns hold zero weights, gradients masked
+        mask = torch.zeros(K, 1, k, device=device)
+        for i, s in enumerate(sizes):
+            mask[i, 0, :s] = 1
+    W = torch.zeros(K, C, k, device=device)
+    b = torch.zeros(K, C, device=device)
+    for i, (W0, b0) in enumerate(starts):
+        W[i, :, :sizes[i]] = torch.as_tensor(W0)
+        b[i] = torch.as_tensor(b0)
+    l1 = torch.tensor([float(p.l1) for p in probes], device=device).reshape(K, 1, 1)
+    l2 = torch.tensor([float(p.l2) for p in probes], device=device).reshape(K, 1, 1)
+    any_l1, any_l2 = bool(l1.any()), bool(l2.any())
+    proximal = first.solver == "proximal"
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    lr = float(first.lr)
+
+    def inputs(Xb):
+        """A block of rows -> what the products read: (m, u) shared, (K, m, k) gathered."""
+        return Xb if pos_t is None else torch.index_select(Xb, 1, pos_t.flatten()).view(-1, K, k).transpose(0, 1)
+
+    def logits(Xin):
+        """(K, m, C) logits of standardised inputs, from raw ones: the standardisation is folded into W."""
+        Wr = W if inv_t is None else W * inv_t
+        br = b if inv_t is None else b - (Wr * mean_t).sum(-1)
+        if pos_t is None:
+            return torch.addmm(br.reshape(1, K * C), Xin, Wr.reshape(K * C, k).t()).reshape(-1, K, C).transpose(0, 1)
+        return torch.baddbmm(br.unsqueeze(1), Xin, Wr.transpose(1, 2))
+
+    yt = torch.as_tensor(encode_labels(y, classes), device=device)
+    val_blocks = yv = None
+    if val is not None:
+        yv = torch.as_tensor(encode_labels(y_val, classes), device=device)
+        if val.n * u * 4 <= BLOCK_BYTES:  # read again every epoch, unless the rows fit in one block
+            val_blocks = [(s, inputs(first._raw(blk, device))) for s, blk in val.blocks()]
+
+    gen = torch.Generator(device="cpu").manual_seed(int(first.seed))
+    bs = n if not first.batch_size or first.batch_size >= n else int(first.batch_size)
+    # Adam's moments and scratch space, allocated once (the loop below runs thousands of times)
+    mW, vW, dW, tW = (torch.zeros_like(W) for _ in range(4))
+    mb, vb, db = (torch.zeros_like(b) for _ in range(3))
+    buf = np.empty((bs, u), np.float32)
+    step = 0
+    history = [[] for _ in range(K)]
+    best_acc = np.full(K, -1.0)
+    best = [None] * K
+    best_epoch = [0] * K
+    stale = np.zeros(K, int)
+    for epoch in tqdm(range(1, first.epochs + 1), disable=not first.progress, desc="probe", leave=False):
+        perm = torch.randperm(n, generator=gen)
+        perm_np = perm.numpy()
+        perm = perm.to(device)
+        total = torch.zeros(K, dtype=torch.float64)
+        for start in range(0, n, bs):
+            p_np = perm_np[start:start + bs]
+            m = len(p_np)
+            raw = data.take_into(p_np, buf)
+            if not checked and not np.isfinite(raw).all():  # values seen for the first time: checked here
+                i, j = np.argwhere(~np.isfinite(raw))[0]
+                row, col = data.where(p_np[i], j)
+                raise ValueError(f"X contains a non-finite value (at row {row}, column {col})")
+            Xin = inputs(torch.from_numpy(raw).to(device))
+            yb = yt[perm[start:start + bs]]
+            # the gradient of the mean cross-entropy by hand: softmax minus one-hot, no autograd graph
+            logp = torch.log_softmax(logits(Xin), dim=2)
+            idx = yb.reshape(1, m, 1).expand(K, m, 1)
+            loss = -logp.gather(2, idx).mean(dim=(1, 2)).double()
+            G = logp.exp_()
+            G.scatter_add_(2, idx, torch.full((K, m, 1), -1.0, device=device))
+            gb = G.sum(1)
+            if pos_t is None:
+                gW = torch.mm(G.transpose(1, 2).reshape(K * C, m), Xin).reshape(K, C, k)
+            else:
+                gW = torch.bmm(G.transpose(1, 2), Xin)
+            if inv_t is not None:  # back to standardised units: d/dW of x @ (W / scale).T - (W / scale) @ mean
+                gW.sub_(gb.unsqueeze(2) * mean_t).mul_(inv_t)
+            if mask is not None:
+                gW.mul_(mask)
+            gW.mul_(1.0 / m)
+            gb.mul_(1.0 / m)
+            if any_l2:
+                norm = torch.linalg.vector_norm(W, dim=(1, 2), keepdim=True)
+                loss += (l2 * norm).flatten().double()
+                # d||W||/dW = W / ||W||; zero at W = 0 (no NaN)
+                gW.addcmul_(W, l2 / norm.clamp_min(1e-30))
+            if any_l1 and not proximal:
+                loss += (l1.flatten() * W.abs().sum(dim=(1, 2))).double()
+                gW.addcmul_(torch.sign(W), l1)
+            step += 1
+            c1, c2 = 1 - beta1 ** step, 1 - beta2 ** step
+            for p, g, mo, v, den in ((W, gW, mW, vW, dW), (b, gb, mb, vb, db)):
+                mo.mul_(beta1).add_(g, alpha=1 - beta1)
+                v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+                torch.mul(v, 1.0 / c2, out=den).sqrt_().add_(eps)
+                p.addcdiv_(mo, den, value=-lr / c1)
+            if any_l1 and proximal:
+                # proximal step for l1 * sum|W| in Adam's metric: soft-thresholding gives exact zeros
+                thr = torch.reciprocal(dW, out=dW).mul_(lr).mul_(l1)
+                W.sub_(torch.clamp(W, min=torch.neg(thr, out=tW), max=thr))
+                loss += (l1.flatten() * W.abs().sum(dim=(1, 2))).double()
+            total += loss * m
+        checked = True
+        for i, p in enumerate(probes):
+            if not np.isfinite(float(total[i])):
+                raise FloatingPointError(f"the probe's training loss became {float(total[i]) / n} in epoch {epoch} "
+                                         f"(l1={p.l1}, l2={p.l2}, lr={lr}): lower lr, or check the activations' scale")
+        accs = np.full(K, np.nan)
+        if val is not None:
+            hits = torch.zeros(K, dtype=torch.float64)
+            blocks = val_blocks if val_blocks is not None else (
+                (s, inputs(first._raw(blk, device))) for s, blk in val.blocks())
+            for s, Xv in blocks:
+                hits += (logits(Xv).argmax(2) == yv[s:s + Xv.shape[-2]]).sum(1).double()
+            accs = (hits / val.n).numpy()
+            for i in range(K):
+                if accs[i] > best_acc[i]:
+                    best_acc[i], best[i], best_epoch[i], stale[i] = accs[i], (W[i].clone(), b[i].clone()), epoch, 0
+                else:
+                    stale[i] += 1
+        for i in range(K):
+            history[i].append({"epoch": epoch, "loss": float(total[i]) / n, "val_accuracy": float(accs[i])})
+        if first.patience is not None and val is not None and np.all(stale >= first.patience):
+            break
+    for i, p in enumerate(probes):
+        Wi, bi = best[i] if best[i] is not None else (W[i], b[i])
+        s = sizes[i]
+        p.classes_ = classes
+        p.n_features_in_ = s
+        p.coef_ = Wi[:, :s].cpu().numpy().copy()
+        p.intercept_ = bi.cpu().numpy().copy()
+        if mode == "shared":
+            p.mean_, p.scale_ = mean_all[:s].copy(), scale_all[:s].copy()
+        else:
+            p.mean_, p.scale_ = mean_all[pos[i]].copy(), scale_all[pos[i]].copy()
+        p.best_epoch_ = best_epoch[i] if best[i] is not None else len(history[i])
+        p.history_ = pd.DataFrame(history[i], columns=["epoch", "loss", "val_accuracy"])
+
+
+def fit_probes(probes, X, y, columns=None, *, rows=None):
+    """Fit several probes on the same words together: one pass over each mini-batch for all of them.
+
+    Every probe sees the same mini-batches (its settings must be equal but for ``l1`` and ``l2``),
+    so one batch of rows serves them all and their products run as one large matrix product
+    instead of many small ones.  Each probe ends up as it would from its own
+    :meth:`ElasticNetProbe.fit` on ``X[:, columns[i]]`` (up to float rounding): its weights never
+    mix with the others'.
+
+    Parameters
+    ----------
+    probes : list of ElasticNetProbe
+        Unfitted (or to be refitted from zeros; ``warm_start`` is not used).
+    X : array-like or ArrayView, shape (n_words, n_features)
+    y : array-like, shape (n_selected_words,)
+    columns : list, optional
+        One entry per probe: the columns it sees (``None``: all).  Either every set is a prefix
+        of the longest one (e.g. prefixes of a ranking: they share the product, the shorter ones'
+        extra weights held at zero) or all have one size (e.g. random draws).
+    rows : array-like of int, optional
+        The training rows of ``X``, as in :meth:`ElasticNetProbe.fit`.
+
+    Returns
+    -------
+    list of ElasticNetProbe
+        ``probes``, fitted.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(400, 6)).astype("float32"); y = np.where(X[:, 0] > 0, "A", "B")
+    >>> ps = fit_probes([ElasticNetProbe(l1=0, l2=0, epochs=5, batch_size=40, lr=1e-2) for _ in range(3)],
+    ...                 X, y, columns=[[0], [0, 1, 2], [0, 1, 2, 3, 4, 5]])
+    >>> [p.coef_.shape for p in ps], all(p.score(X[:, :p.n_features_in_], y) > 0.9 for p in ps)
+    ([(2, 1), (2, 3), (2, 6)], True)
+    """
+    probes = list(probes)
+    if not probes:
+        return probes
+    shared = {k: v for k, v in probes[0].get_params().items() if k not in ("l1", "l2", "warm_start")}
+    for p in probes:
+        p._check_params()
+        other = {k: v for k, v in p.get_params().items() if k not in ("l1", "l2", "warm_start")}
+        if other != shared:
+            diff = sorted(k for k in shared if other[k] != shared[k])
+            raise ValueError(f"probes fitted together must share every setting but l1 and l2; these differ: {diff}")
+    columns = [None] * len(probes) if columns is None else list(columns)
+    if len(columns) != len(probes):
+        raise ValueError(f"columns has {len(columns)} entries for {len(probes)} probes")
+    base = _Selection(X, rows, None, "X")
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) != base.n:
+        raise ValueError(f"y must be 1-D with one label per selected row of X: {base.n} rows, y has shape {y.shape}")
+    if base.n == 0:
+        raise ValueError("cannot fit a probe on 0 words")
+    columns = [None if c is None else _positions(c, base.d, "columns") for c in columns]
+    mode, cols, pos = _column_layout(columns, base.d)
+    data = base if cols is None else _Selection(X, rows, cols, "X")
+    if cols is None:
+        sets = None
+    elif mode == "shared":
+        sets = [np.arange(base.d if c is None else len(c)) for c in columns]
+    else:
+        sets = list(pos)
+    mean, scale, checked = _standardization(data, probes[0].standardize)
+    classes = np.unique(y)
+    starts = [(np.zeros((len(classes), data.d if s is None else len(s)), np.float32),
+               np.zeros(len(classes), np.float32)) for s in (sets or [None] * len(probes))]
+    flushed = torch.set_flush_denormal(True)  # see ElasticNetProbe.fit
+    try:
+        with torch.no_grad():
+            _train_group(probes, data, y, classes, sets, None, None, probes[0]._device(), starts, (mean, scale),
+                         checked)
+    finally:
+        if flushed:
+            torch.set_flush_denormal(False)
+    return probes

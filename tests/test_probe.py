@@ -321,3 +321,99 @@ def test_rows_and_columns_errors():
     with pytest.raises(ValueError, match="X has 5 rows selected but y has 100 labels"):
         probe.score(X, y, rows=np.arange(5), columns=[3, 4])
     assert ElasticNetProbe().get_params()["warm_start"] is False
+
+
+# -- fitting several probes together, views of arrays --------------------------------------------------------
+def _close(a, b):
+    """Two probes with the same weights, up to float rounding (the group shares larger matrix products)."""
+    assert np.allclose(a.coef_, b.coef_, rtol=1e-4, atol=1e-6) and np.allclose(a.intercept_, b.intercept_,
+                                                                                rtol=1e-4, atol=1e-6)
+    assert np.array_equal(a.mean_, b.mean_) and np.array_equal(a.scale_, b.scale_)
+    assert np.allclose(a.history_["loss"], b.history_["loss"], rtol=1e-5)
+
+
+def test_fit_probes_nested_prefixes_equal_separate_fits():
+    from neuronbook.probe import fit_probes
+
+    X, y = planted(n=900)
+    order = np.r_[[7, 19, 31, 5], np.setdiff1d(np.arange(40), [7, 19, 31, 5])]
+    sets = [order[:1], order[:3], order[:10], order]
+    group = fit_probes([ElasticNetProbe(l1=1e-3, l2=1e-3, **FAST) for _ in sets], X, y, sets)
+    for p, cols in zip(group, sets):
+        _close(p, ElasticNetProbe(l1=1e-3, l2=1e-3, **FAST).fit(X[:, cols], y))
+        assert p.n_features_in_ == len(cols)
+    # every neuron (columns None) for a path of penalties, as the regularisation search trains them
+    path = fit_probes([ElasticNetProbe(l1=v, l2=v, **FAST) for v in (0.0, 1e-2)], X, y)
+    for p, v in zip(path, (0.0, 1e-2)):
+        _close(p, ElasticNetProbe(l1=v, l2=v, **FAST).fit(X, y))
+    # a shorter prefix never borrows a longer one's neurons: 1 neuron (7) cannot tell 4 tags apart
+    assert group[0].score(X[:, order[:1]], y) < 0.6 < group[1].score(X[:, order[:3]], y)
+
+
+def test_fit_probes_sets_of_one_size_and_own_penalties():
+    from neuronbook.probe import fit_probes
+
+    X, y = planted(n=900)
+    rng = np.random.default_rng(3)
+    sets = [rng.choice(40, 6, replace=False) for _ in range(4)]
+    pens = [0.0, 1e-3, 1e-2, 3e-2]
+    group = fit_probes([ElasticNetProbe(l1=v, l2=v, **FAST) for v in pens], X, y, sets)
+    for p, cols, v in zip(group, sets, pens):
+        _close(p, ElasticNetProbe(l1=v, l2=v, **FAST).fit(X[:, cols], y))
+    # the strongest penalty zeroes the most weights: the penalties were not mixed up
+    zeros = [int((p.coef_ == 0).sum()) for p in group]
+    assert zeros[0] == 0 and zeros[-1] > zeros[1]
+
+
+def test_fit_probes_errors():
+    from neuronbook.probe import fit_probes
+
+    X, y = planted(n=200)
+    with pytest.raises(ValueError, match=r"share every setting but l1 and l2; these differ: \['epochs'\]"):
+        fit_probes([ElasticNetProbe(epochs=2), ElasticNetProbe(epochs=3)], X, y)
+    with pytest.raises(ValueError, match="nested column sets"):
+        fit_probes([ElasticNetProbe(), ElasticNetProbe()], X, y, [[0, 1], [2, 3, 4]])
+    with pytest.raises(ValueError, match="columns has 1 entries for 2 probes"):
+        fit_probes([ElasticNetProbe(), ElasticNetProbe()], X, y, [[0]])
+    with pytest.raises(IndexError, match="columns holds position 40"):
+        fit_probes([ElasticNetProbe()], X, y, [[40]])
+    assert fit_probes([], X, y) == []
+
+
+def test_array_view_selects_without_copying(tmp_path):
+    from neuronbook.probe import ArrayView
+
+    X, y = planted(n=300)
+    mm = _memmap(tmp_path, X)
+    rows = np.arange(299, -1, -3)
+    v = ArrayView(mm, rows=rows)[:, [7, 19, 31]]
+    assert v.shape == (100, 3) and len(v) == 100 and v.dtype == np.float32 and v.X is mm
+    assert np.array_equal(np.asarray(v), X[rows][:, [7, 19, 31]])
+    assert np.array_equal(np.asarray(v[10:20, [2, 0]]), X[rows[10:20]][:, [31, 7]])
+    assert np.array_equal(np.asarray(v[np.arange(100) % 2 == 0]), X[rows[::2]][:, [7, 19, 31]])
+    # a probe on the view is the probe on the copy
+    a = ElasticNetProbe(**FAST).fit(v, y[rows])
+    b = ElasticNetProbe(**FAST).fit(X[rows][:, [7, 19, 31]], y[rows])
+    assert np.array_equal(a.coef_, b.coef_)
+    with pytest.raises(IndexError, match="boolean index of shape"):
+        v[np.ones(3, bool)]
+
+
+def test_column_stats_of_a_view_are_reused_and_dropped_with_rows(monkeypatch):
+    import neuronbook.probe as probe_mod
+    from neuronbook.probe import ArrayView
+
+    X, y = planted(n=400)
+    v = ArrayView(X).with_column_stats()
+    mean, std = v.column_stats
+    assert np.array_equal(mean, X.mean(axis=0, dtype=np.float64)) and np.array_equal(std, X.std(axis=0,
+                                                                                                   dtype=np.float64))
+    assert np.array_equal(v[:, [3, 1]].column_stats[0], mean[[3, 1]])
+    assert v[:200].column_stats is None  # other words: other statistics
+    calls = []
+    real = probe_mod._column_stats
+    monkeypatch.setattr(probe_mod, "_column_stats", lambda data: calls.append(1) or real(data))
+    reused = ElasticNetProbe(**FAST).fit(v[:, [7, 19, 31]], y)
+    assert calls == []  # no pass of its own
+    fresh = ElasticNetProbe(**FAST).fit(X[:, [7, 19, 31]], y)
+    assert calls == [1] and np.array_equal(reused.coef_, fresh.coef_)
