@@ -22,13 +22,14 @@ from tqdm.auto import tqdm
 
 from .config import DEFAULT_PERCENTS, DEFAULT_SEARCH_GRID
 from .exceptions import TargetNotReachedWarning
-from .probe import ElasticNetProbe
+from .probe import ElasticNetProbe, fit_probes
 from .rank import neuron_ordering, random_neurons, random_ordering
 
 __all__ = [
     "PERCENT_GRID",
     "DEFAULT_REGULARIZATION_GRID",
     "make_probe",
+    "fit_many",
     "n_for_percent",
     "oracle",
     "minimal_set",
@@ -66,6 +67,49 @@ def make_probe(l1=1e-3, l2=1e-3, probe_params=None, seed=0):
     return ElasticNetProbe(l1=l1, l2=l2, **params)
 
 
+def fit_many(jobs, n_jobs=None):
+    """Run independent zero-argument jobs (probe fits) side by side, results in order.
+
+    A probe's mini-batch products are too small for torch to spread one over several cores well
+    (two threads make one fit about 10 % faster), so independent fits run in ``n_jobs`` threads of
+    one torch thread each instead (torch releases the GIL inside its kernels).  Each fit is the same
+    computation as alone with one torch thread.
+
+    Parameters
+    ----------
+    jobs : list of callables
+    n_jobs : int, optional
+        Threads (default: torch's thread count, normally the CPU cores); 1 runs the jobs in turn.
+
+    Examples
+    --------
+    >>> fit_many([lambda: 1, lambda: 2], n_jobs=2)
+    [1, 2]
+    """
+    import torch
+
+    jobs = list(jobs)
+    n = _n_jobs() if n_jobs is None else int(n_jobs)
+    if n <= 1 or len(jobs) <= 1:
+        return [job() for job in jobs]
+    from concurrent.futures import ThreadPoolExecutor
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with ThreadPoolExecutor(min(n, len(jobs))) as pool:
+            return list(pool.map(lambda job: job(), jobs))
+    finally:
+        torch.set_num_threads(before)
+
+
+def _n_jobs():
+    """Fits :func:`fit_many` runs side by side by default: torch's thread count."""
+    import torch
+
+    return torch.get_num_threads()
+
+
 def n_for_percent(n_total, percent):
     """Number of neurons in ``percent`` % of ``n_total`` (rounded, at least 1).
 
@@ -82,8 +126,11 @@ def _splits(**pairs):
 
 
 def oracle(X_train, y_train, X_dev=None, y_dev=None, X_test=None, y_test=None, *, l1=1e-3, l2=1e-3,
-           probe_params=None, seed=0):
+           probe_params=None, seed=0, probe=None):
     """Train the probe on all neurons.
+
+    ``probe``: a probe already fitted on ``(X_train, y_train)`` with these settings (e.g. the
+    regularisation search's fit of the chosen penalty): it is scored instead of fitted again.
 
     Returns
     -------
@@ -100,7 +147,7 @@ def oracle(X_train, y_train, X_dev=None, y_dev=None, X_test=None, y_test=None, *
     >>> acc["split"].tolist(), bool(acc["accuracy"].min() > 0.9)
     (['train', 'dev'], True)
     """
-    probe = make_probe(l1, l2, probe_params, seed).fit(X_train, y_train)
+    probe = make_probe(l1, l2, probe_params, seed).fit(X_train, y_train) if probe is None else probe
     rows = [{"split": s, "accuracy": probe.score(X, y), "n_neurons": X.shape[1]}
             for s, X, y in _splits(train=(X_train, y_train), dev=(X_dev, y_dev), test=(X_test, y_test))]
     return probe, pd.DataFrame(rows, columns=["split", "accuracy", "n_neurons"])
@@ -170,35 +217,57 @@ def minimal_set(ordering, X_train, y_train, X_dev, y_dev, X_test=None, y_test=No
         raise ValueError(f"fine_steps and bootstrap must be >= 0, got {fine_steps} and {bootstrap}")
     results = {}  # k -> (percent, dev correct per word, dev accuracy, test accuracy)
 
-    def evaluate(pct):
-        k = n_for_percent(n_total, pct)
-        if k not in results:  # small stores: several percentages round to the same count
-            cols = ordering[:k]
-            probe = make_probe(l1, l2, probe_params, seed).fit(X_train[:, cols], y_train)
-            correct = probe.predict(X_dev[:, cols]) == y_dev  # unseen dev tags are errors, as in score()
-            test = probe.score(X_test[:, cols], y_test) if X_test is not None and y_test is not None else None
-            results[k] = (float(pct), correct, float(correct.mean()), test)
+
+    def evaluate(pcts):
+        """Fit the prefixes of these percentages side by side (small stores: several may share a count)."""
+        todo = {}
+        for pct in pcts:
+            k = n_for_percent(n_total, pct)
+            if k not in results and k not in todo:
+                todo[k] = float(pct)
+        prefixes = [ordering[:k] for k in todo]
+        models = list(zip(_refit(prefixes, X_train, y_train, l1, l2, probe_params, seed), prefixes))
+        dev_pred = _predictions(models, X_dev)
+        tests = _accuracies(models, X_test, y_test) if X_test is not None and y_test is not None else [None] * len(todo)
+        for (k, pct), (probe, _), pred, test in zip(todo.items(), models, dev_pred, tests):
+            correct = probe.classes_[pred] == y_dev  # unseen dev tags are errors, as in score()
+            results[k] = (pct, correct, float(correct.mean()), test)
             logger.debug("minimal set: %d neurons, dev accuracy %.4f (target %.4f)", k, correct.mean(), target)
-        return k
+        bar.update(len(pcts))
+        return [n_for_percent(n_total, pct) for pct in pcts]
 
     grid = sorted(float(p) for p in percents)
     bar = tqdm(total=len(grid) + int(fine_steps) + 1, disable=not progress, desc="minimal set", leave=False)
+    # prefixes are trained together a chunk at a time (they share each mini-batch); a chunk is about half
+    # a full fit's work.  Points past the first hit are dropped unless the rule below would have tried
+    # them, so the result does not depend on the chunking
+    chunks, start = [], 0
+    while start < len(grid):
+        stop = start + 1
+        while stop < len(grid) and (stop - start + 1) * n_for_percent(n_total, grid[stop]) <= n_total / 2:
+            stop += 1
+        chunks.append((start, stop))
+        start = stop
     previous, hit = 0.0, None
-    for i, pct in enumerate(grid):
-        k = evaluate(pct)
-        bar.update()
-        if results[k][2] >= target:
-            hit = i
+    for start, stop in chunks:
+        ks = evaluate(grid[start:stop])
+        for i, k in enumerate(ks, start):
+            if results[k][2] >= target:
+                hit = i
+                break
+            previous = grid[i]
+        if hit is not None:
             break
-        previous = pct
     if hit is not None:
+        keep = {n_for_percent(n_total, p) for p in grid[:hit + 1 + (1 if bootstrap else 0)]}
+        for k in [k for k in results if k not in keep]:
+            del results[k]
+        more = []
         if previous > 0 and fine_steps:
-            for pct in np.linspace(previous, grid[hit], int(fine_steps) + 2)[1:-1]:
-                evaluate(round(float(pct), 4))
-                bar.update()
+            more += [round(float(pct), 4) for pct in np.linspace(previous, grid[hit], int(fine_steps) + 2)[1:-1]]
         if bootstrap and hit + 1 < len(grid):
-            evaluate(grid[hit + 1])
-            bar.update()
+            more.append(grid[hit + 1])
+        evaluate(more)
     bar.close()
     sizes = sorted(results)
     passing = [k for k in sizes if results[k][2] >= target]
@@ -294,26 +363,47 @@ def ablation(ordering, X_train, y_train, X_test, y_test, *, probe=None, percents
     rand = _ablation_random(n_total, seed)
     rows = []
     jobs = [(p, sel, m) for p in percents for sel in ("top", "random", "bottom") for m in methods]
-    for pct, sel, method in tqdm(jobs, disable=not progress, desc="ablation", leave=False):
+    for m in methods:
+        if m not in ("retrain", "zero-out"):
+            raise ValueError(f"unknown ablation method {m!r}; use 'retrain' or 'zero-out'")
+
+    def columns(pct, sel):
         k = n_for_percent(n_total, pct)
-        cols = {"top": ordering[:k], "random": rand[:k], "bottom": ordering[len(ordering) - k:]}[sel]
-        splits = _splits(dev=(X_dev, y_dev), test=(X_test, y_test))
+        return {"top": ordering[:k], "random": rand[:k], "bottom": ordering[len(ordering) - k:]}[sel]
+
+    splits = _splits(dev=(X_dev, y_dev), test=(X_test, y_test))
+    refits = [(pct, sel) for pct, sel, m in jobs if m == "retrain"]
+    bar = tqdm(total=len(jobs), disable=not progress, desc="ablation", leave=False)
+
+    def fit_columns(pct, sel):  # the bottom set as a prefix of the reversed ordering: all sets nest per selection
+        return ordering[::-1][:n_for_percent(n_total, pct)] if sel == "bottom" else columns(pct, sel)
+
+    models = []
+    for sel in ("top", "random", "bottom"):
+        mine = [r for r in refits if r[1] == sel]
+        sets = [fit_columns(*r) for r in mine]
+        models += [(m, c) for m, c in zip(_refit(sets, X_train, y_train, l1, l2, probe_params, seed), sets)]
+        bar.update(len(mine))
+    order = {r: i for i, r in enumerate(r for sel in ("top", "random", "bottom") for r in refits if r[1] == sel)}
+    models = [models[order[r]] for r in refits]
+    split_accs = [(s, _accuracies(models, X, y)) for s, X, y in splits]
+    retrained = {r: [(s, accs[i]) for s, accs in split_accs] for i, r in enumerate(refits)}
+    for pct, sel, method in jobs:
+        k = n_for_percent(n_total, pct)
+        cols = columns(pct, sel)
         if method == "retrain":
-            sub = make_probe(l1, l2, probe_params, seed).fit(X_train[:, cols], y_train)
-            accs = [(s, sub.score(X[:, cols], y)) for s, X, y in splits]
-        elif method == "zero-out":
-            W = np.zeros_like(probe.coef_)
-            W[:, cols] = probe.coef_[:, cols]
-            accs = [(s, probe.score(X, y, coef=W)) for s, X, y in splits]
-        else:
-            raise ValueError(f"unknown ablation method {method!r}; use 'retrain' or 'zero-out'")
+            accs = retrained[(pct, sel)]
+        elif method == "zero-out":  # every other weight zeroed: the others at the probe's mean
+            accs = [(s, _missing_accuracies(probe, X, y, [(cols, True, None)])[0]) for s, X, y in splits]
+            bar.update()
         rows += [{"selection": sel, "method": method, "percent": float(pct), "n_neurons": k, "split": s,
                   "accuracy": a} for s, a in accs]
+    bar.close()
     return pd.DataFrame(rows, columns=["selection", "method", "percent", "n_neurons", "split", "accuracy"])
 
 
 def selectivity(X_train, y_train, control_train, X_test, y_test, control_test, *, selections=None, l1=1e-3,
-                l2=1e-3, probe_params=None, seed=0):
+                l2=1e-3, probe_params=None, seed=0, fitted=None):
     """Selectivity (Hewitt & Liang, 2019): task accuracy minus control-task accuracy.
 
     Parameters
@@ -322,6 +412,9 @@ def selectivity(X_train, y_train, control_train, X_test, y_test, control_test, *
         Control-task labels of the same words (e.g. from ``Task("control:xpos")``).
     selections : dict, optional
         Name -> neuron columns (``None`` = all neurons).  Default ``{"all": None}``.
+    fitted : dict, optional
+        Name -> a task probe already fitted on that selection with these settings (e.g. the oracle
+        for ``"all"``): scored instead of fitted again.
 
     Returns
     -------
@@ -340,20 +433,32 @@ def selectivity(X_train, y_train, control_train, X_test, y_test, control_test, *
     True
     """
     selections = {"all": None} if selections is None else selections
-    rows = []
+    fitted = dict(fitted or {})
+    jobs, columns, labels = [], [], []
     for name, cols in selections.items():
-        cols = np.arange(X_train.shape[1]) if cols is None else np.asarray(cols, dtype=np.int64)
-        task = make_probe(l1, l2, probe_params, seed).fit(X_train[:, cols], y_train).score(X_test[:, cols], y_test)
-        ctrl = make_probe(l1, l2, probe_params, seed).fit(X_train[:, cols], control_train).score(
-            X_test[:, cols], control_test)
-        rows.append({"selection": name, "n_neurons": len(cols), "task_accuracy": task, "control_accuracy": ctrl,
-                     "selectivity": task - ctrl})
+        cols = None if cols is None else np.asarray(cols, dtype=np.int64)
+        for y_fit, y_score, task in ((y_train, y_test, True), (control_train, control_test, False)):
+            if task and name in fitted:
+                jobs.append(lambda p=fitted[name]: p)
+            else:
+                jobs.append(lambda c=cols, a=y_fit: make_probe(l1, l2, probe_params, seed).fit(
+                    X_train if c is None else X_train[:, c], a))
+            columns.append(cols)
+            labels.append(y_score)
+    probes = fit_many(jobs)
+    preds = _predictions(list(zip(probes, columns)), X_test)
+    accs = [float(np.mean(p.classes_[pred] == np.asarray(lab))) for p, pred, lab in zip(probes, preds, labels)]
+    rows = []
+    for i, (name, cols) in enumerate(selections.items()):
+        task, ctrl = accs[2 * i], accs[2 * i + 1]
+        rows.append({"selection": name, "n_neurons": X_train.shape[1] if cols is None else len(cols),
+                     "task_accuracy": task, "control_accuracy": ctrl, "selectivity": task - ctrl})
     return pd.DataFrame(rows, columns=["selection", "n_neurons", "task_accuracy", "control_accuracy", "selectivity"])
 
 
 def search_regularization(X_train, y_train, X_dev, y_dev, *, grid=DEFAULT_REGULARIZATION_GRID, percent=10,
                           tolerance=0.02, probe_params=None, max_train=None, search_stride=100, seed=0,
-                          progress=False, criterion="gap"):
+                          progress=False, criterion="gap", fitted=None):
     """Choose ``(l1, l2)`` with the LCA criterion (``criterion="gap"``) or the one-standard-error rule.
 
     For each pair: train on all neurons and measure dev accuracy; rank the neurons; retrain
@@ -368,9 +473,10 @@ def search_regularization(X_train, y_train, X_dev, y_dev, *, grid=DEFAULT_REGULA
     Then ``eligible`` marks the pairs within one SE, ``tolerance`` is not used, the subset fits are
     not run (``top`` ... ``gap`` are NaN) and the table gains a column ``se``.
 
-    Cost: one full fit per pair plus three fits on ``percent`` % of the neurons per eligible
-    pair (about 1.3 full fits each); ``max_train`` subsamples the training words and
-    ``probe_params`` (e.g. fewer epochs) makes each fit cheaper.
+    Cost: one full fit per pair (side by side, :func:`fit_many`) plus three fits on ``percent`` % of
+    the neurons per eligible pair (about 1.3 full fits each); ``max_train`` subsamples the training
+    words and ``probe_params`` (e.g. fewer epochs) makes each fit cheaper.  ``fitted``: a dict that
+    receives ``{(l1, l2): probe}``, the full fits (on the ``max_train`` subsample when there is one).
 
     Returns
     -------
@@ -407,10 +513,18 @@ def search_regularization(X_train, y_train, X_dev, y_dev, *, grid=DEFAULT_REGULA
     k = n_for_percent(n_total, percent)
     rand = random_neurons(n_total, k, seed)
     rows, orderings = [], {}
-    for l1, l2 in tqdm(grid, disable=not progress, desc="regularisation", leave=False):
-        probe = make_probe(l1, l2, probe_params, seed).fit(X_train, y_train)
-        orderings[(l1, l2)] = neuron_ordering(probe.coef_, search_stride)[0]
-        rows.append({"l1": l1, "l2": l2, "dev_accuracy": probe.score(X_dev, y_dev)})
+    bar = tqdm(total=len(grid), disable=not progress, desc="regularisation", leave=False)
+    # every penalty on the same mini-batches: one product per batch for all of them
+    probes = _refit([None] * len(grid), X_train, y_train, None, None, probe_params, seed, penalties=grid)
+    bar.update(len(grid))
+    bar.close()
+    dev_accs = _accuracies([(p, None) for p in probes], X_dev, y_dev)
+    for (l1, l2), probe, acc in zip(grid, probes, dev_accs):
+        if criterion == "gap":  # only the gap criterion ranks the neurons of every pair
+            orderings[(l1, l2)] = neuron_ordering(probe.coef_, search_stride)[0]
+        rows.append({"l1": l1, "l2": l2, "dev_accuracy": acc})
+    if fitted is not None:  # the caller may reuse the probes (the chosen one is the oracle, when on all words)
+        fitted.update({pair: p for pair, p in zip(grid, probes)})
     table = pd.DataFrame(rows)
     if criterion == "one_se":
         return _one_se_choice(table, len(y_dev), len(X_train))
@@ -419,12 +533,17 @@ def search_regularization(X_train, y_train, X_dev, y_dev, *, grid=DEFAULT_REGULA
     table["eligible"] = table["dev_accuracy"] >= reference - tolerance
     for col in ("top", "random", "bottom"):
         table[col] = np.nan
-    for i in tqdm(np.nonzero(table["eligible"].to_numpy())[0], disable=not progress, desc="gaps", leave=False):
+    gap_jobs = []
+    for i in np.nonzero(table["eligible"].to_numpy())[0]:
         l1, l2 = table.loc[i, "l1"], table.loc[i, "l2"]
         order = orderings[(l1, l2)]
         for name, cols in (("top", order[:k]), ("random", rand), ("bottom", order[len(order) - k:])):
-            sub = make_probe(l1, l2, probe_params, seed).fit(X_train[:, cols], y_train)
-            table.loc[i, name] = sub.score(X_dev[:, cols], y_dev)
+            gap_jobs.append((i, name, l1, l2, cols))
+    subs = _refit([job[4] for job in gap_jobs], X_train, y_train, None, None, probe_params, seed,
+                  penalties=[(job[2], job[3]) for job in gap_jobs])
+    accs = _accuracies([(p, job[4]) for p, job in zip(subs, gap_jobs)], X_dev, y_dev)
+    for (i, name, _, _, _), acc in zip(gap_jobs, accs):
+        table.loc[i, name] = acc
     table["gap_random"] = table["top"] - table["random"]
     table["gap_bottom"] = table["top"] - table["bottom"]
     table["gap"] = table["top"] - table[["random", "bottom"]].max(axis=1)
@@ -469,6 +588,133 @@ def _one_se_choice(table, n_dev, n_train):
 #: Stream tag mixed into the seed of every baseline draw, so the draws never replay the random subset
 #: that a search or an ablation drew with the run's own ``seed``.
 _BASELINE_STREAM = 0xB45E
+
+
+def _refit(sets, X_train, y_train, l1, l2, probe_params, seed, penalties=None):
+    """Probes fitted on column sets of ``X_train`` (``None``: all), trained together where they can be.
+
+    Sets that are prefixes of one ordering, or that have one size, share each mini-batch
+    (:func:`~neuronbook.probe.fit_probes`); ``penalties`` gives each set its own ``(l1, l2)``.
+    """
+    sets = list(sets)
+    penalties = [(l1, l2)] * len(sets) if penalties is None else list(penalties)
+    make = [lambda a=a, b=b: make_probe(a, b, probe_params, seed) for a, b in penalties]
+    if not all(isinstance(m(), ElasticNetProbe) for m in make[:1]):  # another estimator: fitted one by one
+        return [m().fit(X_train if c is None else X_train[:, c], y_train) for m, c in zip(make, sets)]
+    try:
+        return fit_probes([m() for m in make], X_train, y_train, sets)
+    except ValueError as err:
+        if "nested column sets" not in str(err):
+            raise
+    out = [None] * len(sets)
+    by_size = {}
+    for i, c in enumerate(sets):
+        by_size.setdefault(len(c), []).append(i)
+    for idx in by_size.values():
+        for i, p in zip(idx, fit_probes([make[i]() for i in idx], X_train, y_train, [sets[i] for i in idx])):
+            out[i] = p
+    return out
+
+
+def _predictions(models, X):
+    """Predicted class positions (into each probe's ``classes_``) of many fitted probes, one pass over ``X``.
+
+    ``models``: ``(probe, columns)`` pairs, ``columns`` the neurons the probe was fitted on (``None``:
+    all).  Each block of rows is read once for all the probes, instead of once per probe.
+    """
+    import torch
+
+    from .probe import BLOCK_BYTES, _Selection
+
+    data = _Selection(X)
+    folded = []
+    for probe, cols in models:
+        W = torch.as_tensor(np.asarray(probe.coef_, np.float32) / np.asarray(probe.scale_, np.float32))
+        b = torch.as_tensor(probe.intercept_) - W @ torch.as_tensor(probe.mean_)
+        folded.append((None if cols is None else np.asarray(cols, dtype=np.int64), W.t().contiguous(), b))
+    out = [np.empty(data.n, np.int64) for _ in models]
+    step = max(1, BLOCK_BYTES // (4 * max(data.d, 1)))
+    buf = np.empty((min(step, data.n), data.d), np.float32)
+    with torch.no_grad():
+        for start in range(0, data.n, step):
+            stop = min(start + step, data.n)
+            Xb = data.take_into(np.arange(start, stop), buf)
+            for i, (cols, Wt, b) in enumerate(folded):
+                Xc = torch.from_numpy(Xb if cols is None else np.ascontiguousarray(Xb[:, cols]))
+                out[i][start:stop] = torch.addmm(b, Xc, Wt).argmax(1).numpy()
+    return out
+
+
+def _accuracies(models, X, y):
+    """Accuracy of each ``(probe, columns)`` on ``(X, y)`` (labels unseen in training count as errors)."""
+    from .probe import encode_labels
+
+    if not all(isinstance(probe, ElasticNetProbe) for probe, _ in models):  # any other estimator: its own score
+        return [probe.score(X if cols is None else X[:, cols], y) for probe, cols in models]
+    y = np.asarray(y)
+    return [float(np.mean(pred == encode_labels(y, probe.classes_)))
+            for (probe, _), pred in zip(models, _predictions(models, X))]
+
+
+def _train_mean(X):
+    """Float64 mean of every column, block by block (no copy of X)."""
+    from .probe import _column_stats, _Selection
+
+    return _column_stats(_Selection(X))[0]
+
+
+def _missing_accuracies(probe, X, y, jobs):
+    """Accuracy of the trained ``probe`` on ``(X, y)`` with neurons missing, for many neuron sets in one pass.
+
+    ``jobs``: ``(columns, keep, fill)`` triples; ``keep=True``: only ``columns`` are seen, else they are
+    the missing ones; ``fill``: one value per neuron that a missing neuron takes (raw units), or
+    ``None`` for the probe's own mean (zeroed weights: with standardisation the neuron sits at its
+    training mean, without it at 0).  Logits are linear in the neurons, so a job costs its own
+    neurons' share of the full product: with ``W' = coef / scale``,
+    ``logits = b + sum_j W'_j (x_j - mean_j)`` and a missing neuron's ``x_j`` is replaced by its fill.
+    Labels unseen in training count as errors, as in :meth:`ElasticNetProbe.score`.
+    """
+    from .probe import BLOCK_BYTES, _Selection, encode_labels
+
+    data = _Selection(X)
+    y_idx = encode_labels(np.asarray(y), probe.classes_)
+    if len(y_idx) != data.n:
+        raise ValueError(f"X has {data.n} rows but y has {len(y_idx)} labels")
+    mean = np.asarray(probe.mean_, np.float64)
+    Wr = (np.asarray(probe.coef_, np.float64) / np.asarray(probe.scale_, np.float64))  # C x d
+    base = np.asarray(probe.intercept_, np.float64) - Wr @ mean  # logits of x = 0
+    everything = np.ones(data.d, bool)
+    prepared, need_full, parts, by_key = [], False, {}, {}
+    for cols, keep, fill in jobs:
+        cols = np.asarray(cols, dtype=np.int64)
+        f = mean if fill is None else np.asarray(fill, np.float64)
+        if keep:  # the seen neurons' product, plus every other neuron at its fill
+            others = everything.copy()
+            others[cols] = False
+            const = base + Wr[:, others] @ f[others]
+        else:  # the full product, minus the missing neurons' share, plus their fill
+            const = Wr[:, cols] @ f[cols]
+            need_full = True
+        key = cols.tobytes()  # keep and remove of one set share its product
+        if key not in parts:
+            parts[key] = (cols, np.ascontiguousarray(Wr[:, cols].T, dtype=np.float32))
+        by_key.setdefault(key, []).append((len(prepared), const.astype(np.float32), keep))
+        prepared.append(key)
+    Wr32 = np.ascontiguousarray(Wr.T, dtype=np.float32)
+    base32 = base.astype(np.float32)
+    hits = np.zeros(len(prepared), np.int64)
+    step = max(1, BLOCK_BYTES // (4 * max(data.d, 1)))
+    for start in range(0, data.n, step):
+        stop = min(start + step, data.n)
+        Xb = data.take_into(np.arange(start, stop), np.empty((stop - start, data.d), np.float32))
+        yb = y_idx[start:stop]
+        full = Xb @ Wr32 + base32 if need_full else None
+        for key, (cols, Wc) in parts.items():
+            part = np.take(Xb, cols, axis=1) @ Wc
+            for i, const, keep in by_key[key]:
+                logits = (part + const) if keep else (full - part + const)
+                hits[i] += int(np.count_nonzero(logits.argmax(axis=1) == yb))
+    return (hits / max(data.n, 1)).tolist()
 
 
 def baseline_seeds(seed, n_draws, exclude=()):
@@ -620,22 +866,28 @@ def random_baselines(ordering_or_selected_columns, X_train, y_train, X_test, y_t
         layers = _column_layers(neurons, n_total)
         baselines.append("layer-matched random")
     seeds = baseline_seeds(seed, n_draws, exclude_seeds)
-    rows = []
+    rows, zero_jobs, refit_jobs = [], [], []
     jobs = [(b, d, s) for b in baselines for d, s in enumerate(seeds)]
     for base, d, s in tqdm(jobs, disable=not progress, desc="random baselines", leave=False):
         drawn = random_neurons(n_total, k, s) if base == "random" else layer_matched_neurons(top, layers, s)
         for method in methods:
             for variant in variants:
-                kept = drawn if variant == "keep-selected" else np.setdiff1d(np.arange(n_total), drawn)
-                if method == "retrain":
-                    acc = make_probe(l1, l2, probe_params, seed).fit(X_train[:, kept], y_train).score(
-                        X_test[:, kept], y_test)
-                else:
-                    W = np.zeros_like(probe.coef_)
-                    W[:, kept] = probe.coef_[:, kept]
-                    acc = probe.score(X_test, y_test, coef=W)
+                acc = np.nan
+                if method == "retrain":  # fitted below, side by side
+                    kept = drawn if variant == "keep-selected" else np.setdiff1d(np.arange(n_total), drawn)
+                    refit_jobs.append((len(rows), kept))
+                else:  # scored below, all draws in one pass over X_test
+                    zero_jobs.append((len(rows), (drawn, variant == "keep-selected", None)))
                 rows.append({"baseline": base, "method": method, "variant": variant, "draw": d, "seed": s,
                              "n_neurons": len(drawn), "accuracy": acc})
+    subs = _refit([kept for _, kept in refit_jobs], X_train, y_train, l1, l2, probe_params, seed)
+    accs = _accuracies([(p, kept) for p, (_, kept) in zip(subs, refit_jobs)], X_test, y_test)
+    for (i, _), acc in zip(refit_jobs, accs):
+        rows[i]["accuracy"] = acc
+    if zero_jobs:
+        accs = _missing_accuracies(probe, X_test, y_test, [job for _, job in zero_jobs])
+        for (i, _), acc in zip(zero_jobs, accs):
+            rows[i]["accuracy"] = acc
     cols = ["baseline", "method", "variant", "draw", "seed", "n_neurons", "accuracy"]
     table = pd.DataFrame(rows, columns=cols)
     # one block per (baseline, method, variant), draws in order
@@ -770,26 +1022,19 @@ def ablation_variants(ordering, X_train, y_train, X_test, y_test, *, probe, perc
             raise ValueError(f"unknown {name} {bad[0]!r}; use one of {list(allowed)}")
     rand = _ablation_random(n_total, seed)
     standardized = bool(getattr(probe, "standardize", True))
-    train_mean = None if standardized else np.asarray(X_train, dtype=np.float64).mean(axis=0)
+    fills = {"mean": None if standardized else _train_mean(X_train), "zero": np.zeros(n_total)}
     splits = _splits(dev=(X_dev, y_dev), test=(X_test, y_test))
-    rows = []
     jobs = [(p, sel, v, f) for p in percents for sel in selections for v in variants for f in fill]
-    for pct, sel, variant, how in tqdm(jobs, disable=not progress, desc="ablation variants", leave=False):
+    specs = []
+    for pct, sel, variant, how in jobs:
         k = n_for_percent(n_total, pct)
         cols = {"top": ordering[:k], "random": rand[:k], "bottom": ordering[len(ordering) - k:]}[sel]
-        missing = np.ones(n_total, bool)
-        missing[cols] = False
-        if variant == "remove-selected":
-            missing = ~missing
-        for s, X, y in splits:
-            if how == "mean" and standardized:
-                W = probe.coef_.copy()
-                W[:, missing] = 0  # standardised activation 0 = the training mean
-                acc = probe.score(X, y, coef=W)
-            else:
-                Xm = np.array(X, dtype=np.float32, copy=True)
-                Xm[:, missing] = 0.0 if how == "zero" else train_mean[missing]
-                acc = probe.score(Xm, y)
-            rows.append({"percent": float(pct), "selection": sel, "variant": variant, "fill": how,
-                         "n_neurons": k, "split": s, "accuracy": acc})
+        specs.append((cols, variant == "keep-selected", fills[how]))
+    accs = {}
+    for s, X, y in tqdm(splits, disable=not progress, desc="ablation variants", leave=False):
+        # one pass over the split for every job: each costs only its own neurons' share of the logits
+        accs[s] = _missing_accuracies(probe, X, y, specs)
+    rows = [{"percent": float(pct), "selection": sel, "variant": variant, "fill": how,
+             "n_neurons": n_for_percent(n_total, pct), "split": s, "accuracy": accs[s][i]}
+            for i, (pct, sel, variant, how) in enumerate(jobs) for s, _, _ in splits]
     return pd.DataFrame(rows, columns=["percent", "selection", "variant", "fill", "n_neurons", "split", "accuracy"])

@@ -543,18 +543,26 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None
     progress = progress_enabled(progress)
     t0 = time.perf_counter()
     index = _check_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons)
+    if config.standardize:  # every fit below standardises with these: one pass instead of one per fit
+        from .probe import ArrayView
+
+        X_train = ArrayView(X_train).with_column_stats()
     n_layers = int(index.get_level_values("layer").max()) + 1 if n_layers is None else int(n_layers)
     timings = {}
     with warnings.catch_warnings():
         # every refit scores dev and test again: one summary below instead of a warning per fit
         warnings.simplefilter("ignore", UnseenLabelsWarning)
         t = time.perf_counter()
-        regularization, (l1, l2) = _penalties(X_train, y_train, X_dev, y_dev, config, progress)
+        searched = {}
+        regularization, (l1, l2) = _penalties(X_train, y_train, X_dev, y_dev, config, progress, searched)
         timings["search_s"] = time.perf_counter() - t
         common = {"l1": l1, "l2": l2, "probe_params": config.probe_params(), "seed": config.seed}
 
         t = time.perf_counter()
-        probe, oracle = ev.oracle(X_train, y_train, X_dev, y_dev, X_test, y_test, **common)
+        # the search's fit of the chosen penalty on all training words is the oracle: not fitted twice
+        reuse = searched.get((l1, l2)) if len(regularization) and int(regularization["n_train"].iloc[0]) == len(
+            X_train) else None
+        probe, oracle = ev.oracle(X_train, y_train, X_dev, y_dev, X_test, y_test, probe=reuse, **common)
         timings["oracle_s"] = time.perf_counter() - t
         tags = probe.classes_.tolist()
         zero_mass = zero_mass_classes(probe.coef_, tags)
@@ -590,7 +598,7 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None
         timings["baselines_s"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        selectivity = _selectivity(X_train, y_train, X_test, y_test, control, ms["columns"], common)
+        selectivity = _selectivity(X_train, y_train, X_test, y_test, control, ms["columns"], common, probe)
         timings["selectivity_s"] = time.perf_counter() - t
 
     _warn_unseen(probe, dev=y_dev, test=y_test)
@@ -725,7 +733,7 @@ def _check_classes(y_train) -> None:
                       RareTagsWarning, stacklevel=4)
 
 
-def _penalties(X_train, y_train, X_dev, y_dev, config: LCAConfig, progress: bool):
+def _penalties(X_train, y_train, X_dev, y_dev, config: LCAConfig, progress: bool, fitted=None):
     """The search table and the chosen ``(l1, l2)``: searched when neither is set, else as given."""
     from . import evaluate as ev
 
@@ -735,21 +743,21 @@ def _penalties(X_train, y_train, X_dev, y_dev, config: LCAConfig, progress: bool
             X_train, y_train, X_dev, y_dev, grid=[(v, v) for v in config.search_grid],
             tolerance=config.search_tolerance, probe_params=config.probe_params(),
             max_train=config.search_max_train, search_stride=config.search_stride, seed=config.seed,
-            criterion=config.search_criterion, progress=progress)
+            criterion=config.search_criterion, progress=progress, fitted=fitted)
     l1 = l2 if l1 is None else l1
     l2 = l1 if l2 is None else l2
     return _empty("l1", "l2", "dev_accuracy", "top", "random", "bottom", "gap_random", "gap_bottom", "gap",
                   "eligible", "chosen", "n_train"), (l1, l2)
 
 
-def _selectivity(X_train, y_train, X_test, y_test, control, minimal_columns, common) -> pd.DataFrame:
+def _selectivity(X_train, y_train, X_test, y_test, control, minimal_columns, common, oracle) -> pd.DataFrame:
     from . import evaluate as ev
 
     if control is None or control is False:
         return _empty("selection", "n_neurons", "task_accuracy", "control_accuracy", "selectivity")
     c_train, c_test = control
     return ev.selectivity(X_train, y_train, c_train, X_test, y_test, c_test,
-                          selections={"all": None, "minimal set": minimal_columns}, **common)
+                          selections={"all": None, "minimal set": minimal_columns}, fitted={"all": oracle}, **common)
 
 
 def _layer_table(index: pd.MultiIndex, columns, n_layers: int) -> pd.DataFrame:
@@ -807,6 +815,19 @@ def _store_info(store) -> dict:
     return {k: meta.get(k) for k in ("key", "model", "fingerprint", "aggregation", "dtype") if k in meta}
 
 
+def _store_view(store, layers=None):
+    """The store's activations as words x columns (``layers`` only), a view of its memmap: nothing is copied
+    or read until a block of it is used (:class:`~neuronbook.probe.ArrayView`)."""
+    from .probe import ArrayView
+
+    flat = store.array.reshape(store.n_words, -1)  # words x (layers x neurons), layer-major: still the memmap
+    if layers is None:
+        return ArrayView(flat)
+    n = store.n_neurons
+    cols = np.concatenate([np.arange(layer * n, (layer + 1) * n) for layer in store._layers(layers)])
+    return ArrayView(flat, columns=cols)
+
+
 def analyze_store(train_store, train_labels, test_store, test_labels, *, config=None, control_train=None,
                   control_test=None, info: dict | None = None, progress="auto", **overrides):
     """Run LCA on activation stores.
@@ -834,8 +855,8 @@ def analyze_store(train_store, train_labels, test_store, test_labels, *, config=
     y_test = _flat(test_labels, test_store.n_words, "test labels")
     rows_train, rows_dev = split_store_rows(train_store, config.dev_fraction, config.seed)
     layers = None if config.layers is None else list(config.layers)
-    X_all = train_store.activations(layers=layers)
-    X_test = test_store.activations(layers=layers)
+    X_all = _store_view(train_store, layers)
+    X_test = _store_view(test_store, layers)
     control = None
     if control_train is not None and control_test is not None:
         c_all = _flat(control_train, train_store.n_words, "control train labels")
@@ -1177,14 +1198,16 @@ class LCAData:
         -------
         dict
             ``X_train``, ``y_train``, ``X_dev``, ``y_dev``, ``X_test``, ``y_test`` (the config's
-            ``layers`` only) and ``neurons`` (their ``(layer, neuron)`` MultiIndex).
+            ``layers`` only) and ``neurons`` (their ``(layer, neuron)`` MultiIndex).  Each ``X_*`` is
+            read from the memory-mapped store straight into its own array (one copy, float32).
         """
         c = self.config
         layers = None if c.layers is None else list(c.layers)
         rows_train, rows_dev = split_store_rows(self.train_store, c.dev_fraction, c.seed)
-        X_all = self.train_store.activations(layers=layers)
-        return {"X_train": X_all[rows_train], "y_train": self.y_train[rows_train], "X_dev": X_all[rows_dev],
-                "y_dev": self.y_train[rows_dev], "X_test": self.test_store.activations(layers=layers),
+        X_all = _store_view(self.train_store, layers)
+        return {"X_train": np.asarray(X_all[rows_train]), "y_train": self.y_train[rows_train],
+                "X_dev": np.asarray(X_all[rows_dev]), "y_dev": self.y_train[rows_dev],
+                "X_test": np.asarray(_store_view(self.test_store, layers)),
                 "y_test": self.y_test, "neurons": self.train_store.neurons(layers=layers)}
 
 

@@ -372,3 +372,54 @@ def test_ablation_random_is_not_the_search_subset():
     assert set(fresh.tolist()) != set(random_neurons(50, k, 0).tolist())
     sub = make_probe(1e-3, 1e-3, FAST).fit(Xtr[:, fresh], ytr)
     assert t.set_index("selection").loc["random", "accuracy"] == pytest.approx(sub.score(Xte[:, fresh], yte))
+
+
+def test_missing_neurons_scored_in_one_pass_equal_refilled_inputs():
+    """Each job's accuracy is the probe's on inputs whose missing neurons were overwritten by their fill."""
+    X, y, _, _, Xt, yt = planted(n=1200)
+    probe = ev.make_probe(0, 0, {"epochs": 10, "lr": 1e-2, "batch_size": 32}).fit(X, y)
+    rng = np.random.default_rng(0)
+    fills = {"mean": None, "zero": np.zeros(X.shape[1]), "other": rng.normal(size=X.shape[1])}
+    jobs = [(rng.choice(X.shape[1], k, replace=False), keep, name) for k in (1, 5, 20) for keep in (True, False)
+            for name in fills]
+    got = ev._missing_accuracies(probe, Xt, yt, [(c, keep, fills[f]) for c, keep, f in jobs])
+    for (cols, keep, name), acc in zip(jobs, got):
+        missing = np.ones(X.shape[1], bool)
+        missing[cols] = False
+        if not keep:
+            missing = ~missing
+        fill = probe.mean_.astype(np.float64) if fills[name] is None else fills[name]
+        Xm = Xt.copy()
+        Xm[:, missing] = fill[missing]
+        assert acc == pytest.approx(probe.score(Xm, yt), abs=1.5 / len(yt))  # at most one near-tie flips
+
+
+def test_predictions_of_many_probes_in_one_pass():
+    X, y, _, _, Xt, yt = planted(n=1200)
+    sets = [None, [3, 1], [11, 3, 2]]
+    probes = [ev.make_probe(1e-3, 1e-3, {"epochs": 10, "lr": 1e-2, "batch_size": 32}).fit(X if c is None else X[:, c], y)
+              for c in sets]
+    preds = ev._predictions(list(zip(probes, sets)), Xt)
+    for p, c, pred in zip(probes, sets, preds):
+        assert np.array_equal(p.classes_[pred], p.predict(Xt if c is None else Xt[:, c]))
+    accs = ev._accuracies(list(zip(probes, sets)), Xt, yt)
+    assert accs == [pytest.approx(p.score(Xt if c is None else Xt[:, c], yt)) for p, c in zip(probes, sets)]
+    assert accs[2] > 0.9 > accs[1]  # neurons 3 and 11 decide the tags
+
+
+def test_fit_many_runs_side_by_side_and_keeps_order():
+    import threading
+
+    X, y = planted(n=1200)[:2]
+    seen = set()
+
+    def job(seed):
+        seen.add(threading.get_ident())
+        return ev.make_probe(1e-3, 1e-3, {"epochs": 2}, seed=seed).fit(X, y)
+
+    together = ev.fit_many([lambda s=s: job(s) for s in range(4)], n_jobs=2)
+    alone = [ev.make_probe(1e-3, 1e-3, {"epochs": 2}, seed=s).fit(X, y) for s in range(4)]
+    assert len(seen) == 2  # two worker threads
+    for a, b in zip(together, alone):  # one torch thread each: the same fit as alone
+        assert np.allclose(a.coef_, b.coef_, rtol=1e-5, atol=1e-7)
+    assert ev.fit_many([lambda: 1, lambda: 2], n_jobs=1) == [1, 2]
