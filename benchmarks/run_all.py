@@ -49,6 +49,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 NEUROX_RECORDED = {"seconds": 112.0, "peak_rss": 1.64e9}  # issue 12, NeuroX 1.0.9 on this machine, idle
 PREVIOUS_PROBE_COMMIT = "5f23ec7a5113da0a768f9d3c28d54eb966522226"  # probe.py before the lean path
+# the package before the second round of this issue (grouped fits, store views, one-pass scoring): the same
+# analysis protocol as now, so its `lca` rows compare like with like
+BEFORE_COMMIT = "fcae31fa6493581878d3a81c6d8303e185b86104"
 
 
 # -- measuring ------------------------------------------------------------------------------------
@@ -132,6 +135,22 @@ def stage_cmd(name, opts, *extra):
     if opts.quick:
         cmd.append("--quick")
     return cmd + [str(e) for e in extra]
+
+
+def before_env(opts):
+    """An environment whose ``import neuronbook`` is the package at :data:`BEFORE_COMMIT` (``git archive``)."""
+    tree = os.path.join(opts.workdir, "before")
+    if not os.path.isdir(os.path.join(tree, "neuronbook")):
+        os.makedirs(tree, exist_ok=True)
+        archive = subprocess.run(["git", "-C", ROOT, "archive", BEFORE_COMMIT, "neuronbook"], capture_output=True,
+                                 check=True).stdout
+        subprocess.run(["tar", "-x", "-C", tree], input=archive, check=True)
+    return dict(os.environ, PYTHONPATH=tree + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+
+def run_both(name, opts, *extra):
+    """``(before, after)`` results of a stage: the package at BEFORE_COMMIT, then this checkout's."""
+    return run_child(stage_cmd(name, opts, *extra), env=before_env(opts)), run_child(stage_cmd(name, opts, *extra))
 
 
 # -- shared data --------------------------------------------------------------------------------
@@ -222,11 +241,19 @@ def stage_neurox_nb(opts):
         k = max(1, round(0.1 * d))
         sets = {"top": ordering[:k], "random": np.random.default_rng(0).choice(d, k, replace=False),
                 "bottom": ordering[-k:]}
-        for name, cols in sets.items():
-            cols = np.asarray(cols)
-            sub = ElasticNetProbe(l1=1e-5, l2=1e-5, epochs=10).fit(
-                X, y, columns=cols, stats=(probe.mean_[cols], probe.scale_[cols]))
-            acc[name] = sub.score(X_test, y_test, columns=cols)
+        try:  # the three refits share each mini-batch (fit_probes); the package before it fits them in turn
+            from neuronbook.probe import fit_probes
+        except ImportError:
+            for name, cols in sets.items():
+                cols = np.asarray(cols)
+                sub = ElasticNetProbe(l1=1e-5, l2=1e-5, epochs=10).fit(
+                    X, y, columns=cols, stats=(probe.mean_[cols], probe.scale_[cols]))
+                acc[name] = sub.score(X_test, y_test, columns=cols)
+        else:
+            subs = fit_probes([ElasticNetProbe(l1=1e-5, l2=1e-5, epochs=10) for _ in sets], X, y,
+                              [np.asarray(c) for c in sets.values()])
+            for (name, cols), sub in zip(sets.items(), subs):
+                acc[name] = sub.score(X_test, y_test, columns=np.asarray(cols))
         parts["retrain_s"] = time.perf_counter() - t
     parts["total_s"] = time.perf_counter() - T_START
     emit({"seconds": parts["total_s"], "parts": parts, "accuracy": acc, "n_train": len(y)}, anon)
@@ -334,20 +361,37 @@ def _previous_probe(workdir):
     return mod
 
 
-def stage_lca(opts):
+def stage_lca(opts, cold=False):
+    """The command line's default analysis: stores cached (warm), or from an empty cache (cold: extraction too)."""
     out = tempfile.mkdtemp(dir=opts.workdir)  # the result goes to the scratch folder, not the caller's
     cmd = [sys.executable, "-m", "neuronbook", "lca", "--task", "xpos", "--no-cache", "--quiet", "--out",
            os.path.join(out, "result")]
     if opts.quick:
         cmd += ["--model", "tiny-random", "--max-sentences", "20", "--l1", "0.001", "--l2", "0.001",
                 "--epochs", "1", "--control", "False"]
+    env = dict(os.environ)
+    if cold:
+        env["NEURONBOOK_CACHE"] = tempfile.mkdtemp(dir=opts.workdir)
     t = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=out)
-    seconds = time.perf_counter() - t
-    if proc.returncode:
-        raise SystemExit(f"neuronbook lca failed: {(proc.stderr.strip().splitlines() or ['?'])[-1]}")
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, text=True, cwd=out, env=env)
+        anon = 0
+        while proc.poll() is None:  # the command's anonymous memory, sampled as AnonPeak does for a stage
+            try:
+                with open(f"/proc/{proc.pid}/status") as f:
+                    anon = max(anon, next((int(ln.split()[1]) * 1024 for ln in f if ln.startswith("RssAnon")), 0))
+            except OSError:
+                pass
+            time.sleep(0.02)
+        seconds = time.perf_counter() - t
+        if proc.returncode:
+            err.seek(0)
+            raise SystemExit(f"neuronbook lca failed: {(err.read().strip().splitlines() or ['?'])[-1]}")
+    with open(os.path.join(out, "result", "result.json")) as f:
+        timings = json.load(f).get("info", {}).get("timings_s", {})
     # the command's own high-water mark (its parent, this small stage process, adds nothing to it)
-    emit({"seconds": seconds, "peak_rss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024})
+    emit({"seconds": seconds, "peak_rss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,
+          "peak_anon": anon, "timings": timings})
 
 
 def stage_prepare(opts):
@@ -508,56 +552,72 @@ def main_table(opts):
     if "error" in prep:
         raise SystemExit(f"preparing the stores failed: {prep['error']}")
 
-    nb_x = run_child(stage_cmd("extract", opts))
-    fl_x = run_child(stage_cmd("extract-floor", opts))
-    rows.append(("extraction, en_ewt dev, fresh store / plain batched forward (floor)", nb_x, fl_x, ""))
+    x_before, x_after = run_both("extract", opts)
+    floor = run_child(stage_cmd("extract-floor", opts))
+    rows.append(("extraction, en_ewt dev, fresh store / plain batched forward (floor)", x_before, x_after, floor,
+                 ""))
 
-    nb_w = run_child(stage_cmd("neurox-nb", opts))
+    w_before, w_after = run_both("neurox-nb", opts)
     if opts.neurox_python and os.path.exists(opts.neurox_python):
         peer = run_child(stage_cmd("neurox-peer", opts, "--neurox-python", opts.neurox_python))
         peer_label = "NeuroX 1.0.9, this run"
     else:
         peer, peer_label = dict(NEUROX_RECORDED), "NeuroX 1.0.9, figures recorded in issue 12 (not run)"
-    note = (f"acc all/top/random/bottom: nb {'/'.join(fmt_acc(nb_w, k) for k in ('all', 'top', 'random', 'bottom'))}"
-            f"; NeuroX {'/'.join(fmt_acc(peer, k) for k in ('all', 'top', 'random', 'bottom'))}")
-    rows.append((f"NeuroX workload (issue 12) / {peer_label}", nb_w, peer, note))
+    note = (f"test acc all/top/random/bottom: after "
+            f"{'/'.join(fmt_acc(w_after, k) for k in ('all', 'top', 'random', 'bottom'))}; NeuroX "
+            f"{'/'.join(fmt_acc(peer, k) for k in ('all', 'top', 'random', 'bottom'))}; target <= 22 s, 800 MB")
+    rows.append((f"NeuroX workload (issue 12) / {peer_label}", w_before, w_after, peer, note))
     if "error" in peer:
         note_peer = f"NeuroX failed: {peer['error']}"
 
     lean = run_child(stage_cmd("probe-lean", opts))
     before = run_child(stage_cmd("probe-before", opts))
-    rows.append(("probe fit (memmap + rows) / the probe before this work (copies of X)", lean, before,
-                 f"test acc {fmt_acc(lean)} / {fmt_acc(before)}"))
-    name = "probe fit / scikit-learn LogisticRegression elastic net, saga, 10 epochs, same inputs"
+    name = "one probe fit (before: the probe of 5f23ec7, copies of X) / scikit-learn elastic net, saga, 10 epochs"
     if importlib.util.find_spec("sklearn") is None:  # an optional peer: say so, do not fail the table
-        rows.append((name, lean, None, "scikit-learn not installed here (pip install scikit-learn to compare)"))
+        rows.append((name, before, lean, None, f"test acc before/after {fmt_acc(before)}/{fmt_acc(lean)}; "
+                     "scikit-learn not installed here (pip install scikit-learn to compare)"))
     else:
         skl = run_child(stage_cmd("probe-sklearn", opts))
-        rows.append((name, lean, skl, f"test acc {fmt_acc(lean)} / {fmt_acc(skl)}"))
+        rows.append((name, before, lean, skl, f"test acc before/after/sklearn {fmt_acc(before)}/{fmt_acc(lean)}/"
+                                              f"{fmt_acc(skl)}"))
 
-    lca = run_child(stage_cmd("lca", opts))
-    rows.append(("`neuronbook lca --task xpos`, stores cached (issue target <= 30 s, 1 GB)", lca, None, ""))
+    lca_before, lca_after = run_both("lca", opts)
+    rows.append(("`neuronbook lca --task xpos`, stores cached", lca_before, lca_after, None,
+                 "target <= 30 s, 1 GB"))
+    cold_before, cold_after = run_both("lca-cold", opts)
+    rows.append(("`neuronbook lca --task xpos`, empty cache (model, extraction of dev + test, analysis)",
+                 cold_before, cold_after, None, "target <= 45 s, 1 GB"))
 
     print(f"\nissue 12 benchmarks{' (--quick: tiny sizes, not comparable)' if opts.quick else ''}; "
           f"{platform.machine()}, {os.cpu_count()} CPUs, load average at start {os.getloadavg()[0]:.1f}; "
-          f"peak memory = the child's max RSS (MB), anonymous peak in brackets\n")
-    print("| stage | neuronbook (s) | floor or peer (s) | ratio | peak memory nb (MB) | peak memory peer (MB) "
-          "| notes |")
-    print("|---|---:|---:|---:|---:|---:|---|")
-    for name, a, b, note in rows:
+          f"before = neuronbook at {BEFORE_COMMIT[:7]} unless the row says otherwise; peak memory = the child's "
+          f"max RSS (MB), its anonymous peak in brackets\n")
+    print("| stage | before (s) | after (s) | floor or peer (s) | after / floor or peer | peak MB before | "
+          "peak MB after | peak MB peer | notes |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+
+    def mem(r):
+        if r is None:
+            return "—"
+        return fmt_mb(r) + (f" [{fmt_mb(r, 'peak_anon')}]" if r.get("peak_anon") else "")
+
+    for name, b, a, peer_r, note in rows:
         ratio = "—"
-        if b is not None and "error" not in a and "error" not in b and b.get("seconds"):
-            ratio = f"{a['seconds'] / b['seconds']:.2f}"
-        mem_a = fmt_mb(a) + (f" [{fmt_mb(a, 'peak_anon')}]" if a.get("peak_anon") else "")
-        mem_b = "—" if b is None else fmt_mb(b) + (f" [{fmt_mb(b, 'peak_anon')}]" if b.get("peak_anon") else "")
-        errs = "; ".join(r["error"] for r in (a, b) if r is not None and "error" in r)
+        if peer_r is not None and "error" not in a and "error" not in peer_r and peer_r.get("seconds"):
+            ratio = f"{a['seconds'] / peer_r['seconds']:.2f}"
+        errs = "; ".join(r["error"] for r in (b, a, peer_r) if r is not None and "error" in r)
         errs = f" {errs}" if errs else ""
-        print(f"| {name} | {fmt_s(a)} | {fmt_s(b)} | {ratio} | {mem_a} | {mem_b} | {note}{errs} |")
+        print(f"| {name} | {fmt_s(b)} | {fmt_s(a)} | {fmt_s(peer_r)} | {ratio} | {mem(b)} | {mem(a)} | "
+              f"{mem(peer_r)} | {note}{errs} |")
     if note_peer:
         print(f"\n{note_peer}")
-    for label, r in (("neuronbook workload parts", nb_w), ("NeuroX parts", peer)):
+    for label, r in (("NeuroX workload parts, before", w_before), ("NeuroX workload parts, after", w_after),
+                     ("NeuroX parts", peer)):
         if r and "parts" in r:
             print(f"{label}: " + ", ".join(f"{k} {v:.1f}" for k, v in r["parts"].items()))
+    for label, r in (("lca stages, before", lca_before), ("lca stages, after", lca_after)):
+        if r and r.get("timings"):
+            print(f"{label} (s): " + ", ".join(f"{k.removesuffix('_s')} {v:.1f}" for k, v in r["timings"].items()))
 
 
 def main_scaling(opts):
@@ -631,6 +691,7 @@ STAGES = {
     "probe-before": lambda o: stage_probe(o, "before"),
     "probe-sklearn": lambda o: stage_probe(o, "sklearn"),
     "lca": stage_lca,
+    "lca-cold": lambda o: stage_lca(o, cold=True),
     "scale": lambda o: stage_scale(o, o.factor),
     "build-scaled": lambda o: (build_scaled(o, o.factor), emit({"seconds": 0.0})),
     "float16": stage_float16,
