@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import mmap
 import warnings
 
 import numpy as np
@@ -531,7 +532,8 @@ class ElasticNetProbe:
         # by orders of magnitude; flush them during the fit and restore torch's default afterwards
         flushed = torch.set_flush_denormal(True)
         try:
-            with torch.no_grad():  # the gradients are written out by hand: no autograd graph to record
+            # the gradients are written out by hand: no autograd graph to record
+            with torch.no_grad(), _RandomAccess(data.X):
                 return self._fit(data, y, val, y_val, device, stats, coef_init, intercept_init)
         finally:
             if flushed:
@@ -651,6 +653,34 @@ class ElasticNetProbe:
 
     def __sklearn_clone__(self):  # pragma: no cover - convenience for sklearn users
         return type(self)(**copy.deepcopy(self.get_params()))
+
+
+class _RandomAccess:
+    """Within this block, the pages of a memory-mapped ``X`` are read in random order (``madvise``).
+
+    Mini-batches read scattered rows; the kernel's default read-ahead would load neighbouring pages
+    that the batch does not use, which matters only when the store does not fit in memory (then
+    each batch reads many times what it needs).  The advice is set back to normal afterwards, for the
+    sequential passes.
+    """
+
+    def __init__(self, X):
+        m = getattr(X, "_mmap", None)
+        self.mm = m if m is not None and hasattr(m, "madvise") and hasattr(mmap, "MADV_RANDOM") else None
+
+    def _advise(self, advice):
+        if self.mm is not None:
+            try:
+                self.mm.madvise(advice)
+            except (OSError, ValueError):  # a closed map or a platform without it: only an optimisation
+                self.mm = None
+
+    def __enter__(self):
+        self._advise(getattr(mmap, "MADV_RANDOM", 0))
+        return self
+
+    def __exit__(self, *exc):
+        self._advise(getattr(mmap, "MADV_NORMAL", 0))
 
 
 def _standardization(data, standardize):
@@ -932,7 +962,7 @@ def fit_probes(probes, X, y, columns=None, *, rows=None):
                np.zeros(len(classes), np.float32)) for s in (sets or [None] * len(probes))]
     flushed = torch.set_flush_denormal(True)  # see ElasticNetProbe.fit
     try:
-        with torch.no_grad():
+        with torch.no_grad(), _RandomAccess(data.X):
             _train_group(probes, data, y, classes, sets, None, None, probes[0]._device(), starts, (mean, scale),
                          checked)
     finally:
