@@ -138,19 +138,24 @@ def stage_cmd(name, opts, *extra):
 
 
 def before_env(opts):
-    """An environment whose ``import neuronbook`` is the package at :data:`BEFORE_COMMIT` (``git archive``)."""
+    """An environment whose ``import neuronbook`` is the package at :data:`BEFORE_COMMIT` (``git archive``),
+    or None when this checkout does not hold that commit (a shallow clone)."""
     tree = os.path.join(opts.workdir, "before")
     if not os.path.isdir(os.path.join(tree, "neuronbook")):
+        archive = subprocess.run(["git", "-C", ROOT, "archive", BEFORE_COMMIT, "neuronbook"], capture_output=True)
+        if archive.returncode:
+            return None
         os.makedirs(tree, exist_ok=True)
-        archive = subprocess.run(["git", "-C", ROOT, "archive", BEFORE_COMMIT, "neuronbook"], capture_output=True,
-                                 check=True).stdout
-        subprocess.run(["tar", "-x", "-C", tree], input=archive, check=True)
+        subprocess.run(["tar", "-x", "-C", tree], input=archive.stdout, check=True)
     return dict(os.environ, PYTHONPATH=tree + os.pathsep + os.environ.get("PYTHONPATH", ""))
 
 
 def run_both(name, opts, *extra):
     """``(before, after)`` results of a stage: the package at BEFORE_COMMIT, then this checkout's."""
-    return run_child(stage_cmd(name, opts, *extra), env=before_env(opts)), run_child(stage_cmd(name, opts, *extra))
+    env = before_env(opts)
+    before = {"error": f"commit {BEFORE_COMMIT[:7]} is not in this checkout"} if env is None else \
+        run_child(stage_cmd(name, opts, *extra), env=env)
+    return before, run_child(stage_cmd(name, opts, *extra))
 
 
 # -- shared data --------------------------------------------------------------------------------

@@ -16,15 +16,18 @@ def test_run_all_quick_prints_the_table(shared_data, tmp_cache, tmp_path):
         capture_output=True, text=True, env=env, timeout=300, cwd=REPO)
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = proc.stdout
-    header = ("| stage | neuronbook (s) | floor or peer (s) | ratio | peak memory nb (MB) | peak memory peer (MB) "
-              "| notes |")
+    header = ("| stage | before (s) | after (s) | floor or peer (s) | after / floor or peer | peak MB before | "
+              "peak MB after | peak MB peer | notes |")
     assert header in out
     rows = [line for line in out.splitlines() if line.startswith("| ") and not line.startswith("| stage")]
     assert len(rows) == 5
-    assert not any("error" in r for r in rows), rows
-    # every row has a measured neuronbook time and a peak memory; the NeuroX row falls back to the issue's figures
+    # every row has a measured time and peak memory after this work; before is the package at BEFORE_COMMIT
+    # (measured too when the checkout holds that commit); the NeuroX row falls back to the issue's figures
     for r in rows:
         cells = [c.strip() for c in r.strip("|").split("|")]
-        assert re.fullmatch(r"\d+\.\d\d", cells[1]), r
-        assert re.fullmatch(r"[\d,]+( \[[\d,]+\])?", cells[4]), r
+        assert re.fullmatch(r"\d+\.\d\d", cells[2]), r
+        assert re.fullmatch(r"[\d,]+( \[[\d,]+\])?", cells[6]), r
+        assert re.fullmatch(r"\d+\.\d\d|error", cells[1]), r
+        assert "error" not in cells[2] + cells[8].replace("is not in this checkout", ""), r
     assert "figures recorded in issue 12 (not run) | " in out and "| 112.00 |" in out
+    assert "lca stages, after (s): search" in out
