@@ -214,7 +214,7 @@ class ArrayView:
 
 
 class _Selection:
-    """Some rows and columns of a 2-D array, read a few rows at a time (the selection is never copied whole)."""
+    """Some rows and columns of a 2-D array, read a few rows at a time (``compact`` copies a small one out)."""
 
     def __init__(self, X, rows=None, columns=None, name="X"):
         self.stats = None  # (mean, std) in float64 when known in advance (ArrayView.with_column_stats)
@@ -314,8 +314,10 @@ class ElasticNetProbe:
     """Multinomial logistic-regression probe with the LCA elastic-net penalty.
 
     The probe reads its training data a mini-batch at a time: ``X`` may be a memory-mapped
-    activation store (with ``rows=`` and ``columns=`` selecting words and neurons) and is never
-    copied whole, so memory stays flat in the corpus size.
+    activation store (with ``rows=`` and ``columns=`` selecting words and neurons, or an
+    :class:`ArrayView`) and is never copied whole (a selection of at most 64 MiB is gathered once),
+    so memory stays flat in the corpus size.  The standardisation is folded into the weights and the
+    gradient is written out by hand; :func:`fit_probes` trains several probes on the same batches.
 
     Parameters
     ----------
@@ -451,8 +453,10 @@ class ElasticNetProbe:
         Parameters
         ----------
         X : array-like, shape (n_words, n_features)
-            Any 2-D numeric array, a read-only ``numpy.memmap`` included (a float16 one is widened
-            batch by batch).  Only mini-batches of it are copied, never the whole selection.
+            Any 2-D numeric array or :class:`ArrayView`, a read-only ``numpy.memmap`` included (a
+            float16 one is widened as it is read).  A selection (``rows``/``columns``) of at most
+            ``COMPACT_BLOCKS * BLOCK_BYTES`` (64 MiB) as float32 is gathered once into a compact copy;
+            a larger one is read a mini-batch at a time, so memory stays flat in the corpus size.
         y : array-like, shape (n_selected_words,)
             Labels (strings or integers), one per row of ``X`` -- per entry of ``rows`` when given.
         X_val, y_val : optional
