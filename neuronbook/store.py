@@ -512,12 +512,39 @@ def _restore_sigterm(previous) -> None:
         signal.signal(signal.SIGTERM, previous)
 
 
+class _Background:
+    """``fn(*args)`` in a thread; :meth:`result` waits for it and re-raises what it raised."""
+
+    def __init__(self, fn, *args):
+        self._error = None
+
+        def run():
+            try:
+                fn(*args)
+            except BaseException as e:  # handed to the caller by result()
+                self._error = e
+
+        self._thread = threading.Thread(target=run, name="neuronbook-store-sync", daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def result(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
 class _StoreWriter:
     """Context manager that writes a store atomically.
 
-    Rows are filled through :attr:`array` (a writable memmap in a temporary directory); on a clean
-    exit the metadata is written with ``complete: true`` and the directory renamed into place. On an
-    exception the temporary directory is removed and nothing appears under the final name.
+    Rows are filled with :meth:`write_rows` (plain positioned writes: the pages go through the page
+    cache, never mapped into this process, so writing a large store does not grow its resident
+    memory) or through :attr:`array` (a writable memmap of the same file, opened on first use). On
+    a clean exit the array is synced to disk, the metadata is written with ``complete: true`` and
+    the directory renamed into place. On an exception the temporary directory is removed and
+    nothing appears under the final name.
     """
 
     def __init__(self, path: Path, words, n_layers, n_neurons, metadata, dtype):
@@ -527,33 +554,84 @@ class _StoreWriter:
         self.offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         self.shape = (int(self.offsets[-1]), int(n_layers), int(n_neurons))
         self.metadata = dict(metadata)
-        self.dtype = dtype
+        self.dtype = np.dtype(dtype)
         # host and pid in the name: remove_stale_temporaries can tell a dead writer's folder
         self.tmp = path.with_name(f"{path.name}.tmp-{_HOST}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
         self.lost_race = False
-        self.array = None
+        self._memmap = None
+        self._fd = None
+        self._header = 0  # bytes before the first row
+        self._row_bytes = self.shape[1] * self.shape[2] * self.dtype.itemsize
 
     def __enter__(self):
         self.tmp.mkdir(parents=True)
         try:
-            self.array = np.lib.format.open_memmap(
-                self.tmp / _ACTIVATIONS, mode="w+", dtype=self.dtype, shape=self.shape
-            )
-            self._reserve(self.tmp / _ACTIVATIONS)
+            self._open_file(self.tmp / _ACTIVATIONS)
         except BaseException:
-            self.array = None
+            self._close_file()
             shutil.rmtree(self.tmp, ignore_errors=True)
             raise
         self._previous_sigterm = _catch_sigterm()
         return self
 
+    def _open_file(self, file: Path) -> None:
+        """Write the ``.npy`` header (as ``np.lib.format.open_memmap`` would) and size the file: rows read 0."""
+        header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False, "shape": self.shape}
+        with open(file, "wb") as fh:
+            np.lib.format.write_array_header_1_0(fh, header)
+            self._header = fh.tell()
+        self._fd = os.open(file, os.O_RDWR)
+        os.ftruncate(self._fd, self._header + self.shape[0] * self._row_bytes)
+        self._reserve(file)
+
+    def _close_file(self) -> None:
+        self._memmap = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    @property
+    def array(self) -> np.memmap:
+        """A writable memmap of the activations, ``words x layers x neurons`` (opened on first use)."""
+        if self._fd is None:
+            raise ValueError(f"the writer of {self.path} is not open (use it in a with block)")
+        if self._memmap is None:
+            self._memmap = np.memmap(self.tmp / _ACTIVATIONS, dtype=self.dtype, mode="r+", offset=self._header,
+                                     shape=self.shape)
+        return self._memmap
+
+    def write_rows(self, rows: np.ndarray, values: np.ndarray) -> None:
+        """Write ``values[k]`` (layers x neurons, the store's dtype) to row ``rows[k]``.
+
+        Each run of consecutive rows is one positioned write from ``values``' own memory: no copy,
+        no page of the store mapped into this process.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        if values.dtype != self.dtype or values.shape != (len(rows), *self.shape[1:]):
+            raise ValueError(f"values must be {self.dtype} of shape ({len(rows)}, {self.shape[1]}, {self.shape[2]}), "
+                             f"got {values.dtype} {values.shape}")
+        if len(rows) == 0:
+            return
+        if rows.min() < 0 or rows.max() >= self.shape[0]:
+            raise IndexError(f"rows must be in [0, {self.shape[0]})")
+        values = np.ascontiguousarray(values)
+        flat = memoryview(values.reshape(-1).view(np.uint8))
+        breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+        starts = np.concatenate([[0], breaks]).tolist()
+        ends = np.concatenate([breaks, [len(rows)]]).tolist()
+        rb = self._row_bytes
+        for a, b in zip(starts, ends):
+            chunk, offset = flat[a * rb : b * rb], self._header + int(rows[a]) * rb
+            while chunk:  # a positioned write may be short (signals, very large writes)
+                n = os.pwrite(self._fd, chunk, offset)
+                chunk, offset = chunk[n:], offset + n
+
     def _reserve(self, file: Path) -> None:
         """Claim the array's disk blocks now: a full disk is a clear error here, not a SIGBUS mid-write."""
         size = file.stat().st_size
-        fd = os.open(file, os.O_RDWR)
         try:
             if hasattr(os, "posix_fallocate"):
-                os.posix_fallocate(fd, 0, size)
+                os.posix_fallocate(self._fd, 0, size)
             elif shutil.disk_usage(file.parent).free < size:  # no reservation here: at least check
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         except OSError as err:
@@ -563,32 +641,39 @@ class _StoreWriter:
             raise OSError(err.errno, f"not enough disk space for the activation store {self.path}: it needs "
                                      f"{size / 2**20:.1f} MiB, {free / 2**20:.1f} MiB are free in "
                                      f"{file.parent.parent} (nothing was kept)") from None
-        finally:
-            os.close(fd)
 
     def __exit__(self, exc_type, exc, tb):
         _restore_sigterm(getattr(self, "_previous_sigterm", None))
         if exc_type is not None:
-            self.array = None
+            self._close_file()
             shutil.rmtree(self.tmp, ignore_errors=True)
             return False
+        synced = None
         try:
-            self.array.flush()
-            self.array = None
+            if self._memmap is not None:
+                self._memmap.flush()
+            # The array reaches the disk before the rename makes it visible (as msync did for the memmap).
+            # fsync waits on the disk and the digests on the CPU: run them side by side.
+            synced = _Background(os.fsync, self._fd)
             np.save(self.tmp / _OFFSETS, self.offsets)
             (self.tmp / _WORDS).write_text(json.dumps(self.words, ensure_ascii=False))
+            files = {name: _file_record(self.tmp / name) for name in _DATA_FILES}
+            synced.result()
+            self._close_file()
             meta = {
                 **self.metadata,
                 "format_version": _FORMAT_VERSION,
                 "shape": list(self.shape),
                 "dtype": self.dtype.name,
-                "files": {name: _file_record(self.tmp / name) for name in _DATA_FILES},
+                "files": files,
                 "complete": True,
             }
             (self.tmp / _METADATA).write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except BaseException:  # e.g. the disk filled up while writing the small files: keep nothing
-            self.array = None
+            if synced is not None:
+                synced.wait()  # the descriptor is closed only once the sync is done with it
+            self._close_file()
             shutil.rmtree(self.tmp, ignore_errors=True)
             raise
         self._rename_into_place()

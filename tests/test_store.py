@@ -325,3 +325,35 @@ def test_sigterm_from_another_process_leaves_no_temporary_folder(tmp_path):
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 128 + signal.SIGTERM
     assert list(tmp_path.iterdir()) == []
+
+
+def test_write_rows_scatters_runs_and_writes_the_same_bytes_as_from_array(tmp_path):
+    w, l, n = np.meshgrid(np.arange(6), np.arange(3), np.arange(4), indexing="ij")
+    acts = (w * 100 + l * 10 + n).astype(np.float32)
+    words = [["a", "b"], ["c"], ["d", "e", "f"]]
+    with ActivationStore.create(tmp_path / "rows", words, 3, 4, {"model": "toy"}) as writer:
+        order = np.array([3, 4, 0, 5])  # runs 3-4, 0, 5
+        writer.write_rows(order, acts[order])
+        writer.write_rows(np.array([1, 2]), acts[[1, 2]])
+    store = ActivationStore(tmp_path / "rows")
+    np.testing.assert_array_equal(store.array, acts)
+    reference = ActivationStore.from_array(tmp_path / "whole", acts, words, {"model": "toy"})
+    assert (store.path / "activations.npy").read_bytes() == (reference.path / "activations.npy").read_bytes()
+    assert store.metadata["files"]["activations.npy"] == reference.metadata["files"]["activations.npy"]
+    store.verify()
+
+
+def test_write_rows_checks_dtype_shape_and_rows(tmp_path):
+    with pytest.raises(ValueError, match="float32 of shape"):
+        with ActivationStore.create(tmp_path / "s", [["a", "b"]], 1, 2, {}) as writer:
+            writer.write_rows(np.array([0]), np.zeros((1, 1, 2), np.float64))
+    with pytest.raises(IndexError, match=r"rows must be in \[0, 2\)"):
+        with ActivationStore.create(tmp_path / "s", [["a", "b"]], 1, 2, {}) as writer:
+            writer.write_rows(np.array([2]), np.zeros((1, 1, 2), np.float32))
+    assert list(tmp_path.iterdir()) == []  # nothing kept of a failed writer
+
+
+def test_rows_never_written_read_zero(tmp_path):
+    with ActivationStore.create(tmp_path / "s", [["a", "b", "c"]], 1, 2, {}, "float16") as writer:
+        writer.write_rows(np.array([1]), np.full((1, 1, 2), 1.5, np.float16))
+    assert ActivationStore(tmp_path / "s").activations().tolist() == [[0, 0], [1.5, 1.5], [0, 0]]
