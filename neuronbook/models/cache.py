@@ -29,12 +29,25 @@ HASH_MEMO = "file-hashes.json"
 _MEMO_FORMAT = 2  # 2: an entry is [size, mtime_ns, ctime_ns, inode, digest]
 
 
-def sha256_file(path, chunk: int = 1 << 22) -> str:
-    """Hex sha256 of a file, read in 4 MiB chunks."""
+def sha256_file(path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks into one reused buffer.
+
+    Reusing the buffer (instead of a new bytes object per read) spares the allocator fresh pages for
+    every chunk, which costs about as much as hashing on a large file.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "f"; _ = f.write_bytes(b"abc")
+    >>> sha256_file(f)[:12]
+    'ba7816bf8f01'
+    """
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
+    buf = bytearray(chunk)
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as fh:
+        while n := fh.readinto(buf):
+            h.update(view[:n])
     return h.hexdigest()
 
 

@@ -38,6 +38,9 @@ _STATE_HASH: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 # model object -> (weights hash, config hash) when load_model returned it: a model changed since
 # (fine-tuned in place, a parameter replaced, cast, its config edited) is no longer its folder's.
 _AS_LOADED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+# tokenizer object -> (its backend's serialisation, (model_max_length, unk_token_id), fingerprint); see
+# tokenizer_fingerprint.
+_TOKENIZER_HASH: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 # Config entries that name where a model came from, not what it computes.
 _CONFIG_PROVENANCE = ("_name_or_path", "transformers_version")
 
@@ -262,25 +265,37 @@ def model_fingerprint(model, *, refresh: bool = False) -> str:
 
 
 def tokenizer_fingerprint(tokenizer) -> str:
-    """Hash of a fast tokenizer's definition, length limit and unknown token; nothing is cached on the object.
+    """Hash of a fast tokenizer's definition, length limit and unknown token; nothing is written onto the object.
 
     The backend's padding and truncation settings are left out: transformers rewrites them on
     every call, and extraction never uses them (it builds its own batches).
     """
-    import hashlib
-    import json
-
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is None:
         raise TypeError("extract needs a fast (Rust-backed) tokenizer for word alignment")
-    spec = json.loads(backend.to_str())
+    raw = backend.to_str()
+    # extraction reads a word with no piece as this id: the Python-side unknown token, not the backend's
+    python_side = (getattr(tokenizer, "model_max_length", None), getattr(tokenizer, "unk_token_id", None))
+    try:
+        known = _TOKENIZER_HASH.get(tokenizer)
+    except TypeError:  # not weakly referenceable
+        known = None
+    # Serialising the backend takes a few ms; re-sorting its JSON (the vocabulary) ten times that.
+    # The same definition and settings give the same fingerprint, so it is reused while they hold.
+    if known is not None and known[0] == raw and known[1] == python_side:
+        return known[2]
+    spec = json.loads(raw)
     spec.pop("padding", None)
     spec.pop("truncation", None)
     h = hashlib.sha256(json.dumps(spec, sort_keys=True, ensure_ascii=False).encode())
-    h.update(f"\nmodel_max_length={getattr(tokenizer, 'model_max_length', None)}".encode())
-    # extraction reads a word with no piece as this id: the Python-side unknown token, not the backend's
-    h.update(f"\nunk_token_id={getattr(tokenizer, 'unk_token_id', None)}".encode())
-    return h.hexdigest()[:16]
+    h.update(f"\nmodel_max_length={python_side[0]}".encode())
+    h.update(f"\nunk_token_id={python_side[1]}".encode())
+    digest = h.hexdigest()[:16]
+    try:
+        _TOKENIZER_HASH[tokenizer] = (raw, python_side, digest)
+    except TypeError:
+        pass
+    return digest
 
 
 def pair_tokenizer(tokenizer, model_fp: str) -> None:

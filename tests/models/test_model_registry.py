@@ -314,3 +314,18 @@ def test_load_model_quiet_turns_off_transformers_bars_for_the_load_only(tmp_cach
     assert seen == ["off"] and hf_logging.is_progress_bar_enabled()  # restored afterwards
     load_model("tiny-random", progress=True)
     assert seen == ["off"]
+
+
+def test_tokenizer_fingerprint_is_reused_only_while_the_tokenizer_is_unchanged(tiny_model):
+    from neuronbook.models.identity import tokenizer_fingerprint
+
+    _, tok = tiny_model
+    fp = tokenizer_fingerprint(tok)
+    assert tokenizer_fingerprint(tok) == fp
+    limit = tok.model_max_length
+    tok.model_max_length = 7  # Python-side setting
+    assert tokenizer_fingerprint(tok) != fp
+    tok.model_max_length = limit
+    assert tokenizer_fingerprint(tok) == fp
+    tok.add_tokens(["zebra-crossing"])  # the backend's definition
+    assert tokenizer_fingerprint(tok) != fp
