@@ -13,7 +13,7 @@ import torch
 
 from tiny import make_tiny_model
 from neuronbook.exceptions import ClippedWordsWarning, UnknownWordsWarning
-from neuronbook.extract import _assign_windows, _plan, _windows, extract, store_key
+from neuronbook.extract import _aggregate, _assign_windows, _plan, _windows, extract, store_key
 
 SENTENCES = [
     ["the", "cat", "sat", "on", "the", "mat", "."],
@@ -213,6 +213,67 @@ def test_word_longer_than_half_the_window_is_clipped_and_reported(tmp_cache):
 
 
 # ---------------------------------------------------------------------------- stages on toy input
+def _in_order(pieces, aggregation):
+    """Hand rule: first piece, last piece, or the pieces added first to last and divided by their count."""
+    if aggregation == "first":
+        return pieces[0]
+    if aggregation == "last":
+        return pieces[-1]
+    total = pieces[0].copy()
+    for p in pieces[1:]:
+        total = total + p
+    return total / pieces.dtype.type(len(pieces))
+
+
+@pytest.mark.parametrize("aggregation", ["first", "last", "mean"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])  # float32 on the CPU: the NumPy path
+def test_aggregate_is_exactly_the_hand_rule(aggregation, dtype):
+    gen = torch.Generator().manual_seed(0)
+    hidden = tuple(torch.randn(2, 6, 5, generator=gen, dtype=dtype) for _ in range(3))  # 2 rows x 6 tokens
+    # words as (store row, first flat position, pieces): row 0 of the batch holds tokens 1..4, row 1 tokens 7..10
+    rows, first, count = np.array([4, 5, 9, 2]), np.array([1, 2, 7, 8]), np.array([1, 3, 1, 3])
+    out = np.full((4, 3, 5), np.nan, dtype=np.float32)
+    _aggregate(hidden, (rows, first, count), aggregation, out)
+    for k in range(4):
+        for layer, h in enumerate(hidden):
+            pieces = h.reshape(-1, 5)[first[k]: first[k] + count[k]].numpy()
+            expected = _in_order(pieces, aggregation).astype(np.float32)
+            assert np.array_equal(out[k, layer], expected), (k, layer)
+
+
+def test_words_written_in_small_chunks_equal_one_chunk(tiny_model, monkeypatch):
+    module = sys.modules["neuronbook.extract"]  # neuronbook.extract, the attribute, is the function
+    model, tok = tiny_model
+    with extract(model, SENTENCES, tokenizer=tok, cache=False, progress=False) as whole:
+        expected = whole.activations()
+    monkeypatch.setattr(module, "_CHUNK_WORDS", 2)  # 2 words per write: runs split across chunks and sentences
+    with extract(model, SENTENCES, tokenizer=tok, cache=False, progress=False, dtype="float16") as half, \
+            extract(model, SENTENCES, tokenizer=tok, cache=False, progress=False) as chunked:
+        assert np.array_equal(chunked.activations(), expected)
+        assert np.array_equal(half.activations(), expected.astype(np.float16).astype(np.float32))
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_garbage_collector_is_paused_while_extracting_and_restored(tiny_model, monkeypatch, enabled):
+    module = sys.modules["neuronbook.extract"]
+    model, tok = tiny_model
+    seen = []
+    real_plan = module._plan
+    monkeypatch.setattr(module, "_plan", lambda *a: seen.append(gc.isenabled()) or real_plan(*a))
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        with extract(model, SENTENCES, tokenizer=tok, cache=False, progress=False):
+            assert gc.isenabled() is enabled
+        monkeypatch.setattr(module, "_write", lambda *a: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            extract(model, SENTENCES, tokenizer=tok, cache=False, progress=False)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
+    assert seen == [False, False]
+
+
 def test_plan_clips_and_windows_hand_checked(tiny_model):
     _, tok = tiny_model
     ids = dict(zip(["the", "un", "##able", "cat"], tok.convert_tokens_to_ids(["the", "un", "##able", "cat"])))
