@@ -3,11 +3,15 @@
 Three ways over the same sentences (``ud:en_ewt`` dev by default, all-MiniLM-L6-v2):
 
 1. ``plain``: the model alone, batched exactly like extract (sorted by length, same token budget),
-   hidden states of all layers computed and thrown away: the floor for any extractor.
+   tokenized beforehand (untimed), hidden states of all layers computed and thrown away: the floor
+   for any extractor.
 2. ``neuronbook``: :func:`neuronbook.extract` into a fresh store (no cache), alignment, aggregation
    and disk writes included.
 3. ``per-sentence``: one sentence per forward pass, as NeuroX does (a subset, extrapolated, unless
    ``--per-sentence-all``).
+
+``--peak-splits dev,test`` adds the peak resident memory (VmHWM) of a fresh process that only loads
+the model and extracts those splits (fresh store cache).
 
 Usage::
 
@@ -22,6 +26,8 @@ import argparse
 import os
 import platform
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -33,28 +39,63 @@ import neuronbook as nb  # noqa: E402
 from neuronbook.extract import extract  # noqa: E402
 
 
-def plain_forward(model, tokenizer, sentences, token_budget):
+def plain_batches(tokenizer, sentences, token_budget):
+    """The floor's input: tokenized once, sorted by length, packed like extract (padded length x rows <= budget)."""
     enc = tokenizer(sentences, is_split_into_words=True, truncation=True)
     order = sorted(range(len(sentences)), key=lambda i: len(enc["input_ids"][i]))
-    batches, batch, longest = [], [], 0
+    groups, batch, longest = [], [], 0
     for i in order:
         n = len(enc["input_ids"][i])
         if batch and max(longest, n) * (len(batch) + 1) > token_budget:
-            batches.append(batch)
+            groups.append(batch)
             batch, longest = [], 0
         batch.append(i)
         longest = max(longest, n)
-    batches.append(batch)
+    groups.append(batch)
+    batches = []
+    for b in groups:
+        width = max(len(enc["input_ids"][i]) for i in b)
+        ids = torch.zeros((len(b), width), dtype=torch.long)
+        mask = torch.zeros_like(ids)
+        for r, i in enumerate(b):
+            x = enc["input_ids"][i]
+            ids[r, : len(x)] = torch.tensor(x)
+            mask[r, : len(x)] = 1
+        batches.append((ids, mask))
+    return batches
+
+
+def forward_batches(model, batches):
+    """The model alone over prepared batches, hidden states of all layers computed and thrown away."""
     with torch.inference_mode():
-        for b in batches:
-            width = max(len(enc["input_ids"][i]) for i in b)
-            ids = torch.zeros((len(b), width), dtype=torch.long)
-            mask = torch.zeros_like(ids)
-            for r, i in enumerate(b):
-                x = enc["input_ids"][i]
-                ids[r, : len(x)] = torch.tensor(x)
-                mask[r, : len(x)] = 1
+        for ids, mask in batches:
             model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
+
+
+def plain_forward(model, tokenizer, sentences, token_budget):
+    """Tokenize, batch and run the model (run_all.py's floor: tokenization included)."""
+    forward_batches(model, plain_batches(tokenizer, sentences, token_budget))
+
+
+def extract_only_peak(model_name, data, splits, token_budget):
+    """VmHWM of a fresh process that loads the model and extracts ``splits`` into a fresh store cache."""
+    code = (
+        "import sys, tempfile, neuronbook as nb\n"
+        "from neuronbook.extract import extract\n"
+        f"corpora = [nb.load_corpus({data!r}, split=s) for s in {list(splits)!r}]\n"
+        f"model, tok = nb.load_model({model_name!r})\n"
+        "cache = tempfile.mkdtemp(prefix='nb-bench-')\n"
+        "for c in corpora:\n"
+        f"    extract(model, c, tokenizer=tok, cache=cache, token_budget={token_budget}, progress=False)\n"
+        "import shutil; shutil.rmtree(cache)\n"
+        "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])\n"
+    )
+    # the child imports the same neuronbook as this process, wherever it is run from
+    here = os.path.dirname(os.path.dirname(os.path.abspath(nb.__file__)))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))}
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, check=True,
+                         env=env, cwd=tempfile.gettempdir())
+    return int(out.stdout.split()[-1]) * 1024
 
 
 def per_sentence(model, tokenizer, sentences):
@@ -72,6 +113,8 @@ def main(argv=None):
     p.add_argument("--token-budget", type=int, default=8192)
     p.add_argument("--per-sentence-n", type=int, default=400, help="sentences timed one by one")
     p.add_argument("--per-sentence-all", action="store_true")
+    p.add_argument("--peak-splits", default="", help="comma-separated splits (e.g. dev,test): VmHWM of an "
+                   "extract-only process over them")
     args = p.parse_args(argv)
 
     corpus = nb.load_corpus(args.data, split=args.split)
@@ -81,16 +124,20 @@ def main(argv=None):
     rows = []
 
     plain_forward(model, tokenizer, sentences[:50], args.token_budget)  # warm-up
+    batches = plain_batches(tokenizer, sentences, args.token_budget)
     t = time.perf_counter()
-    plain_forward(model, tokenizer, sentences, args.token_budget)
-    rows.append(("plain batched forward (model only)", time.perf_counter() - t, None))
+    forward_batches(model, batches)
+    floor = time.perf_counter() - t
+    rows.append(("plain batched forward (model only, tokenized beforehand)", floor, None))
+    del batches
 
     tmp = tempfile.mkdtemp(prefix="nb-bench-")
     try:
         t = time.perf_counter()
         store = extract(model, corpus, tokenizer=tokenizer, cache=tmp, token_budget=args.token_budget,
                         progress=False)
-        rows.append(("neuronbook.extract (fresh store)", time.perf_counter() - t, store.nbytes_on_disk()))
+        fresh = time.perf_counter() - t
+        rows.append(("neuronbook.extract (fresh store)", fresh, store.nbytes_on_disk()))
         t = time.perf_counter()
         extract(model, corpus, tokenizer=tokenizer, cache=tmp, token_budget=args.token_budget,
                 progress=False)
@@ -117,6 +164,11 @@ def main(argv=None):
         size_s = f"{size / 2**20:.1f} MiB" if size else ""
         wps = f"{n_words / seconds:,.0f}" if "load one layer" not in name else ""
         print(f"| {name} | {seconds:.2f} | {wps} | {size_s} |")
+    print(f"\nextract / floor: {fresh / floor:.3f}")
+    if args.peak_splits:
+        splits = args.peak_splits.split(",")
+        peak = extract_only_peak(args.model, args.data, splits, args.token_budget)
+        print(f"extract-only process over {'+'.join(splits)}: VmHWM {peak / 2**20:.0f} MiB")
 
 
 if __name__ == "__main__":
