@@ -800,6 +800,7 @@ def _train_group(probes, data, y, classes, col_sets, val, y_val, device, starts,
     mW, vW, dW, tW = (torch.zeros_like(W) for _ in range(4))
     mb, vb, db = (torch.zeros_like(b) for _ in range(3))
     buf = np.empty((bs, u), np.float32)
+    minus_one = torch.full((K, bs, 1), -1.0, device=device)  # the one-hot, subtracted from the softmax
     step = 0
     history = [[] for _ in range(K)]
     best_acc = np.full(K, -1.0)
@@ -810,7 +811,7 @@ def _train_group(probes, data, y, classes, col_sets, val, y_val, device, starts,
         perm = torch.randperm(n, generator=gen)
         perm_np = perm.numpy()
         perm = perm.to(device)
-        total = torch.zeros(K, dtype=torch.float64)
+        total = torch.zeros(K, dtype=torch.float64, device=device)
         for start in range(0, n, bs):
             p_np = perm_np[start:start + bs]
             m = len(p_np)
@@ -826,7 +827,7 @@ def _train_group(probes, data, y, classes, col_sets, val, y_val, device, starts,
             idx = yb.reshape(1, m, 1).expand(K, m, 1)
             loss = -logp.gather(2, idx).mean(dim=(1, 2)).double()
             G = logp.exp_()
-            G.scatter_add_(2, idx, torch.full((K, m, 1), -1.0, device=device))
+            G.scatter_add_(2, idx, minus_one[:, :m])
             gb = G.sum(1)
             if pos_t is None:
                 gW = torch.mm(G.transpose(1, 2).reshape(K * C, m), Xin).reshape(K, C, k)
@@ -860,18 +861,19 @@ def _train_group(probes, data, y, classes, col_sets, val, y_val, device, starts,
                 loss += (l1.flatten() * W.abs().sum(dim=(1, 2))).double()
             total += loss * m
         checked = True
+        total = total.cpu()
         for i, p in enumerate(probes):
             if not np.isfinite(float(total[i])):
                 raise FloatingPointError(f"the probe's training loss became {float(total[i]) / n} in epoch {epoch} "
                                          f"(l1={p.l1}, l2={p.l2}, lr={lr}): lower lr, or check the activations' scale")
         accs = np.full(K, np.nan)
         if val is not None:
-            hits = torch.zeros(K, dtype=torch.float64)
+            hits = torch.zeros(K, dtype=torch.float64, device=device)
             blocks = val_blocks if val_blocks is not None else (
                 (s, inputs(first._raw(blk, device))) for s, blk in val.blocks())
             for s, Xv in blocks:
                 hits += (logits(Xv).argmax(2) == yv[s:s + Xv.shape[-2]]).sum(1).double()
-            accs = (hits / val.n).numpy()
+            accs = (hits / val.n).cpu().numpy()
             for i in range(K):
                 if accs[i] > best_acc[i]:
                     best_acc[i], best[i], best_epoch[i], stale[i] = accs[i], (W[i].clone(), b[i].clone()), epoch, 0
