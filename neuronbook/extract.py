@@ -779,8 +779,6 @@ def _move_aside(path: Path, error: Exception) -> None:
 def _extract_into(path, key_fields, key, model, tokenizer, identity, sentences, *, token_budget, max_length,
                   window_overlap, device, progress) -> None:
     """Load the model if needed, plan, run and write the store at ``path``."""
-    import torch
-
     ours = isinstance(model, str)
     if ours:
         from .models import load_model
