@@ -6,8 +6,9 @@ command-line run ``getrusage(RUSAGE_CHILDREN)`` of a small wrapper) and the peak
 sampled every 20 ms: the part a memory-mapped store's pages, which the kernel can drop, do not count
 in).  Rows:
 
-* extraction of ``ud:en_ewt`` dev into a fresh store against the plain batched forward pass
-  (the floor; the logic of ``bench_extract.py``);
+* extraction of ``ud:en_ewt`` dev into a fresh store against the plain batched forward pass over the
+  same sentences, tokenised and packed into the same length-sorted batches beforehand (the floor; the
+  logic of ``bench_extract.py``);
 * issue 12's NeuroX workload (extract dev + test, probe l1 = l2 = 1e-5 for 10 epochs, ordering,
   retrain top / random / bottom 10 %) through neuronbook's API against NeuroX 1.0.9 itself
   (``benchmarks/neurox_peer.py`` run by ``--neurox-python``; the issue's recorded 112 s / 1.64 GB
@@ -194,8 +195,10 @@ def flat(store):
 
 # -- stages (each runs in its own process) --------------------------------------------------------
 def stage_extract(opts, floor):
+    """Extraction of dev into a fresh store, or the floor: the model alone over the same sentences, tokenised
+    and packed beforehand into the same length-sorted batches (``bench_extract.plain_batches``)."""
     sys.path.insert(0, HERE)
-    from bench_extract import plain_forward
+    from bench_extract import forward_batches, plain_batches
 
     import neuronbook as nb
     from neuronbook.extract import extract
@@ -203,10 +206,11 @@ def stage_extract(opts, floor):
     dev, _ = corpora(opts.quick)
     model, tok = nb.load_model(model_name(opts.quick))
     with AnonPeak() as anon:
-        plain_forward(model, tok, dev.sentences[:50], 8192)  # warm-up, both sides
+        forward_batches(model, plain_batches(tok, dev.sentences[:50], 8192))  # warm-up, both sides
+        batches = plain_batches(tok, dev.sentences, 8192) if floor else None  # untimed: tokenised beforehand
         t = time.perf_counter()
         if floor:
-            plain_forward(model, tok, dev.sentences, 8192)
+            forward_batches(model, batches)
         else:
             cache = tempfile.mkdtemp(dir=opts.workdir)
             extract(model, dev, tokenizer=tok, cache=cache, token_budget=8192, progress=False)
