@@ -191,7 +191,8 @@ def minimal_set(ordering, X_train, y_train, X_dev, y_dev, X_test=None, y_test=No
     -------
     summary : dict
         ``n_neurons``, ``percent``, ``dev_accuracy``, ``test_accuracy``, ``target``, ``reached``
-        (False when no prefix reached the target: then all neurons are reported), ``columns``; with
+        (False when no prefix reached the target: then all neurons are reported), ``columns``,
+        ``probes`` (prefix size -> the probe fitted on that prefix); with
         ``bootstrap``: ``n_bootstrap``, ``size_median``, ``size_low``, ``size_high`` (2.5 / 97.5 %
         percentiles, in neurons) and ``share_not_reached`` (resamples where no evaluated prefix
         reached the target; they count as all neurons).
@@ -216,6 +217,7 @@ def minimal_set(ordering, X_train, y_train, X_dev, y_dev, X_test=None, y_test=No
     if int(fine_steps) < 0 or int(bootstrap) < 0:
         raise ValueError(f"fine_steps and bootstrap must be >= 0, got {fine_steps} and {bootstrap}")
     results = {}  # k -> (percent, dev correct per word, dev accuracy, test accuracy)
+    probes = {}  # k -> the probe fitted on the first k neurons
 
 
     def evaluate(pcts):
@@ -232,6 +234,7 @@ def minimal_set(ordering, X_train, y_train, X_dev, y_dev, X_test=None, y_test=No
         for (k, pct), (probe, _), pred, test in zip(todo.items(), models, dev_pred, tests):
             correct = probe.classes_[pred] == y_dev  # unseen dev tags are errors, as in score()
             results[k] = (pct, correct, float(correct.mean()), test)
+            probes[k] = probe
             logger.debug("minimal set: %d neurons, dev accuracy %.4f (target %.4f)", k, correct.mean(), target)
         bar.update(len(pcts))
         return [n_for_percent(n_total, pct) for pct in pcts]
@@ -283,6 +286,7 @@ def minimal_set(ordering, X_train, y_train, X_dev, y_dev, X_test=None, y_test=No
         summary = {"n_neurons": n_total, "percent": 100.0, "dev_accuracy": np.nan, "test_accuracy": np.nan,
                    "target": target, "reached": False}
     summary["columns"] = ordering[: summary["n_neurons"]].tolist()
+    summary["probes"] = {k: probes[k] for k in sorted(results)}
     rows = []
     for k in sizes:
         pct, _, dev_acc, test_acc = results[k]
@@ -332,10 +336,13 @@ def _bootstrap_sizes(correct, sizes, n_total, n_dev, groups, oracle_correct, tar
 
 
 def ablation(ordering, X_train, y_train, X_test, y_test, *, probe=None, percents=(10,), X_dev=None, y_dev=None,
-             methods=("retrain", "zero-out"), l1=1e-3, l2=1e-3, probe_params=None, seed=0, progress=False):
+             methods=("retrain", "zero-out"), l1=1e-3, l2=1e-3, probe_params=None, seed=0, progress=False,
+             fitted=None):
     """Accuracy with only the top / random / bottom ``percent`` % of neurons.
 
-    ``retrain`` fits a new probe on the selected neurons; ``zero-out`` keeps the trained
+    ``retrain`` fits a new probe on the selected neurons (``fitted``: prefix size -> a probe already
+    fitted on that prefix of ``ordering`` with these settings, e.g. :func:`minimal_set`'s ``probes``, is
+    scored instead of fitted again); ``zero-out`` keeps the trained
     oracle ``probe`` and zeroes the weights of every other neuron (with a standardizing
     probe this replaces their activations by their training mean).  Top is the head of
     ``ordering``, bottom its tail, random one draw with the first of :func:`baseline_seeds` (never
@@ -378,14 +385,20 @@ def ablation(ordering, X_train, y_train, X_test, y_test, *, probe=None, percents
     def fit_columns(pct, sel):  # the bottom set as a prefix of the reversed ordering: all sets nest per selection
         return ordering[::-1][:n_for_percent(n_total, pct)] if sel == "bottom" else columns(pct, sel)
 
-    models = []
+    fitted = dict(fitted or {})
+    models = {}
     for sel in ("top", "random", "bottom"):
         mine = [r for r in refits if r[1] == sel]
+        for r in mine:  # fits the caller already has (the minimal set's prefixes are the top sets)
+            k = n_for_percent(n_total, r[0])
+            if sel == "top" and k in fitted:
+                models[r] = (fitted[k], columns(*r))
+        mine = [r for r in mine if r not in models]
         sets = [fit_columns(*r) for r in mine]
-        models += [(m, c) for m, c in zip(_refit(sets, X_train, y_train, l1, l2, probe_params, seed), sets)]
+        models.update({r: (m, c) for r, m, c in zip(mine, _refit(sets, X_train, y_train, l1, l2, probe_params, seed),
+                                                    sets)})
         bar.update(len(mine))
-    order = {r: i for i, r in enumerate(r for sel in ("top", "random", "bottom") for r in refits if r[1] == sel)}
-    models = [models[order[r]] for r in refits]
+    models = [models[r] for r in refits]
     split_accs = [(s, _accuracies(models, X, y)) for s, X, y in splits]
     retrained = {r: [(s, accs[i]) for s, accs in split_accs] for i, r in enumerate(refits)}
     for pct, sel, method in jobs:

@@ -585,9 +585,10 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None
             ms["test_accuracy"] = float(oracle.set_index("split")["accuracy"].get("test", np.nan))
 
         t = time.perf_counter()
+        prefix_probes = ms.pop("probes")  # the top sets' refits, where the minimal set already fitted them
         ablation = ev.ablation(ordering, X_train, y_train, X_test, y_test, probe=probe,
                                percents=config.ablation_percents, methods=config.ablation_methods, X_dev=X_dev,
-                               y_dev=y_dev, progress=progress, **common)
+                               y_dev=y_dev, progress=progress, fitted=prefix_probes, **common)
         variants = ev.ablation_variants(ordering, X_train, y_train, X_test, y_test, probe=probe,
                                         percents=config.ablation_percents, seed=config.seed, progress=progress)
         timings["ablation_s"] = time.perf_counter() - t
@@ -598,7 +599,9 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None
         timings["baselines_s"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        selectivity = _selectivity(X_train, y_train, X_test, y_test, control, ms["columns"], common, probe)
+        selectivity = _selectivity(X_train, y_train, X_test, y_test, control, ms["columns"], common, probe,
+                                   prefix_probes.get(len(ms["columns"])) if ms["reached"] else None)
+        del prefix_probes
         timings["selectivity_s"] = time.perf_counter() - t
 
     _warn_unseen(probe, dev=y_dev, test=y_test)
@@ -750,14 +753,16 @@ def _penalties(X_train, y_train, X_dev, y_dev, config: LCAConfig, progress: bool
                   "eligible", "chosen", "n_train"), (l1, l2)
 
 
-def _selectivity(X_train, y_train, X_test, y_test, control, minimal_columns, common, oracle) -> pd.DataFrame:
+def _selectivity(X_train, y_train, X_test, y_test, control, minimal_columns, common, oracle,
+                 minimal_probe=None) -> pd.DataFrame:
     from . import evaluate as ev
 
     if control is None or control is False:
         return _empty("selection", "n_neurons", "task_accuracy", "control_accuracy", "selectivity")
     c_train, c_test = control
+    fitted = {"all": oracle} if minimal_probe is None else {"all": oracle, "minimal set": minimal_probe}
     return ev.selectivity(X_train, y_train, c_train, X_test, y_test, c_test,
-                          selections={"all": None, "minimal set": minimal_columns}, fitted={"all": oracle}, **common)
+                          selections={"all": None, "minimal set": minimal_columns}, fitted=fitted, **common)
 
 
 def _layer_table(index: pd.MultiIndex, columns, n_layers: int) -> pd.DataFrame:

@@ -511,3 +511,30 @@ def test_run_lca_splits_one_corpus_file_with_the_seed(tmp_cache, tiny_corpus_dir
     assert "loaded_from_cache" in run_lca(cfg, progress=False).info
     other = run_lca(cfg.replace(seed=1), progress=False)
     assert other.info["store_test"]["key"] != r.info["store_test"]["key"]
+
+
+def test_fits_the_analysis_already_has_are_not_repeated(result, arrays, monkeypatch):
+    """The oracle is the search's fit of the chosen penalty; the top sets' retrains and selectivity's task
+    probe on the minimal set are the minimal set's own prefix fits: the same figures, not refits."""
+    # the ablation's top retrain at 10 % (2 of 24 neurons, a grid point of the minimal set) is the curve's point
+    ab = result.ablation.query("selection == 'top' and method == 'retrain' and percent == 10")
+    curve = result.curve.query("percent == 10")
+    for split in ("dev", "test"):
+        assert ab.set_index("split").loc[split, "accuracy"] == curve.set_index("split").loc[split, "accuracy"]
+    sel = result.selectivity.set_index("selection")
+    assert sel.loc["minimal set", "task_accuracy"] == result.minimal_set.iloc[0]["test_accuracy"]
+    assert sel.loc["all", "task_accuracy"] == result.oracle.set_index("split").loc["test", "accuracy"]
+    reg = result.regularization
+    assert result.info["l1"] == reg.loc[reg["chosen"], "l1"].iloc[0]
+    # and the whole analysis trains: one group for the search, then only what it cannot reuse
+    import neuronbook.probe as probe_mod
+
+    calls = []
+    real = probe_mod._train_group
+    monkeypatch.setattr(probe_mod, "_train_group", lambda probes, *a, **k: calls.append(len(probes)) or
+                        real(probes, *a, **k))
+    X, y, c, idx = arrays
+    again = lca_from_arrays(X[:1000], y[:1000], X[1000:1300], y[1000:1300], X[1300:], y[1300:], idx, config=CONFIG,
+                            control=(c[:1000], c[1300:]), n_layers=4, progress=False)
+    assert calls[0] == len(CONFIG.search_grid)  # every penalty in one loop over the batches
+    assert again.minimal_set.equals(result.minimal_set) and again.ablation.equals(result.ablation)
