@@ -417,3 +417,19 @@ def test_column_stats_of_a_view_are_reused_and_dropped_with_rows(monkeypatch):
     assert calls == []  # no pass of its own
     fresh = ElasticNetProbe(**FAST).fit(X[:, [7, 19, 31]], y)
     assert calls == [1] and np.array_equal(reused.coef_, fresh.coef_)
+
+
+def test_random_access_advice_only_for_a_store_larger_than_memory(tmp_path, monkeypatch):
+    import neuronbook.probe as probe_mod
+
+    X, y = planted(n=300)
+    mm = _memmap(tmp_path, X)  # 48 kB
+    monkeypatch.setattr(probe_mod, "_memory_available", lambda: 10**9)
+    assert probe_mod._RandomAccess(mm).mm is None  # fits: the kernel's read-ahead and page ageing stay
+    monkeypatch.setattr(probe_mod, "_memory_available", lambda: 1000)
+    with probe_mod._RandomAccess(mm) as access:  # does not fit: no read-ahead while training
+        assert access.mm is mm._mmap
+    assert probe_mod._RandomAccess(X).mm is None  # an array in memory: nothing to advise
+    fitted = ElasticNetProbe(**FAST).fit(mm, y)  # advised or not, the same fit
+    monkeypatch.setattr(probe_mod, "_memory_available", lambda: 10**9)
+    assert np.array_equal(fitted.coef_, ElasticNetProbe(**FAST).fit(mm, y).coef_)
