@@ -644,7 +644,8 @@ def _predictions(models, X):
     for probe, cols in models:
         W = torch.as_tensor(np.asarray(probe.coef_, np.float32) / np.asarray(probe.scale_, np.float32))
         b = torch.as_tensor(probe.intercept_) - W @ torch.as_tensor(probe.mean_)
-        folded.append((None if cols is None else np.asarray(cols, dtype=np.int64), W.t().contiguous(), b))
+        folded.append((None if cols is None else torch.from_numpy(np.array(cols, dtype=np.int64)),
+                       W.t().contiguous(), b))
     out = [np.empty(data.n, np.int64) for _ in models]
     step = max(1, BLOCK_BYTES // (4 * max(data.d, 1)))
     buf = np.empty((min(step, data.n), data.d), np.float32)
@@ -652,8 +653,9 @@ def _predictions(models, X):
         for start in range(0, data.n, step):
             stop = min(start + step, data.n)
             Xb = data.take_into(np.arange(start, stop), buf)
+            Xt = torch.from_numpy(Xb)
             for i, (cols, Wt, b) in enumerate(folded):
-                Xc = torch.from_numpy(Xb if cols is None else np.ascontiguousarray(Xb[:, cols]))
+                Xc = Xt if cols is None else torch.index_select(Xt, 1, cols)
                 out[i][start:stop] = torch.addmm(b, Xc, Wt).argmax(1).numpy()
     return out
 
@@ -713,20 +715,29 @@ def _missing_accuracies(probe, X, y, jobs):
             parts[key] = (cols, np.ascontiguousarray(Wr[:, cols].T, dtype=np.float32))
         by_key.setdefault(key, []).append((len(prepared), const.astype(np.float32), keep))
         prepared.append(key)
-    Wr32 = np.ascontiguousarray(Wr.T, dtype=np.float32)
-    base32 = base.astype(np.float32)
+    import torch
+
+    # torch for the products: its gathers and matrix products use every core (numpy's gather uses one)
+    Wr32 = torch.as_tensor(np.ascontiguousarray(Wr.T, dtype=np.float32))
+    base32 = torch.as_tensor(base.astype(np.float32))
+    # np.array copies: a reversed (negative-stride) selection is not a valid tensor
+    parts = {key: (torch.from_numpy(np.array(cols, dtype=np.int64)), torch.as_tensor(Wc)) for key, (cols, Wc) in
+             parts.items()}
+    by_key = {key: [(i, torch.as_tensor(const), keep) for i, const, keep in jobs] for key, jobs in by_key.items()}
     hits = np.zeros(len(prepared), np.int64)
     step = max(1, BLOCK_BYTES // (4 * max(data.d, 1)))
-    for start in range(0, data.n, step):
-        stop = min(start + step, data.n)
-        Xb = data.take_into(np.arange(start, stop), np.empty((stop - start, data.d), np.float32))
-        yb = y_idx[start:stop]
-        full = Xb @ Wr32 + base32 if need_full else None
-        for key, (cols, Wc) in parts.items():
-            part = np.take(Xb, cols, axis=1) @ Wc
-            for i, const, keep in by_key[key]:
-                logits = (part + const) if keep else (full - part + const)
-                hits[i] += int(np.count_nonzero(logits.argmax(axis=1) == yb))
+    buf = np.empty((min(step, data.n), data.d), np.float32)
+    with torch.no_grad():
+        for start in range(0, data.n, step):
+            stop = min(start + step, data.n)
+            Xb = torch.from_numpy(data.take_into(np.arange(start, stop), buf))
+            yb = torch.as_tensor(y_idx[start:stop])
+            full = torch.addmm(base32, Xb, Wr32) if need_full else None
+            for key, (cols, Wc) in parts.items():
+                part = torch.index_select(Xb, 1, cols) @ Wc
+                for i, const, keep in by_key[key]:
+                    logits = (part + const) if keep else (full - part + const)
+                    hits[i] += int((logits.argmax(1) == yb).sum())
     return (hits / max(data.n, 1)).tolist()
 
 
