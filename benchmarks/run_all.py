@@ -423,8 +423,6 @@ def stage_warm_stores(opts):
 def stage_evict_stores(opts):
     """Drop the cached dev and test stores' pages from the page cache, so a capped run reads (and is charged
     for) every page it touches."""
-    import neuronbook as nb
-
     for store in cached_stores(opts.quick)[:2]:
         for f in store.path.iterdir():
             if f.is_file():
