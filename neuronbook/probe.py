@@ -695,8 +695,8 @@ class _RandomAccess:
     cgroup, say), the kernel's read-ahead would load neighbouring pages the batch does not use, evicting
     pages it will need: each batch then reads many times what it needs (an x4 store under a cap of half
     its size: minutes instead of seconds).  ``madvise(MADV_RANDOM)`` stops that.  It is not used when
-    the store fits: the kernel then also stops tracking the pages' use, and a machine that reclaims
-    idle memory proactively evicts them mid-fit (20 % slower here).  The advice is set back afterwards.
+    the store fits: read-ahead costs nothing then, and the kernel stops ageing advised pages, which a
+    machine that reclaims idle memory proactively may evict mid-fit.  The advice is set back afterwards.
     """
 
     def __init__(self, X):
