@@ -408,25 +408,26 @@ def stage_lca(opts, cold=False):
           "peak_anon": anon, "timings": timings})
 
 
+def _store_files(opts):
+    """The files of the cached dev and test stores."""
+    return [f for store in cached_stores(opts.quick)[:2] for f in store.path.iterdir() if f.is_file()]
+
+
 def stage_warm_stores(opts):
     """Read the cached dev and test stores once, so that the timed stage after this finds them in the page cache
     (this machine reclaims idle page cache: without it a "warm" stage may read from disk)."""
-    for store in cached_stores(opts.quick)[:2]:
-        for f in store.path.iterdir():
-            if f.is_file():
-                with open(f, "rb") as fh:
-                    while fh.read(8 << 20):
-                        pass
+    for f in _store_files(opts):
+        with open(f, "rb") as fh:
+            while fh.read(8 << 20):
+                pass
     emit({"seconds": 0.0})
 
 
 def stage_evict_stores(opts):
     """Drop the cached dev and test stores' pages from the page cache, so a capped run reads (and is charged
     for) every page it touches."""
-    for store in cached_stores(opts.quick)[:2]:
-        for f in store.path.iterdir():
-            if f.is_file():
-                _evict(str(f))
+    for f in _store_files(opts):
+        _evict(str(f))
     emit({"seconds": 0.0})
 
 

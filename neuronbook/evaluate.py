@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from .config import DEFAULT_PERCENTS, DEFAULT_SEARCH_GRID
 from .exceptions import TargetNotReachedWarning
-from .probe import ElasticNetProbe, fit_probes
+from .probe import ElasticNetProbe, _column_layout, fit_probes
 from .rank import neuron_ordering, random_neurons, random_ordering
 
 __all__ = [
@@ -89,7 +89,7 @@ def fit_many(jobs, n_jobs=None):
     import torch
 
     jobs = list(jobs)
-    n = _n_jobs() if n_jobs is None else int(n_jobs)
+    n = torch.get_num_threads() if n_jobs is None else int(n_jobs)
     if n <= 1 or len(jobs) <= 1:
         return [job() for job in jobs]
     from concurrent.futures import ThreadPoolExecutor
@@ -101,13 +101,6 @@ def fit_many(jobs, n_jobs=None):
             return list(pool.map(lambda job: job(), jobs))
     finally:
         torch.set_num_threads(before)
-
-
-def _n_jobs():
-    """Fits :func:`fit_many` runs side by side by default: torch's thread count."""
-    import torch
-
-    return torch.get_num_threads()
 
 
 def n_for_percent(n_total, percent):
@@ -614,11 +607,8 @@ def _refit(sets, X_train, y_train, l1, l2, probe_params, seed, penalties=None):
     make = [lambda a=a, b=b: make_probe(a, b, probe_params, seed) for a, b in penalties]
     if not all(isinstance(m(), ElasticNetProbe) for m in make[:1]):  # another estimator: fitted one by one
         return [m().fit(X_train if c is None else X_train[:, c], y_train) for m, c in zip(make, sets)]
-    try:
+    if _column_layout(sets, X_train.shape[1]) is not None:  # nested prefixes, or sets of one size
         return fit_probes([m() for m in make], X_train, y_train, sets)
-    except ValueError as err:
-        if "nested column sets" not in str(err):
-            raise
     out = [None] * len(sets)
     by_size = {}
     for i, c in enumerate(sets):
@@ -642,8 +632,7 @@ def _predictions(models, X):
     data = _Selection(X)
     folded = []
     for probe, cols in models:
-        W = torch.as_tensor(np.asarray(probe.coef_, np.float32) / np.asarray(probe.scale_, np.float32))
-        b = torch.as_tensor(probe.intercept_) - W @ torch.as_tensor(probe.mean_)
+        W, b = probe._raw_weights()
         folded.append((None if cols is None else torch.from_numpy(np.array(cols, dtype=np.int64)),
                        W.t().contiguous(), b))
     out = [np.empty(data.n, np.int64) for _ in models]
@@ -689,6 +678,8 @@ def _missing_accuracies(probe, X, y, jobs):
     ``logits = b + sum_j W'_j (x_j - mean_j)`` and a missing neuron's ``x_j`` is replaced by its fill.
     Labels unseen in training count as errors, as in :meth:`ElasticNetProbe.score`.
     """
+    import torch  # for the products: its gathers and matrix products use every core (numpy's gather uses one)
+
     from .probe import BLOCK_BYTES, _Selection, encode_labels
 
     data = _Selection(X)
@@ -699,8 +690,8 @@ def _missing_accuracies(probe, X, y, jobs):
     Wr = (np.asarray(probe.coef_, np.float64) / np.asarray(probe.scale_, np.float64))  # C x d
     base = np.asarray(probe.intercept_, np.float64) - Wr @ mean  # logits of x = 0
     everything = np.ones(data.d, bool)
-    prepared, need_full, parts, by_key = [], False, {}, {}
-    for cols, keep, fill in jobs:
+    need_full, parts, by_key = False, {}, {}
+    for i, (cols, keep, fill) in enumerate(jobs):
         cols = np.asarray(cols, dtype=np.int64)
         f = mean if fill is None else np.asarray(fill, np.float64)
         if keep:  # the seen neurons' product, plus every other neuron at its fill
@@ -711,20 +702,12 @@ def _missing_accuracies(probe, X, y, jobs):
             const = Wr[:, cols] @ f[cols]
             need_full = True
         key = cols.tobytes()  # keep and remove of one set share its product
-        if key not in parts:
-            parts[key] = (cols, np.ascontiguousarray(Wr[:, cols].T, dtype=np.float32))
-        by_key.setdefault(key, []).append((len(prepared), const.astype(np.float32), keep))
-        prepared.append(key)
-    import torch
-
-    # torch for the products: its gathers and matrix products use every core (numpy's gather uses one)
-    Wr32 = torch.as_tensor(np.ascontiguousarray(Wr.T, dtype=np.float32))
-    base32 = torch.as_tensor(base.astype(np.float32))
-    # np.array copies: a reversed (negative-stride) selection is not a valid tensor
-    parts = {key: (torch.from_numpy(np.array(cols, dtype=np.int64)), torch.as_tensor(Wc)) for key, (cols, Wc) in
-             parts.items()}
-    by_key = {key: [(i, torch.as_tensor(const), keep) for i, const, keep in jobs] for key, jobs in by_key.items()}
-    hits = np.zeros(len(prepared), np.int64)
+        if key not in parts:  # np.array copies: a reversed (negative-stride) selection is not a valid tensor
+            parts[key] = (torch.from_numpy(np.array(cols)), torch.from_numpy(np.array(Wr[:, cols].T, np.float32)))
+        by_key.setdefault(key, []).append((i, torch.from_numpy(const.astype(np.float32)), keep))
+    Wr32 = torch.from_numpy(np.array(Wr.T, np.float32))
+    base32 = torch.from_numpy(base.astype(np.float32))
+    hits = np.zeros(len(jobs), np.int64)
     step = max(1, BLOCK_BYTES // (4 * max(data.d, 1)))
     buf = np.empty((min(step, data.n), data.d), np.float32)
     with torch.no_grad():

@@ -11,6 +11,7 @@ penalised.  Its weights ``coef_`` are what :mod:`neuronbook.rank` sorts neurons 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import mmap
@@ -411,16 +412,20 @@ class ElasticNetProbe:
             block = block.copy()
         return torch.as_tensor(block, device=device)
 
-    def _folded(self, W, b, mean, inv_scale):
-        """Weights on raw activations equal to ``W``, ``b`` on standardised ones.
+    def _raw_weights(self, coef=None, device=None):
+        """``(W, b)`` tensors that act on raw activations as ``coef`` (default ``coef_``) and ``intercept_``
+        act on standardised ones.
 
         ``((x - mean) / scale) @ W.T + b == x @ (W / scale).T + (b - (W / scale) @ mean)``: one pass
-        over the weights instead of two over every batch of activations.
+        over the weights instead of two over every block of activations.
         """
-        if inv_scale is None:
+        W = torch.as_tensor(self.coef_ if coef is None else np.asarray(coef, np.float32), device=device)
+        b = torch.as_tensor(self.intercept_, device=device)
+        if not (np.any(self.mean_ != 0) or np.any(self.scale_ != 1)):
             return W, b
-        Wr = W * inv_scale
-        return Wr, torch.addmv(b, Wr, mean, alpha=-1)
+        inv = torch.as_tensor(1.0 / self.scale_.astype(np.float64), dtype=torch.float32, device=device)
+        Wr = W * inv
+        return Wr, torch.addmv(b, Wr, torch.as_tensor(self.mean_, device=device), alpha=-1)
 
     def get_params(self):
         """The constructor arguments, as a dict (scikit-learn convention)."""
@@ -531,17 +536,8 @@ class ElasticNetProbe:
             raise ValueError("val_rows selects rows of X_val: give X_val and y_val too")
         if stats is not None and not self.standardize:
             raise ValueError("stats are standardisation statistics: they need standardize=True")
-        device = self._device()
-        # denormal floats (tiny softmax tails, Adam moments of switched-off weights) slow CPU math
-        # by orders of magnitude; flush them during the fit and restore torch's default afterwards
-        flushed = torch.set_flush_denormal(True)
-        try:
-            # the gradients are written out by hand: no autograd graph to record
-            with torch.no_grad(), _RandomAccess(data.X):
-                return self._fit(data, y, val, y_val, device, stats, coef_init, intercept_init)
-        finally:
-            if flushed:
-                torch.set_flush_denormal(False)
+        with _training(data.X):
+            return self._fit(data, y, val, y_val, self._device(), stats, coef_init, intercept_init)
 
     def _start(self, classes, d, coef_init, intercept_init):
         """The starting weights: given, the previous fit's (warm_start), or zeros."""
@@ -597,12 +593,7 @@ class ElasticNetProbe:
         self._check_fitted()
         data = self._selection(X, rows, columns)
         device = self._device()
-        W = torch.as_tensor(self.coef_ if coef is None else np.asarray(coef, np.float32), device=device)
-        b = torch.as_tensor(self.intercept_, device=device)
-        standardized = bool(np.any(self.mean_ != 0) or np.any(self.scale_ != 1))
-        inv = torch.as_tensor(1.0 / self.scale_.astype(np.float64), dtype=torch.float32, device=device) \
-            if standardized else None
-        W, b = self._folded(W, b, torch.as_tensor(self.mean_, device=device), inv)
+        W, b = self._raw_weights(coef, device)
         out = np.empty((data.n, len(self.classes_)), np.float32)
         with torch.no_grad():
             for start, block in data.blocks():
@@ -722,6 +713,21 @@ class _RandomAccess:
         self._advise(getattr(mmap, "MADV_NORMAL", 0))
 
 
+@contextlib.contextmanager
+def _training(X):
+    """What every fit runs under: no autograd graph (the gradients are written out by hand), denormal
+    floats flushed, and random-access advice for a memory-mapped ``X`` larger than memory."""
+    # denormal floats (tiny softmax tails, Adam moments of switched-off weights) slow CPU math by orders
+    # of magnitude; flush them during the fit and restore torch's default afterwards
+    flushed = torch.set_flush_denormal(True)
+    try:
+        with torch.no_grad(), _RandomAccess(X):
+            yield
+    finally:
+        if flushed:
+            torch.set_flush_denormal(False)
+
+
 def _standardization(data, standardize):
     """``(mean, scale, checked)`` of a selection: float32 statistics, and whether its values were checked finite."""
     if not standardize:
@@ -737,7 +743,7 @@ def _column_layout(col_sets, d):
     Returns ``(mode, columns, positions)``: ``"shared"`` when every set is a prefix of the longest
     one (all columns when every set is None): ``columns`` are the longest set and fit ``i`` uses its
     first ``len(set_i)``; ``"gather"`` when the sets differ but have one size: ``columns`` is their
-    sorted union and ``positions`` (fits x size) index into it.
+    sorted union and ``positions`` (fits x size) index into it.  None when the sets are neither.
     """
     if all(c is None for c in col_sets):
         return "shared", None, None
@@ -748,7 +754,7 @@ def _column_layout(col_sets, d):
     if len({len(s) for s in sets}) == 1:
         union = np.unique(np.concatenate(sets))
         return "gather", union, np.stack([np.searchsorted(union, s) for s in sets])
-    raise ValueError("fits trained together need nested column sets (prefixes of one ordering) or sets of one size")
+    return None
 
 
 def _train_group(probes, data, y, classes, col_sets, val, y_val, device, starts, stats, checked):
@@ -765,7 +771,6 @@ def _train_group(probes, data, y, classes, col_sets, val, y_val, device, starts,
     mean_all, scale_all = stats
     if cols is not None:  # train on the union of the sets' columns only
         data = _Selection(data.X, data.rows, cols if data.columns is None else data.columns[cols], data.name)
-        data.stats = None
         if val is not None:
             val = _Selection(val.X, val.rows, cols if val.columns is None else val.columns[cols], val.name)
         mean_all, scale_all = mean_all[cols], scale_all[cols]
@@ -997,7 +1002,10 @@ def fit_probes(probes, X, y, columns=None, *, rows=None):
     if base.n == 0:
         raise ValueError("cannot fit a probe on 0 words")
     columns = [None if c is None else _positions(c, base.d, "columns") for c in columns]
-    mode, cols, pos = _column_layout(columns, base.d)
+    layout = _column_layout(columns, base.d)
+    if layout is None:
+        raise ValueError("fits trained together need nested column sets (prefixes of one ordering) or sets of one size")
+    mode, cols, pos = layout
     data = base if cols is None else _Selection(X, rows, cols, "X")
     if cols is None:
         sets = None
@@ -1009,12 +1017,6 @@ def fit_probes(probes, X, y, columns=None, *, rows=None):
     classes = np.unique(y)
     starts = [(np.zeros((len(classes), data.d if s is None else len(s)), np.float32),
                np.zeros(len(classes), np.float32)) for s in (sets or [None] * len(probes))]
-    flushed = torch.set_flush_denormal(True)  # see ElasticNetProbe.fit
-    try:
-        with torch.no_grad(), _RandomAccess(data.X):
-            _train_group(probes, data, y, classes, sets, None, None, probes[0]._device(), starts, (mean, scale),
-                         checked)
-    finally:
-        if flushed:
-            torch.set_flush_denormal(False)
+    with _training(data.X):
+        _train_group(probes, data, y, classes, sets, None, None, probes[0]._device(), starts, (mean, scale), checked)
     return probes
