@@ -45,7 +45,7 @@ DEFAULT_SEARCH_GRID = (0.0, 1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
 _SOLVERS = ("proximal", "adam")
 _ABLATION_METHODS = ("retrain", "zero-out")
 _DTYPES = ("float32", "float16")
-_CRITERIA = ("one_se", "gap")
+_CRITERIA = ("tolerance", "one_se", "gap")  # neuronbook.evaluate.CRITERIA (no torch import here)
 
 
 def _doc(text: str, **kw) -> Any:
@@ -109,11 +109,14 @@ class LCAConfig:
                             default=None)
     l2: float | None = _doc("L2 penalty (see l1)", default=None)
     search_grid: tuple = _doc("penalties tried by the search (l1 = l2 = value)", default=DEFAULT_SEARCH_GRID)
-    search_criterion: str = _doc("search: one_se (the largest penalty whose dev accuracy is within one standard error "
-                                 "of the best) or gap (the largest top - max(random, bottom) dev gap at 10 %, "
-                                 "NeuroX-style; it chooses by the contrast that is then reported)", default="one_se")
-    search_tolerance: float = _doc("search, criterion gap: eligible penalties keep dev accuracy within this of the "
-                                   "unpenalised probe", default=0.02)
+    search_criterion: str = _doc("search: tolerance (the largest penalty whose dev accuracy is within search_tolerance "
+                                 "of the best: the sparse probe whose weights single neurons out), one_se (the same "
+                                 "within one standard error of the best) or gap (the largest top - max(random, bottom) "
+                                 "dev gap at 10 %, NeuroX-style; it chooses by the contrast that is then reported)",
+                                 default="one_se")
+    search_tolerance: float = _doc("search: the dev accuracy a penalty may lose against the best penalty (criterion "
+                                   "tolerance) or against the unpenalised probe (criterion gap), absolute",
+                                   default=0.02)
     search_max_train: int | None = _doc("search: subsample of training words per fit (None: all)", default=None)
     epochs: int = _doc("probe training epochs", default=10)
     batch_size: int = _doc("probe mini-batch size", default=256)
@@ -123,6 +126,9 @@ class LCAConfig:
     # -- ranking and evaluation --------------------------------------------------------------------
     search_stride: int = _doc("LCA ranking: number of weight-mass steps (NeuroX's search_stride)", default=100)
     tag_percentage: float = _doc("share of a tag's weight mass that defines its own top neurons", default=0.5)
+    min_tag_count: int = _doc("LCA ranking: tags with fewer training words take no part in the ranking's sweep "
+                              "(listed in info['rare_tags']; the per-tag tables keep them, marked 'rare'); 1: all "
+                              "tags", default=10)
     delta: float = _doc("minimal set: smallest prefix within this relative loss of the oracle dev accuracy",
                         default=0.01)
     percents: tuple = _doc("minimal set: prefix sizes tried, in percent of all neurons", default=DEFAULT_PERCENTS)
@@ -169,7 +175,7 @@ class LCAConfig:
             v = getattr(self, name)
             if v is not None and (not _int(v) or v < 1):
                 fail(name, "must be a positive integer or None")
-        for name in ("epochs", "batch_size", "search_stride"):
+        for name in ("epochs", "batch_size", "search_stride", "min_tag_count"):
             if not _int(getattr(self, name)) or getattr(self, name) < 1:
                 fail(name, "must be a positive integer")
         if not _int(self.seed) or self.seed < 0:

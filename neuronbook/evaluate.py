@@ -36,6 +36,9 @@ __all__ = [
     "ablation",
     "selectivity",
     "search_regularization",
+    "choose_penalty",
+    "CRITERIA",
+    "SEARCH_COLUMNS",
     "baseline_seeds",
     "layer_matched_neurons",
     "random_baselines",
@@ -274,8 +277,9 @@ def minimal_set(ordering, X_train, y_train, X_dev, y_dev, X_test=None, y_test=No
                    "test_accuracy": np.nan if test_acc is None else test_acc, "target": target, "reached": True}
     else:
         warnings.warn(f"no prefix of up to {max(percents):g}% of the neurons reached the target dev accuracy "
-                      f"{target:.4f} (oracle {oracle_accuracy:.4f} minus delta={delta:g}); the minimal set is "
-                      f"reported as all {n_total} neurons", TargetNotReachedWarning, stacklevel=2)
+                      f"{target:.4f} (oracle {oracle_accuracy:.4f} minus delta={delta:g}): there is no minimal set "
+                      f"(reached=False; its row counts all {n_total} neurons only as the search's end)",
+                      TargetNotReachedWarning, stacklevel=2)
         summary = {"n_neurons": n_total, "percent": 100.0, "dev_accuracy": np.nan, "test_accuracy": np.nan,
                    "target": target, "reached": False}
     summary["columns"] = ordering[: summary["n_neurons"]].tolist()
@@ -379,6 +383,7 @@ def ablation(ordering, X_train, y_train, X_test, y_test, *, probe=None, percents
         return ordering[::-1][:n_for_percent(n_total, pct)] if sel == "bottom" else columns(pct, sel)
 
     fitted = dict(fitted or {})
+    fill = _mean_fill(probe, X_train) if "zero-out" in methods else None
     models = {}
     for sel in ("top", "random", "bottom"):
         mine = [r for r in refits if r[1] == sel]
@@ -400,7 +405,7 @@ def ablation(ordering, X_train, y_train, X_test, y_test, *, probe=None, percents
         if method == "retrain":
             accs = retrained[(pct, sel)]
         elif method == "zero-out":  # every other weight zeroed: the others at the probe's mean
-            accs = [(s, _missing_accuracies(probe, X, y, [(cols, True, None)])[0]) for s, X, y in splits]
+            accs = [(s, _missing_accuracies(probe, X, y, [(cols, True, fill)])[0]) for s, X, y in splits]
             bar.update()
         rows += [{"selection": sel, "method": method, "percent": float(pct), "n_neurons": k, "split": s,
                   "accuracy": a} for s, a in accs]
@@ -462,34 +467,34 @@ def selectivity(X_train, y_train, control_train, X_test, y_test, control_test, *
     return pd.DataFrame(rows, columns=["selection", "n_neurons", "task_accuracy", "control_accuracy", "selectivity"])
 
 
+#: Criteria of :func:`choose_penalty` (and ``LCAConfig.search_criterion``).
+CRITERIA = ("tolerance", "one_se", "gap")
+
+#: Columns of the search table, in order (``se`` only with ``criterion="one_se"``).
+SEARCH_COLUMNS = ("l1", "l2", "dev_accuracy", "nonzero", "top", "random", "bottom", "gap_random", "gap_bottom",
+                  "gap", "eligible", "chosen", "n_train")
+
+
 def search_regularization(X_train, y_train, X_dev, y_dev, *, grid=DEFAULT_REGULARIZATION_GRID, percent=10,
                           tolerance=0.02, probe_params=None, max_train=None, search_stride=100, seed=0,
                           progress=False, criterion="gap", fitted=None):
-    """Choose ``(l1, l2)`` with the LCA criterion (``criterion="gap"``) or the one-standard-error rule.
+    """Fit one probe per ``(l1, l2)`` of ``grid`` on all neurons and choose a pair on dev (:func:`choose_penalty`).
 
-    For each pair: train on all neurons and measure dev accuracy; rank the neurons; retrain
-    on the top, a random and the bottom ``percent`` % and measure their dev accuracy.
-    Eligible pairs keep dev accuracy within ``tolerance`` (absolute) of the unregularised
-    probe ``(0, 0)`` (of the best pair when ``(0, 0)`` is not in the grid); among them the
-    chosen pair maximises ``gap = top - max(random, bottom)`` (ties: the smaller penalty).
+    Every pair is fitted on the same mini-batches (one product per batch for all of them) and scored
+    on dev; ``nonzero`` is the share of its weights that are not exactly zero.  Only
+    ``criterion="gap"`` needs more: for every pair within ``tolerance`` of the unpenalised probe the
+    neurons are ranked and the top, a random and the bottom ``percent`` % are refitted and scored on
+    dev (the ``top`` ... ``gap`` columns; NaN for the other criteria).
 
-    ``criterion="one_se"`` chooses without the reported contrast: the sparsest (largest ``l1 + l2``;
-    ties: the larger ``l1``) pair whose dev accuracy is within one standard error of the best pair's,
-    ``se = sqrt(p * (1 - p) / n_dev)`` with ``p`` the best dev accuracy and ``n_dev`` the dev words.
-    Then ``eligible`` marks the pairs within one SE, ``tolerance`` is not used, the subset fits are
-    not run (``top`` ... ``gap`` are NaN) and the table gains a column ``se``.
-
-    Cost: one full fit per pair (side by side, :func:`fit_many`) plus three fits on ``percent`` % of
-    the neurons per eligible pair (about 1.3 full fits each); ``max_train`` subsamples the training
-    words and ``probe_params`` (e.g. fewer epochs) makes each fit cheaper.  ``fitted``: a dict that
-    receives ``{(l1, l2): probe}``, the full fits (on the ``max_train`` subsample when there is one).
+    Cost: one full fit per pair; with ``"gap"`` three fits on ``percent`` % of the neurons per
+    eligible pair besides (about 1.3 full fits each).  ``max_train`` subsamples the training words
+    and ``probe_params`` (e.g. fewer epochs) makes each fit cheaper.  ``fitted``: a dict that receives
+    ``{(l1, l2): probe}``, the full fits (on the ``max_train`` subsample when there is one).
 
     Returns
     -------
     table : DataFrame
-        ``l1``, ``l2``, ``dev_accuracy``, ``top``, ``random``, ``bottom``, ``gap_random``,
-        ``gap_bottom``, ``gap``, ``eligible``, ``chosen``, ``n_train`` (training words per fit);
-        plus ``se`` with ``criterion="one_se"``.
+        :data:`SEARCH_COLUMNS`; plus ``se`` with ``criterion="one_se"``.
     best : tuple
         The chosen ``(l1, l2)``.
 
@@ -497,95 +502,143 @@ def search_regularization(X_train, y_train, X_dev, y_dev, *, grid=DEFAULT_REGULA
     --------
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(600, 20)).astype("float32"); y = (X[:, :2].sum(1) > 0).astype(int)
-    >>> table, best = search_regularization(X[:400], y[:400], X[400:], y[400:], grid=[(0, 0), (1e-3, 1e-3)],
-    ...                                     percent=10, probe_params={"epochs": 20, "lr": 1e-2, "batch_size": 16})
-    >>> table.columns.tolist()[:3], best in [(0, 0), (1e-3, 1e-3)]
-    (['l1', 'l2', 'dev_accuracy'], True)
-    >>> table, best = search_regularization(X[:400], y[:400], X[400:], y[400:], grid=[(0, 0), (1e-3, 1e-3)],
-    ...                                     criterion="one_se",
+    >>> table, best = search_regularization(X[:400], y[:400], X[400:], y[400:], grid=[(0, 0), (0.3, 0.3)],
+    ...                                     criterion="tolerance", tolerance=0.01,
     ...                                     probe_params={"epochs": 20, "lr": 1e-2, "batch_size": 16})
-    >>> table.columns.tolist()[-1], int(table["chosen"].sum())
-    ('se', 1)
+    >>> best, table["nonzero"].round(2).tolist()   # 0.3 switches every weight off: chance, not eligible
+    ((0.0, 0.0), [1.0, 0.0])
     """
-    if criterion not in ("gap", "one_se"):
-        raise ValueError(f"unknown criterion {criterion!r}; use 'gap' or 'one_se'")
+    if criterion not in CRITERIA:
+        raise ValueError(f"unknown criterion {criterion!r}; use one of {list(CRITERIA)}")
     grid = [(float(a), float(b)) for a, b in grid]
     if not grid:
         raise ValueError("the regularisation grid is empty")
     if max_train is not None and len(X_train) > max_train:
         pick = np.sort(np.random.default_rng(seed).choice(len(X_train), int(max_train), replace=False))
         X_train, y_train = X_train[pick], np.asarray(y_train)[pick]
-    n_total = X_train.shape[1]
-    k = n_for_percent(n_total, percent)
-    rand = random_neurons(n_total, k, seed)
-    rows, orderings = [], {}
     bar = tqdm(total=len(grid), disable=not progress, desc="regularisation", leave=False)
     # every penalty on the same mini-batches: one product per batch for all of them
     probes = _refit([None] * len(grid), X_train, y_train, None, None, probe_params, seed, penalties=grid)
     bar.update(len(grid))
     bar.close()
     dev_accs = _accuracies([(p, None) for p in probes], X_dev, y_dev)
-    for (l1, l2), probe, acc in zip(grid, probes, dev_accs):
-        if criterion == "gap":  # only the gap criterion ranks the neurons of every pair
-            orderings[(l1, l2)] = neuron_ordering(probe.coef_, search_stride)[0]
-        rows.append({"l1": l1, "l2": l2, "dev_accuracy": acc})
+    table = pd.DataFrame({"l1": [a for a, _ in grid], "l2": [b for _, b in grid], "dev_accuracy": dev_accs,
+                          "nonzero": [float(np.count_nonzero(p.coef_)) / p.coef_.size for p in probes]})
     if fitted is not None:  # the caller may reuse the probes (the chosen one is the oracle, when on all words)
         fitted.update({pair: p for pair, p in zip(grid, probes)})
-    table = pd.DataFrame(rows)
-    if criterion == "one_se":
-        return _one_se_choice(table, len(y_dev), len(X_train))
+    if criterion == "gap":
+        _gap_columns(table, probes, X_train, y_train, X_dev, y_dev, percent=percent, tolerance=tolerance,
+                     probe_params=probe_params, search_stride=search_stride, seed=seed)
+    table["n_train"] = len(X_train)  # words each fit saw (after any max_train subsample)
+    return choose_penalty(table, criterion, tolerance=tolerance, n_dev=len(y_dev))
+
+
+def _gap_reference(table):
+    """Dev accuracy of the unpenalised pair (the best pair's when ``(0, 0)`` is not in the table)."""
     ref = table.loc[(table.l1 == 0) & (table.l2 == 0), "dev_accuracy"]
-    reference = float(ref.iloc[0]) if len(ref) else float(table["dev_accuracy"].max())
-    table["eligible"] = table["dev_accuracy"] >= reference - tolerance
+    return float(ref.iloc[0]) if len(ref) else float(table["dev_accuracy"].max())
+
+
+def _gap_columns(table, probes, X_train, y_train, X_dev, y_dev, *, percent, tolerance, probe_params, search_stride,
+                 seed):
+    """Fill ``top``, ``random``, ``bottom`` (dev accuracy of refits on ``percent`` %) for the gap criterion."""
+    n_total = X_train.shape[1]
+    k = n_for_percent(n_total, percent)
+    rand = random_neurons(n_total, k, seed)
+    eligible = table["dev_accuracy"].to_numpy() >= _gap_reference(table) - tolerance
     for col in ("top", "random", "bottom"):
         table[col] = np.nan
-    gap_jobs = []
-    for i in np.nonzero(table["eligible"].to_numpy())[0]:
+    jobs = []
+    for i in np.nonzero(eligible)[0]:  # only eligible pairs are ranked and refitted
+        order = neuron_ordering(probes[i].coef_, search_stride)[0]
         l1, l2 = table.loc[i, "l1"], table.loc[i, "l2"]
-        order = orderings[(l1, l2)]
         for name, cols in (("top", order[:k]), ("random", rand), ("bottom", order[len(order) - k:])):
-            gap_jobs.append((i, name, l1, l2, cols))
-    subs = _refit([job[4] for job in gap_jobs], X_train, y_train, None, None, probe_params, seed,
-                  penalties=[(job[2], job[3]) for job in gap_jobs])
-    accs = _accuracies([(p, job[4]) for p, job in zip(subs, gap_jobs)], X_dev, y_dev)
-    for (i, name, _, _, _), acc in zip(gap_jobs, accs):
+            jobs.append((i, name, l1, l2, cols))
+    subs = _refit([job[4] for job in jobs], X_train, y_train, None, None, probe_params, seed,
+                  penalties=[(job[2], job[3]) for job in jobs])
+    accs = _accuracies([(p, job[4]) for p, job in zip(subs, jobs)], X_dev, y_dev)
+    for (i, name, _, _, _), acc in zip(jobs, accs):
         table.loc[i, name] = acc
-    table["gap_random"] = table["top"] - table["random"]
-    table["gap_bottom"] = table["top"] - table["bottom"]
-    table["gap"] = table["top"] - table[["random", "bottom"]].max(axis=1)
-    # stable sort on the gap only: ties keep grid order (weaker penalties come first in the default grid)
-    best_i = table.loc[table["eligible"], "gap"].sort_values(ascending=False, kind="stable").index[0]
-    table["chosen"] = table.index == best_i
-    best = (float(table.loc[best_i, "l1"]), float(table.loc[best_i, "l2"]))
-    logger.info("regularisation search chose l1=%g, l2=%g (dev accuracy %.4f, gap %.4f)", best[0], best[1],
-                table.loc[best_i, "dev_accuracy"], table.loc[best_i, "gap"])
-    table["n_train"] = len(X_train)  # words each fit saw (after any max_train subsample)
-    cols = ["l1", "l2", "dev_accuracy", "top", "random", "bottom", "gap_random", "gap_bottom", "gap", "eligible",
-            "chosen", "n_train"]
-    return table[cols], best
 
 
-def _one_se_choice(table, n_dev, n_train):
-    """The one-standard-error rule over a table of ``l1``, ``l2``, ``dev_accuracy`` (grid order)."""
-    p = float(table["dev_accuracy"].max())
-    se = float(np.sqrt(p * (1 - p) / n_dev))
-    table["se"] = se
-    # a tiny slack so a pair exactly one SE below the best is not lost to float rounding
-    table["eligible"] = table["dev_accuracy"] >= p - se - 1e-12
-    for col in ("top", "random", "bottom", "gap_random", "gap_bottom", "gap"):
-        table[col] = np.nan
-    cand = table[table["eligible"]]
-    strength = cand["l1"] + cand["l2"]
-    # largest total penalty, then the larger l1; stable, so remaining ties keep grid order
-    best_i = pd.DataFrame({"s": strength, "l1": cand["l1"]}).sort_values(["s", "l1"], ascending=False,
-                                                                         kind="stable").index[0]
+def choose_penalty(table, criterion="tolerance", *, tolerance=0.01, n_dev=None):
+    """Choose ``(l1, l2)`` from a search table (one row per pair, in grid order).
+
+    ``"tolerance"``
+        The sparsest pair (largest ``l1 + l2``; ties: the larger ``l1``) whose dev accuracy is within
+        ``tolerance`` (absolute) of the best pair's.  A penalty that costs little accuracy is taken as
+        large as it goes, because the ranking reads the probe's weights and only a sparse probe's
+        weights single neurons out (docs/lca.md, the penalty study).
+    ``"one_se"``
+        The same with the tolerance set to one standard error of the best accuracy,
+        ``se = sqrt(p * (1 - p) / n_dev)`` (needs ``n_dev``; the table gains ``se``).
+    ``"gap"``
+        Among pairs within ``tolerance`` of the unpenalised probe, the largest
+        ``gap = top - max(random, bottom)`` (needs the ``top``, ``random``, ``bottom`` columns that
+        :func:`search_regularization` fills; ties: grid order).  It chooses by the contrast that is
+        then reported.
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``l1``, ``l2``, ``dev_accuracy``; ``top``, ``random``, ``bottom`` for ``"gap"``.
+    criterion : str
+        One of :data:`CRITERIA`.
+    tolerance : float
+        Allowed loss of dev accuracy (absolute; ``"tolerance"`` and ``"gap"``).
+    n_dev : int, optional
+        Dev words (``"one_se"``).
+
+    Returns
+    -------
+    table : DataFrame
+        A copy with :data:`SEARCH_COLUMNS` (missing ones NaN), ``eligible`` and ``chosen`` filled.
+    best : tuple of float
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"l1": [0, 1e-4, 1e-3, 1e-2], "l2": [0, 1e-4, 1e-3, 1e-2],
+    ...                   "dev_accuracy": [0.938, 0.929, 0.932, 0.816]})
+    >>> choose_penalty(t, "tolerance", tolerance=0.01)[1]
+    (0.001, 0.001)
+    >>> choose_penalty(t, "one_se", n_dev=2400)[1]
+    (0.0, 0.0)
+    """
+    if criterion not in CRITERIA:
+        raise ValueError(f"unknown criterion {criterion!r}; use one of {list(CRITERIA)}")
+    table = table.reset_index(drop=True).copy()
+    if not len(table):
+        raise ValueError("the search table is empty")
+    for col in SEARCH_COLUMNS:
+        if col not in table:
+            table[col] = np.nan
+    best_acc = float(table["dev_accuracy"].max())
+    slack = 1e-12  # a pair exactly at the limit is not lost to float rounding
+    if criterion == "gap":
+        if table["top"].isna().all():
+            raise ValueError("criterion 'gap' needs the top/random/bottom columns of search_regularization")
+        table["gap_random"] = table["top"] - table["random"]
+        table["gap_bottom"] = table["top"] - table["bottom"]
+        table["gap"] = table["top"] - table[["random", "bottom"]].max(axis=1)
+        table["eligible"] = (table["dev_accuracy"] >= _gap_reference(table) - tolerance - slack) & table["gap"].notna()
+        # stable sort on the gap only: ties keep grid order (weaker penalties come first in the default grid)
+        best_i = table.loc[table["eligible"], "gap"].sort_values(ascending=False, kind="stable").index[0]
+    else:
+        if criterion == "one_se":
+            if not n_dev:
+                raise ValueError("criterion 'one_se' needs n_dev, the number of dev words")
+            tolerance = float(np.sqrt(best_acc * (1 - best_acc) / n_dev))
+            table["se"] = tolerance
+        table["eligible"] = table["dev_accuracy"] >= best_acc - tolerance - slack
+        cand = table[table["eligible"]]
+        # largest total penalty, then the larger l1; stable, so remaining ties keep grid order
+        best_i = pd.DataFrame({"s": cand["l1"] + cand["l2"], "l1": cand["l1"]}).sort_values(
+            ["s", "l1"], ascending=False, kind="stable").index[0]
     table["chosen"] = table.index == best_i
     best = (float(table.loc[best_i, "l1"]), float(table.loc[best_i, "l2"]))
-    logger.info("regularisation search (one-SE rule) chose l1=%g, l2=%g (dev accuracy %.4f, best %.4f, se %.4f)",
-                best[0], best[1], table.loc[best_i, "dev_accuracy"], p, se)
-    table["n_train"] = n_train
-    cols = ["l1", "l2", "dev_accuracy", "top", "random", "bottom", "gap_random", "gap_bottom", "gap", "eligible",
-            "chosen", "n_train", "se"]
+    logger.info("regularisation search (%s) chose l1=%g, l2=%g (dev accuracy %.4f, best %.4f)", criterion,
+                best[0], best[1], table.loc[best_i, "dev_accuracy"], best_acc)
+    cols = list(SEARCH_COLUMNS) + (["se"] if criterion == "one_se" else [])
     return table[cols], best
 
 
@@ -665,6 +718,15 @@ def _train_mean(X):
     from .probe import _column_stats, _Selection
 
     return _column_stats(_Selection(X))[0]
+
+
+def _mean_fill(probe, X_train):
+    """What a zeroed-out neuron takes: its training mean, whether or not the probe standardises.
+
+    A standardising probe already centres on that mean (``None``: zeroed weights do it); a raw-input
+    probe's zeroed weight would put the neuron at a raw 0, off its distribution for outlier dimensions.
+    """
+    return None if bool(getattr(probe, "standardize", True)) else _train_mean(X_train)
 
 
 def _missing_accuracies(probe, X, y, jobs):
@@ -874,6 +936,7 @@ def random_baselines(ordering_or_selected_columns, X_train, y_train, X_test, y_t
         baselines.append("layer-matched random")
     seeds = baseline_seeds(seed, n_draws, exclude_seeds)
     rows, zero_jobs, refit_jobs = [], [], []
+    fill = _mean_fill(probe, X_train) if "zero-out" in methods else None
     jobs = [(b, d, s) for b in baselines for d, s in enumerate(seeds)]
     for base, d, s in tqdm(jobs, disable=not progress, desc="random baselines", leave=False):
         drawn = random_neurons(n_total, k, s) if base == "random" else layer_matched_neurons(top, layers, s)
@@ -884,7 +947,7 @@ def random_baselines(ordering_or_selected_columns, X_train, y_train, X_test, y_t
                     kept = drawn if variant == "keep-selected" else np.setdiff1d(np.arange(n_total), drawn)
                     refit_jobs.append((len(rows), kept))
                 else:  # scored below, all draws in one pass over X_test
-                    zero_jobs.append((len(rows), (drawn, variant == "keep-selected", None)))
+                    zero_jobs.append((len(rows), (drawn, variant == "keep-selected", fill)))
                 rows.append({"baseline": base, "method": method, "variant": variant, "draw": d, "seed": s,
                              "n_neurons": len(drawn), "accuracy": acc})
     subs = _refit([kept for _, kept in refit_jobs], X_train, y_train, l1, l2, probe_params, seed)
@@ -1028,8 +1091,7 @@ def ablation_variants(ordering, X_train, y_train, X_test, y_test, *, probe, perc
         if bad:
             raise ValueError(f"unknown {name} {bad[0]!r}; use one of {list(allowed)}")
     rand = _ablation_random(n_total, seed)
-    standardized = bool(getattr(probe, "standardize", True))
-    fills = {"mean": None if standardized else _train_mean(X_train), "zero": np.zeros(n_total)}
+    fills = {"mean": _mean_fill(probe, X_train), "zero": np.zeros(n_total)}
     splits = _splits(dev=(X_dev, y_dev), test=(X_test, y_test))
     jobs = [(p, sel, v, f) for p in percents for sel in selections for v in variants for f in fill]
     specs = []

@@ -82,3 +82,15 @@ def test_no_ablation_is_an_empty_list():
 def test_probe_params():
     assert LCAConfig(epochs=3, lr=0.1).probe_params() == {"epochs": 3, "batch_size": 256, "lr": 0.1,
                                                           "standardize": True, "solver": "proximal"}
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True])
+def test_min_tag_count_must_be_a_positive_integer(bad):
+    with pytest.raises(ValueError, match="min_tag_count"):
+        LCAConfig(min_tag_count=bad)
+
+
+def test_tolerance_is_a_search_criterion():
+    assert LCAConfig(search_criterion="tolerance").search_criterion == "tolerance"
+    with pytest.raises(ValueError, match="search_criterion.*tolerance"):
+        LCAConfig(search_criterion="sparse")

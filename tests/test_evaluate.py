@@ -423,3 +423,61 @@ def test_fit_many_runs_side_by_side_and_keeps_order():
     for a, b in zip(together, alone):  # one torch thread each: the same fit as alone
         assert np.allclose(a.coef_, b.coef_, rtol=1e-5, atol=1e-7)
     assert ev.fit_many([lambda: 1, lambda: 2], n_jobs=1) == [1, 2]
+
+
+def test_choose_penalty_tolerance_takes_the_sparsest_within_it():
+    # dev accuracies of the issue-22 sweep (xpos, MiniLM-L6, seed 0)
+    t = pd.DataFrame({"l1": [0, 1e-4, 1e-3, 1e-2], "l2": [0, 1e-4, 1e-3, 1e-2],
+                      "dev_accuracy": [0.938, 0.929, 0.932, 0.816]})
+    table, best = ev.choose_penalty(t, "tolerance", tolerance=0.01)
+    assert best == (1e-3, 1e-3)  # 0.6 points below the best: the largest penalty within 1 point
+    assert table["eligible"].tolist() == [True, True, True, False] and table["chosen"].tolist() == [0, 0, 1, 0]
+    assert list(table.columns) == list(ev.SEARCH_COLUMNS) and table["nonzero"].isna().all()
+    assert ev.choose_penalty(t, "tolerance", tolerance=0.005)[1] == (0.0, 0.0)  # 1e-3 is 0.6 below: out
+    assert ev.choose_penalty(t, "tolerance", tolerance=0.2)[1] == (1e-2, 1e-2)
+    # one SE of 0.938 on 2,400 words is 0.49 points: only the unpenalised probe
+    se_table, se_best = ev.choose_penalty(t, "one_se", n_dev=2400)
+    assert se_best == (0.0, 0.0) and se_table["se"].iloc[0] == pytest.approx(np.sqrt(0.938 * 0.062 / 2400))
+    assert t.columns.tolist() == ["l1", "l2", "dev_accuracy"]  # the input is not modified
+    with pytest.raises(ValueError, match="needs n_dev"):
+        ev.choose_penalty(t, "one_se")
+    with pytest.raises(ValueError, match="top/random/bottom"):
+        ev.choose_penalty(t, "gap")
+    with pytest.raises(ValueError, match="unknown criterion 'sparse'"):
+        ev.choose_penalty(t, "sparse")
+
+
+def test_search_table_reports_the_share_of_non_zero_weights():
+    Xtr, ytr, Xdv, ydv, _, _ = planted()
+    fitted = {}
+    table, best = search_regularization(Xtr, ytr, Xdv, ydv, grid=[(0.0, 0.0), (3e-2, 3e-2)], probe_params=FAST,
+                                        criterion="tolerance", tolerance=0.05, fitted=fitted)
+    for (l1, l2), share in zip(table[["l1", "l2"]].itertuples(index=False), table["nonzero"]):
+        coef = fitted[(l1, l2)].coef_
+        assert share == pytest.approx(np.count_nonzero(coef) / coef.size)
+    assert table.loc[0, "nonzero"] == 1.0 and table.loc[1, "nonzero"] < 0.5
+
+
+def test_zero_out_fills_the_training_mean_without_standardisation():
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(600, 6)).astype(np.float32)
+    X[:, 3] += 40.0  # a neuron far from 0: a raw-0 fill moves the logits by 40 x its weight
+    y = np.where(X[:, 0] + 0.5 * (X[:, 3] - 40) > 0, "A", "B")
+    probe = ev.make_probe(0, 0, dict(FAST, standardize=False)).fit(X[:400], y[:400])
+    order = [0, 1, 2, 3, 4, 5]
+    t = ablation(order, X[:400], y[:400], X[400:], y[400:], probe=probe, percents=[50], methods=("zero-out",))
+    top = float(t.loc[t["selection"] == "top", "accuracy"].iloc[0])
+    by_hand = X[400:].copy()
+    by_hand[:, 3:] = X[:400, 3:].mean(axis=0)  # top 50 % keeps columns 0-2; the rest at their training mean
+    assert top == pytest.approx(probe.score(by_hand, y[400:]))
+    raw = X[400:].copy()
+    raw[:, 3:] = 0.0
+    assert probe.score(raw, y[400:]) != pytest.approx(top)  # what the raw 0 gave before
+    drawn = random_baselines(order, X[:400], y[:400], X[400:], y[400:], k=3, n_draws=2, layer_matched=False,
+                             methods=("zero-out",), probe=probe)
+    for _, row in drawn.iterrows():
+        cols = random_neurons(6, 3, int(row["seed"]))
+        filled = X[400:].copy()
+        rest = np.setdiff1d(np.arange(6), cols)
+        filled[:, rest] = X[:400, rest].mean(axis=0)
+        assert row["accuracy"] == pytest.approx(probe.score(filled, y[400:]))
