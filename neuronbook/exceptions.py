@@ -29,7 +29,8 @@ class NeuronbookWarning(UserWarning):
 
 
 class TargetNotReachedWarning(NeuronbookWarning):
-    """No prefix of the ranking reached the minimal-set target accuracy; the whole ranking is reported."""
+    """No prefix of the ranking reached the minimal-set target accuracy: the result has no minimal set
+    (``LCAResult.minimal_set_reached`` is False, ``selected`` is empty, comparisons leave it out)."""
 
 
 class ApproximationWarning(NeuronbookWarning):

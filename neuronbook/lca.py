@@ -34,7 +34,7 @@ from .exceptions import ApproximationWarning, RareTagsWarning, UnseenLabelsWarni
 from .neurons import as_neuron_index, neuron_table, positions
 
 __all__ = ["LCAResult", "LCAData", "RESULT_FORMAT", "lca_from_arrays", "split_store_rows", "analyze_store",
-           "prepare", "run_lca", "combine_seeds", "result_key", "cache_result"]
+           "prepare", "run_lca", "combine_seeds", "result_key", "cache_result", "rare_tags"]
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +122,8 @@ class LCAResult:
     """
 
     ranking: pd.DataFrame = field(default_factory=lambda: _empty("rank", "layer", "neuron", "tag", "score"))
-    per_tag_ranking: pd.DataFrame = field(default_factory=lambda: _empty("tag", "rank", "layer", "neuron", "score"))
+    per_tag_ranking: pd.DataFrame = field(default_factory=lambda: _empty("tag", "rank", "layer", "neuron", "score",
+                                                                           "rare"))
     oracle: pd.DataFrame = field(default_factory=lambda: _empty("split", "accuracy", "n_neurons"))
     curve: pd.DataFrame = field(default_factory=lambda: _empty(*_CURVE_COLS))
     minimal_set: pd.DataFrame = field(default_factory=lambda: _empty("n_neurons", "percent", "dev_accuracy",
@@ -169,9 +170,21 @@ class LCAResult:
 
     @property
     def selected(self) -> pd.DataFrame:
-        """The minimal neuron set: the head of ``ranking``."""
-        n = int(self.minimal_set["n_neurons"].iloc[0]) if len(self.minimal_set) else 0
+        """The minimal neuron set: the head of ``ranking`` (no rows when the target was not reached)."""
+        n = int(self.minimal_set["n_neurons"].iloc[0]) if self.minimal_set_reached else 0
         return self.ranking.sort_values("rank").head(n).reset_index(drop=True)
+
+    @property
+    def minimal_set_reached(self) -> bool:
+        """Whether a prefix of the ranking reached the minimal-set target on dev.
+
+        When it did not, there is no minimal set: :attr:`selected` is empty, the layer distribution
+        has no counts, and every comparison leaves this result's set out instead of reading all the
+        neurons as a "minimal set".
+        """
+        if not len(self.minimal_set):
+            return False
+        return bool(self.minimal_set["reached"].iloc[0]) if "reached" in self.minimal_set else True
 
     def open_store(self, split: str = "test"):
         """The activation store this result read for ``split`` (``"train"`` or ``"test"``), from the cache.
@@ -253,7 +266,8 @@ class LCAResult:
                              "neuron": np.tile(nt["neuron"].to_numpy(), n_tags),
                              "weight": np.asarray(self.coef).ravel()})
 
-    def rerank(self, search_stride: int | None = None, tag_percentage: float | None = None) -> "LCAResult":
+    def rerank(self, search_stride: int | None = None, tag_percentage: float | None = None,
+               min_tag_count: int | None = None) -> "LCAResult":
         """The same probe ranked again with other ranking settings, without refitting.
 
         ``ranking``, ``per_tag_ranking`` and ``tag_layer_distribution`` are recomputed from the stored
@@ -266,11 +280,13 @@ class LCAResult:
         >>> r.config.tag_percentage, len(r.per_tag_ranking)
         (1.0, 4)
         """
-        changes = {k: v for k, v in (("search_stride", search_stride), ("tag_percentage", tag_percentage))
-                   if v is not None}
+        changes = {k: v for k, v in (("search_stride", search_stride), ("tag_percentage", tag_percentage),
+                                     ("min_tag_count", min_tag_count)) if v is not None}
         config = self.config.replace(**changes)
-        ranking, per_tag, tag_layers = _rank_tables(self.coef, self.tags, self.neuron_index, config, self.n_layers)
-        info = dict(self.info, reranked=changes)
+        n_train = self.classes["n_train"].to_numpy()
+        ranking, per_tag, tag_layers = _rank_tables(self.coef, self.tags, self.neuron_index, config, self.n_layers,
+                                                    n_train)
+        info = dict(self.info, reranked=changes, rare_tags=rare_tags(self.tags, n_train, config.min_tag_count))
         return dataclasses.replace(self, ranking=ranking, per_tag_ranking=per_tag,
                                    tag_layer_distribution=tag_layers, config=config, info=info)
 
@@ -366,8 +382,12 @@ class LCAResult:
                 rows.append((f"oracle {split} accuracy", round(float(acc.iloc[0]), 4)))
         if len(self.minimal_set):
             ms = self.minimal_set.iloc[0]
-            rows += [("minimal set neurons", int(ms["n_neurons"])), ("minimal set %", round(float(ms["percent"]), 2)),
-                     ("minimal set test accuracy", round(float(ms["test_accuracy"]), 4))]
+            reached = self.minimal_set_reached
+            rows.append(("minimal set reached", int(reached)))  # 1 or 0: headlines are numbers (sweep reports)
+            # not reached: no set to report (NaN), never all the neurons dressed up as one
+            rows += [("minimal set neurons", int(ms["n_neurons"]) if reached else np.nan),
+                     ("minimal set %", round(float(ms["percent"]), 2) if reached else np.nan),
+                     ("minimal set test accuracy", round(float(ms["test_accuracy"]), 4) if reached else np.nan)]
             if "size_median" in ms and pd.notna(ms["size_median"]):
                 rows += [("minimal set neurons, bootstrap median", float(ms["size_median"])),
                          ("minimal set neurons, bootstrap 2.5%", float(ms["size_low"])),
@@ -424,7 +444,10 @@ class LCAResult:
         if i.get("approximation"):
             lines.append(f"NOTE: activations of an approximate model: {i['approximation']}")
         lines += ["", self.headline().to_string(index=False)]
-        if len(self.layer_distribution):
+        if len(self.minimal_set) and not self.minimal_set_reached:
+            t = float(self.minimal_set["target"].iloc[0])
+            lines += ["", f"minimal set: NOT REACHED (no prefix reached the dev target {t:.4f}); no layer distribution"]
+        elif len(self.layer_distribution):
             ld = self.layer_distribution[["layer", "count", "share"]].copy()
             ld["share"] = ld["share"].astype(float).round(3)
             lines += ["", "minimal set by layer:", ld.to_string(index=False)]
@@ -451,7 +474,7 @@ def _toy_result() -> LCAResult:
     """A hand-made two-neuron result for the docstring examples."""
     return LCAResult(
         neurons=pd.DataFrame({"layer": [0, 0], "neuron": [0, 1], "mean": [0.0, 0.0], "scale": [1.0, 1.0]}),
-        classes=pd.DataFrame({"tag": ["A", "B"], "n_train": [5, 5], "n_dev": [1, 1], "n_test": [1, 1],
+        classes=pd.DataFrame({"tag": ["A", "B"], "n_train": [50, 50], "n_dev": [1, 1], "n_test": [1, 1],
                               "intercept": [0.0, 0.0]}),
         coef=np.array([[2.0, 0.5], [-2.0, 0.5]], np.float32), config=LCAConfig(model="toy"), info={"n_layers": 1})
 
@@ -476,14 +499,39 @@ def _resolve_config(config, overrides) -> LCAConfig:
     return config.replace(**overrides) if overrides else config
 
 
-def _rank_tables(coef, tags, index: pd.MultiIndex, config: LCAConfig, n_layers: int):
+def rare_tags(tags, n_train, min_tag_count: int) -> dict:
+    """The tags with fewer than ``min_tag_count`` training words, with their counts (tag order kept).
+
+    Examples
+    --------
+    >>> rare_tags(["$", "NN", "GW"], [1, 900, 3], 10)
+    {'$': 1, 'GW': 3}
+    """
+    return {str(t): int(n) for t, n in zip(tags, n_train) if n < min_tag_count}
+
+
+def _rank_tables(coef, tags, index: pd.MultiIndex, config: LCAConfig, n_layers: int, n_train):
+    """Ranking, per-tag ranking and per-tag layer counts of ``coef``; rare tags stay out of the ranking.
+
+    A tag seen on a handful of training words gets large weights on whatever separates those words,
+    and the sweep gives every tag's head the same standing: such tags would lead the ranking. They
+    keep their per-tag rows (``rare`` True) but take no part in the global ordering.
+    """
     from .analysis.layers import tag_layer_counts
     from .rank import neuron_ordering, neuron_scores, neuron_tags, per_tag_ranking, ranking_frame
 
-    ordering, boundaries = neuron_ordering(coef, config.search_stride)
-    ranking = ranking_frame(ordering, index, scores=neuron_scores(coef), tags=neuron_tags(coef, np.asarray(tags)),
+    tags = np.asarray(tags)
+    rare = rare_tags(tags, n_train, config.min_tag_count)
+    keep = np.asarray([str(t) not in rare for t in tags])
+    if not keep.any():
+        raise ValueError(f"every tag has fewer than min_tag_count={config.min_tag_count} training words (the most "
+                         f"frequent has {int(np.max(n_train))}): lower LCAConfig.min_tag_count or use more data")
+    W = np.asarray(coef)[keep]
+    ordering, boundaries = neuron_ordering(W, config.search_stride)
+    ranking = ranking_frame(ordering, index, scores=neuron_scores(W), tags=neuron_tags(W, tags[keep]),
                             boundaries=boundaries)
     per_tag = per_tag_ranking(coef, list(tags), index, percentage=config.tag_percentage)
+    per_tag["rare"] = per_tag["tag"].astype(str).isin(list(rare))
     return ranking, per_tag, tag_layer_counts(per_tag, n_layers)
 
 
@@ -569,7 +617,12 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None
         if zero_mass:
             logger.info("%d tag(s) have no weight at all (%s): they select no neurons", len(zero_mass),
                         ", ".join(map(str, zero_mass)))
-        ranking, per_tag, tag_layers = _rank_tables(probe.coef_, tags, index, config, n_layers)
+        n_train = _class_counts(probe.classes_, train=y_train)["n_train"].to_numpy()
+        ranking, per_tag, tag_layers = _rank_tables(probe.coef_, tags, index, config, n_layers, n_train)
+        rare = rare_tags(tags, n_train, config.min_tag_count)
+        if rare:
+            logger.info("%d tag(s) with fewer than %d training words take no part in the ranking: %s", len(rare),
+                        config.min_tag_count, ", ".join(f"{t}={n}" for t, n in rare.items()))
         ordering = positions(index, ranking.sort_values("rank"))
 
         t = time.perf_counter()
@@ -599,7 +652,9 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None
         timings["baselines_s"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        selectivity = _selectivity(X_train, y_train, X_test, y_test, control, ms["columns"], common, probe,
+        # an unreached target leaves no minimal set: its selectivity row would repeat "all"
+        selectivity = _selectivity(X_train, y_train, X_test, y_test, control,
+                                   ms["columns"] if ms["reached"] else None, common, probe,
                                    prefix_probes.get(len(ms["columns"])) if ms["reached"] else None)
         del prefix_probes
         timings["selectivity_s"] = time.perf_counter() - t
@@ -609,7 +664,7 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None
     out_info.update({
         "l1": float(l1), "l2": float(l2), "searched": bool(len(regularization)),
         "search_criterion": config.search_criterion if len(regularization) else None,
-        "zero_mass_tags": [str(z) for z in zero_mass],
+        "zero_mass_tags": [str(z) for z in zero_mass], "rare_tags": rare,
         "n_train": len(X_train), "n_dev": len(X_dev), "n_test": len(X_test), "n_layers": n_layers,
         "unseen_test_labels": {str(k): int(v) for k, v in probe.unseen_labels(y_test).items()},
         "timings_s": timings, "analysis_time_s": time.perf_counter() - t0,
@@ -619,7 +674,7 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None
                      minimal_set=pd.DataFrame([{k: v for k, v in ms.items() if k != "columns"}]),
                      ablation=ablation, ablation_variants=variants, baseline_draws=draws, baselines=baselines,
                      selectivity=selectivity,
-                     layer_distribution=_layer_table(index, ms["columns"], n_layers),
+                     layer_distribution=_layer_table(index, ms["columns"] if ms["reached"] else [], n_layers),
                      tag_layer_distribution=tag_layers, regularization=regularization,
                      neurons=neuron_table(index).assign(mean=np.asarray(probe.mean_, np.float64),
                                                         scale=np.asarray(probe.scale_, np.float64)),
@@ -749,8 +804,7 @@ def _penalties(X_train, y_train, X_dev, y_dev, config: LCAConfig, progress: bool
             criterion=config.search_criterion, progress=progress, fitted=fitted)
     l1 = l2 if l1 is None else l1
     l2 = l1 if l2 is None else l2
-    return _empty("l1", "l2", "dev_accuracy", "top", "random", "bottom", "gap_random", "gap_bottom", "gap",
-                  "eligible", "chosen", "n_train"), (l1, l2)
+    return _empty(*ev.SEARCH_COLUMNS), (l1, l2)
 
 
 def _selectivity(X_train, y_train, X_test, y_test, control, minimal_columns, common, oracle,
@@ -761,8 +815,9 @@ def _selectivity(X_train, y_train, X_test, y_test, control, minimal_columns, com
         return _empty("selection", "n_neurons", "task_accuracy", "control_accuracy", "selectivity")
     c_train, c_test = control
     fitted = {"all": oracle} if minimal_probe is None else {"all": oracle, "minimal set": minimal_probe}
-    return ev.selectivity(X_train, y_train, c_train, X_test, y_test, c_test,
-                          selections={"all": None, "minimal set": minimal_columns}, fitted=fitted, **common)
+    selections = {"all": None} if minimal_columns is None else {"all": None, "minimal set": minimal_columns}
+    return ev.selectivity(X_train, y_train, c_train, X_test, y_test, c_test, selections=selections, fitted=fitted,
+                          **common)
 
 
 def _layer_table(index: pd.MultiIndex, columns, n_layers: int) -> pd.DataFrame:
@@ -1066,8 +1121,11 @@ def combine_seeds(results) -> LCAResult:
         for j in range(i + 1, len(results)):
             for name in sets[i]:
                 a, b = sets[i][name], sets[j].get(name, set())
+                # a seed whose target was not reached has no minimal set to overlap with
+                missing = name == "minimal set" and not (results[i].minimal_set_reached
+                                                         and results[j].minimal_set_reached)
                 overlap.append({"seed_a": seeds[i], "seed_b": seeds[j], "selection": name, "n_a": len(a),
-                                "n_b": len(b), "jaccard": jaccard(a, b)})
+                                "n_b": len(b), "jaccard": np.nan if missing else jaccard(a, b)})
     base = LCAResult()
     overlap = pd.DataFrame(overlap, columns=base.seed_overlap.columns) if overlap else base.seed_overlap
     info = dict(results[0].info, seeds=seeds)

@@ -111,6 +111,7 @@ def test_summary_names_the_figures(result):
     head = result.headline().set_index("metric")["value"]
     assert head["minimal set neurons"] == 2
     assert result.headline_dict()["minimal set neurons"] == 2
+    assert head["minimal set reached"] == 1
     json.dumps(result.headline_dict())  # headline.json must be writable
     assert "<table" in result._repr_html_()
 
@@ -538,3 +539,67 @@ def test_fits_the_analysis_already_has_are_not_repeated(result, arrays, monkeypa
                             control=(c[:1000], c[1300:]), n_layers=4, progress=False)
     assert calls[0] == len(CONFIG.search_grid)  # every penalty in one loop over the batches
     assert again.minimal_set.equals(result.minimal_set) and again.ablation.equals(result.ablation)
+
+
+def rare_tag_arrays(n=1400, seed=3):
+    """Tags spread over columns 5-7; a rare tag "R" (4 training words) sits on its own column 2."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 12)).astype(np.float32)
+    y = np.where(X[:, 5:8].sum(1) > 0, "A", "B").astype(object)
+    rare = np.array([10, 20, 30, 40, 1100, 1200])  # 4 in train, 2 in test
+    y[rare] = "R"
+    X[rare, 2] += 6.0  # an easy, lonely signal: left in the sweep, it would lead the ranking
+    return X, y.astype(str), neuron_index([0, 1], 6)
+
+
+@pytest.mark.parametrize("min_tag_count, first", [(1, {(0, 2)}), (5, {(0, 5), (1, 0), (1, 1)})])
+def test_rare_tags_take_no_part_in_the_ranking(min_tag_count, first):
+    X, y, idx = rare_tag_arrays()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = lca_from_arrays(X[:900], y[:900], X[900:1000], y[900:1000], X[1000:], y[1000:], idx, l1=1e-3,
+                            min_tag_count=min_tag_count, percents=[10, 50], n_draws=0, control=False,
+                            ablation_percents=[], progress=False, **FAST)
+    assert tuple(r.ranking.loc[0, ["layer", "neuron"]].astype(int)) in first  # columns 2 and 5-7
+    assert r.info["rare_tags"] == ({} if min_tag_count == 1 else {"R": 4})
+    # the per-tag table keeps the rare tag, marked
+    per = r.per_tag_ranking
+    assert "R" in set(per["tag"]) and per.loc[per["tag"] == "R", "rare"].all() == (min_tag_count > 1)
+    assert not per.loc[per["tag"] != "R", "rare"].any()
+    if min_tag_count > 1:  # and a rerank without the threshold brings it back to the front
+        back = r.rerank(min_tag_count=1)
+        assert tuple(back.ranking.loc[0, ["layer", "neuron"]].astype(int)) == (0, 2)
+        assert back.info["rare_tags"] == {}
+
+
+def test_every_tag_rare_is_an_error_naming_the_setting():
+    from neuronbook.lca import _toy_result  # 50 training words per tag
+
+    with pytest.raises(ValueError, match="min_tag_count=60.*most frequent has 50"):
+        _toy_result().rerank(min_tag_count=60)
+
+
+def test_a_target_never_reached_is_a_state_not_a_set():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(900, 12)).astype(np.float32)
+    y = np.where(X[:, :6].sum(1) > 0, "A", "B")  # spread over half the neurons: 10 % cannot keep the oracle
+    c = rng.choice(["A", "B"], 900)
+    with pytest.warns(TargetNotReachedWarning):
+        r = lca_from_arrays(X[:600], y[:600], X[600:750], y[600:750], X[750:], y[750:], l1=1e-4, percents=[10],
+                            delta=0.001, n_draws=0, ablation_percents=[], control=(c[:600], c[750:]),
+                            progress=False, **FAST)
+    assert not r.minimal_set_reached and not bool(r.minimal_set.loc[0, "reached"])
+    assert len(r.selected) == 0 and r.layer_distribution["count"].sum() == 0
+    head = r.headline_dict()
+    assert head["minimal set reached"] == 0
+    assert np.isnan(head["minimal set neurons"]) and np.isnan(head["minimal set %"])
+    assert r.selectivity["selection"].tolist() == ["all"]  # no "minimal set" row repeating "all"
+    assert "NOT REACHED" in r.summary()
+
+    from neuronbook.analysis.compare import NeuronSelection, finetuning_comparison
+
+    sel = NeuronSelection.from_lca(r)
+    assert not sel.reached and np.isnan(sel.n_selected)
+    cmp = finetuning_comparison({"pos": r}, {"pos": r})
+    assert np.isnan(cmp.overlap.loc[0, "jaccard"]) and np.isnan(cmp.overlap.loc[0, "mean_layer_shift"])
+    assert cmp.summary["mean_relative_depth"].isna().all() and not cmp.summary["reached"].any()

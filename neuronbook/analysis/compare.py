@@ -82,6 +82,9 @@ class NeuronSelection:
         Columns ``tag``, ``layer``, ``neuron``: the neurons of each tag.
     layerwise : DataFrame, optional
         Columns ``layer``, ``accuracy``: layer-wise probing (:func:`neuronbook.analysis.layerwise_probing`).
+    reached : bool
+        False when the run's minimal-set target was never reached: then there is no set
+        (``selected`` is empty) and the comparisons report NaN for it (size, depth, overlap, shift).
 
     Examples
     --------
@@ -97,6 +100,7 @@ class NeuronSelection:
     oracle_accuracy: float = np.nan
     per_tag: pd.DataFrame | None = None
     layerwise: pd.DataFrame | None = field(default=None, repr=False)
+    reached: bool = True
 
     def __post_init__(self):
         for name, df, cols in (("selected", self.selected, ["layer", "neuron"]),
@@ -115,12 +119,12 @@ class NeuronSelection:
 
     @property
     def n_selected(self) -> int:
-        """Number of selected neurons."""
-        return len(self.selected)
+        """Number of selected neurons (NaN when the target was not reached)."""
+        return len(self.selected) if self.reached else np.nan
 
     @property
     def percent(self) -> float:
-        """Selected neurons as a percentage of all neurons."""
+        """Selected neurons as a percentage of all neurons (NaN when the target was not reached)."""
         return 100.0 * self.n_selected / self.n_neurons_total
 
     @classmethod
@@ -138,8 +142,10 @@ def _from_lca(cls, result):
     ms = result.minimal_set
     ranking = result.ranking
     n_sel = int(ms["n_neurons"].iloc[0]) if isinstance(ms, pd.DataFrame) else int(ms)
-    selected = ranking.sort_values("rank").head(n_sel)[["layer", "neuron"]].reset_index(drop=True)
-    acc = float(ms["test_accuracy"].iloc[0]) if "test_accuracy" in ms else np.nan
+    reached = bool(ms["reached"].iloc[0]) if isinstance(ms, pd.DataFrame) and "reached" in ms else True
+    # a target that was never reached leaves no set: compare nothing rather than all the neurons
+    selected = ranking.sort_values("rank").head(n_sel if reached else 0)[["layer", "neuron"]].reset_index(drop=True)
+    acc = float(ms["test_accuracy"].iloc[0]) if "test_accuracy" in ms and reached else np.nan
     oracle = getattr(result, "oracle", None)
     oracle_acc = np.nan
     if isinstance(oracle, pd.DataFrame) and "accuracy" in oracle:
@@ -147,7 +153,8 @@ def _from_lca(cls, result):
         oracle_acc = float(test_rows["accuracy"].iloc[0])
     per_tag = getattr(result, "per_tag_ranking", None)
     return cls(selected=selected, n_layers=int(result.n_layers), n_neurons_total=len(ranking), accuracy=acc,
-               oracle_accuracy=oracle_acc, per_tag=per_tag, layerwise=getattr(result, "layerwise", None))
+               oracle_accuracy=oracle_acc, per_tag=per_tag, layerwise=getattr(result, "layerwise", None),
+               reached=reached)
 
 
 def as_selection(obj) -> NeuronSelection:
@@ -200,9 +207,12 @@ class FineTuningComparison:
 
 def _summary_rows(sel: NeuronSelection, keys: dict) -> dict:
     loc = localization(sel.selected, sel.n_layers).iloc[0]
+    nan = not sel.reached  # no set: no depth or spread to report
     return {**keys, "n_neurons": sel.n_selected, "percent": sel.percent, "accuracy": sel.accuracy,
-            "oracle_accuracy": sel.oracle_accuracy, "mean_layer": loc["mean_layer"],
-            "mean_relative_depth": loc["mean_relative_depth"], "entropy": loc["entropy"]}
+            "oracle_accuracy": sel.oracle_accuracy, "reached": sel.reached,
+            "mean_layer": np.nan if nan else loc["mean_layer"],
+            "mean_relative_depth": np.nan if nan else loc["mean_relative_depth"],
+            "entropy": np.nan if nan else loc["entropy"]}
 
 
 def _layers_rows(sel: NeuronSelection, keys: dict) -> pd.DataFrame:
@@ -264,8 +274,11 @@ def finetuning_comparison(pretrained: Mapping[str, object], finetuned: Mapping[s
             layerwise.append(_layerwise_rows(sel, keys))
         summary += rows
         a, b = _pairs(pre.selected), _pairs(ft.selected)
-        overlap.append({"task": task, "jaccard": jaccard(a, b), "intersection": len(a & b), "n_pretrained": len(a),
-                        "n_finetuned": len(b), "mean_layer_shift": rows[1]["mean_layer"] - rows[0]["mean_layer"]})
+        both = pre.reached and ft.reached
+        overlap.append({"task": task, "jaccard": jaccard(a, b) if both else np.nan,
+                        "intersection": len(a & b) if both else np.nan, "n_pretrained": pre.n_selected,
+                        "n_finetuned": ft.n_selected, "reached": both,
+                        "mean_layer_shift": rows[1]["mean_layer"] - rows[0]["mean_layer"] if both else np.nan})
     return FineTuningComparison(
         summary=pd.DataFrame(summary), overlap=pd.DataFrame(overlap), layers=_concat(layers, []),
         layerwise=_concat(layerwise, ["task", "model", "layer", "accuracy"]))
@@ -332,7 +345,7 @@ def architecture_comparison(results: Mapping[str, object]) -> ArchitectureCompar
             lw["relative_depth"] = relative_depth(lw["layer"].to_numpy(), sel.n_layers)
             layerwise.append(lw)
     order = ["model", "n_layers", "n_neurons_total", "n_neurons", "percent_needed", "accuracy", "oracle_accuracy",
-             "mean_layer", "mean_relative_depth", "entropy"]
+             "reached", "mean_layer", "mean_relative_depth", "entropy"]
     layers_df = _concat(layers, [])
     return ArchitectureComparison(
         summary=pd.DataFrame(summary)[order],
@@ -412,8 +425,10 @@ def language_comparison(results: Mapping[str, object]) -> LanguageComparison:
     sim = []
     for (la, a), (lb, b) in itertools.combinations(sels.items(), 2):
         pa, pb = _pairs(a.selected), _pairs(b.selected)
-        sim.append({"language_a": la, "language_b": lb, "jaccard": jaccard(pa, pb), "intersection": len(pa & pb),
-                    "layer_correlation": _corr(shares[la], shares[lb])})
+        both = a.reached and b.reached  # an unreached target has no set to compare
+        sim.append({"language_a": la, "language_b": lb, "jaccard": jaccard(pa, pb) if both else np.nan,
+                    "intersection": len(pa & pb) if both else np.nan,
+                    "layer_correlation": _corr(shares[la], shares[lb]) if both else np.nan})
     tag_sim, shared = [], []
     if all(s.per_tag is not None for s in sels.values()):
         per_tag = {lang: {t: _pairs(g) for t, g in s.per_tag.groupby("tag")} for lang, s in sels.items()}
