@@ -5,6 +5,7 @@ dependency relation, ...), following Durrani, Dalvi & Sajjad, "Discovering Salie
 NLP Models" (JMLR 2023). The pipeline, one module per stage::
 
     config -> corpus -> extract -> store -> probe -> rank -> evaluate -> lca -> analysis / plots
+           (groundtruth: rankers checked against planted neurons)
            -> widgets / notebooks
 
 Every public name is available flat from ``neuronbook`` (see ``__all__``); submodules are imported
@@ -53,7 +54,8 @@ _EXPORTS: dict[str, list[str]] = {
     "evaluate": ["PERCENT_GRID", "DEFAULT_REGULARIZATION_GRID", "make_probe", "fit_many", "n_for_percent", "oracle",
                  "minimal_set", "ablation", "selectivity", "search_regularization", "baseline_seeds",
                  "layer_matched_neurons", "random_baselines", "baseline_summary", "ABLATION_VARIANTS",
-                 "ABLATION_FILLS", "ablation_variants"],
+                 "ABLATION_FILLS", "ablation_variants", "choose_penalty", "CRITERIA", "SEARCH_COLUMNS"],
+    "groundtruth": ["planting_plan", "plant_neurons", "planted_recall", "summarize_recall"],
     "analysis": ["CLOSED_CLASS_TAGS", "layer_distribution", "layerwise_probing", "localization",
                  "neurons_per_tag", "tag_layer_counts", "DisjointSets", "disjoint_minimal_sets",
                  "clustering_summary", "correlation_clusters", "correlation_dissimilarity", "ranker_agreement",
@@ -61,7 +63,7 @@ _EXPORTS: dict[str, list[str]] = {
                  "architecture_comparison", "as_selection", "finetuning_comparison", "jaccard",
                  "language_comparison"],
     "lca": ["LCAResult", "LCAData", "RESULT_FORMAT", "lca_from_arrays", "split_store_rows", "analyze_store",
-            "prepare", "run_lca", "combine_seeds", "result_key", "cache_result"],
+            "prepare", "run_lca", "combine_seeds", "result_key", "cache_result", "rare_tags"],
     "notebooks": ["RENDERERS", "CellError", "NotebookError", "notebook_setup", "notebook_errors", "run_notebook",
                   "save_headline", "sweep", "report"],
 }
