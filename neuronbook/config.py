@@ -113,7 +113,7 @@ class LCAConfig:
                                  "of the best: the sparse probe whose weights single neurons out), one_se (the same "
                                  "within one standard error of the best) or gap (the largest top - max(random, bottom) "
                                  "dev gap at 10 %, NeuroX-style; it chooses by the contrast that is then reported)",
-                                 default="one_se")
+                                 default="tolerance")
     search_tolerance: float = _doc("search: the dev accuracy a penalty may lose against the best penalty (criterion "
                                    "tolerance) or against the unpenalised probe (criterion gap), absolute",
                                    default=0.02)
@@ -128,7 +128,7 @@ class LCAConfig:
     tag_percentage: float = _doc("share of a tag's weight mass that defines its own top neurons", default=0.5)
     min_tag_count: int = _doc("LCA ranking: tags with fewer training words take no part in the ranking's sweep "
                               "(listed in info['rare_tags']; the per-tag tables keep them, marked 'rare'); 1: all "
-                              "tags", default=10)
+                              "tags", default=25)
     delta: float = _doc("minimal set: smallest prefix within this relative loss of the oracle dev accuracy",
                         default=0.01)
     percents: tuple = _doc("minimal set: prefix sizes tried, in percent of all neurons", default=DEFAULT_PERCENTS)

@@ -1087,10 +1087,15 @@ def combine_seeds(results) -> LCAResult:
 
     Examples
     --------
-    >>> a, b = _toy_result(), _toy_result()
-    >>> b = dataclasses.replace(b, config=b.config.replace(seed=1))
+    >>> ms = pd.DataFrame({"n_neurons": [1], "percent": [50.0], "test_accuracy": [1.0], "target": [0.9],
+    ...                    "reached": [True]})
+    >>> a = dataclasses.replace(_toy_result(), minimal_set=ms)
+    >>> b = dataclasses.replace(a, config=a.config.replace(seed=1))
     >>> combine_seeds([a, b]).seed_overlap[["seed_a", "seed_b", "selection", "jaccard"]].values.tolist()
     [[0, 1, 'minimal set', 1.0]]
+    >>> c = dataclasses.replace(b, minimal_set=ms.assign(reached=False), config=a.config.replace(seed=2))
+    >>> combine_seeds([a, c]).seed_overlap["jaccard"].isna().tolist()   # no minimal set in seed 2: no overlap
+    [True]
     """
     from .analysis.compare import jaccard
     from .evaluate import n_for_percent

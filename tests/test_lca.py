@@ -60,7 +60,12 @@ def test_planted_neurons_found(result):
 
 def test_tables_and_info(result):
     assert result.regularization["chosen"].sum() == 1
-    assert result.info["l1"] in (0.0, 1e-3) and result.info["searched"]
+    from neuronbook.evaluate import choose_penalty
+
+    # the chosen pair is the criterion's own pick from the recorded search table
+    _, best = choose_penalty(result.regularization, "tolerance", tolerance=CONFIG.search_tolerance)
+    assert (result.info["l1"], result.info["l2"]) == best and result.info["searched"]
+    assert result.regularization["nonzero"].between(0, 1).all() and result.regularization["nonzero"].iloc[0] == 1.0
     assert result.n_layers == 4 and result.config.task == "pos"
     assert result.info["n_train"] == 1000 and result.tags == ["A", "D", "N", "V"]
     assert result.oracle["split"].tolist() == ["train", "dev", "test"]
@@ -156,7 +161,7 @@ def test_minimal_set_interval_and_headline(result):
     name = "retrain top - layer-matched random at 10%"
     assert head[f"{name}, 95% CI low"] < head[name] < head[f"{name}, 95% CI high"]
     assert "retrain random 10% test accuracy (mean of 3)" in head
-    assert result.info["search_criterion"] == "one_se" and result.info["zero_mass_tags"] == []
+    assert result.info["search_criterion"] == "tolerance" and result.info["zero_mass_tags"] == []
 
 
 def test_combine_seeds_spread_and_overlap(arrays):
