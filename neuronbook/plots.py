@@ -371,10 +371,13 @@ def minimal_set_chart(curve: pd.DataFrame, minimal_set: pd.DataFrame) -> alt.Lay
         x=x, y=y, tooltip=["n_neurons:Q", alt.Tooltip("accuracy:Q", format=".4f")]))
     target = pd.DataFrame({"target": [float(ms["target"])], "label": [f"target {float(ms['target']):.3f}"]})
     layers.append(alt.Chart(target).mark_rule(color="black", strokeDash=[2, 2]).encode(y="target:Q"))
-    chosen = pd.DataFrame({"n": [int(ms["n_neurons"])], "label": [f"minimal set: {int(ms['n_neurons'])}"]})
-    layers.append(alt.Chart(chosen).mark_rule(color="#1b9e77").encode(x="n:Q", tooltip="label:N"))
-    return alt.layer(*layers).properties(width=360, height=220,
-                                         title="Minimal set: dev accuracy of the top prefixes (band: bootstrap 95 %)")
+    title = "Minimal set: dev accuracy of the top prefixes (band: bootstrap 95 %)"
+    if bool(ms.get("reached", True)):
+        chosen = pd.DataFrame({"n": [int(ms["n_neurons"])], "label": [f"minimal set: {int(ms['n_neurons'])}"]})
+        layers.append(alt.Chart(chosen).mark_rule(color="#1b9e77").encode(x="n:Q", tooltip="label:N"))
+    else:  # no prefix reached the target: no size to mark
+        title = "Minimal set NOT REACHED: no top prefix reached the target (dashed) on dev"
+    return alt.layer(*layers).properties(width=360, height=220, title=title)
 
 
 # ----------------------------------------------------------------------------- layers

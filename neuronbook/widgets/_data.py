@@ -47,7 +47,8 @@ def oracle_accuracy(result, split: str = "test") -> float | None:
 
 
 def minimal_percent(result) -> float | None:
-    if len(result.minimal_set):
+    """The minimal set's share of the neurons; None when there is none (not reached)."""
+    if len(result.minimal_set) and getattr(result, "minimal_set_reached", True):
         return float(result.minimal_set["percent"].iloc[0])
     return None
 
