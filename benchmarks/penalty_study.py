@@ -141,17 +141,52 @@ def _pm(values, digits=1, scale=100.0):
     return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}" if len(v) > 1 else f"{v[0]:.{digits}f}"
 
 
-def report(done: pd.DataFrame) -> str:
-    """Markdown: the per-penalty table and the candidates' picks, mean ± sd over seeds."""
+def picks(g: pd.DataFrame) -> pd.DataFrame:
+    """Each candidate criterion's pick per seed in one (model, workload, standardize) group, with its contrasts."""
     from neuronbook.evaluate import choose_penalty
 
+    rows = []
+    for label, crit, tol in CANDIDATES:
+        for s in sorted(g.seed.unique()):
+            t = g[g.seed == s].sort_values("l1").assign(l2=lambda d: d.l1)
+            cols = ["l1", "l2", "dev_accuracy"]
+            if crit == "gap":  # the gap rule on the same dev contrasts (optimistic by construction)
+                t = t.assign(top=t.retrain_top, random=t.retrain_random, bottom=t.retrain_bottom)
+                cols += ["top", "random", "bottom"]
+            _, (l1, _) = choose_penalty(t[cols], crit, tolerance=tol or 0.0, n_dev=int(t.n_dev.iloc[0]))
+            row = t[t.l1 == l1].iloc[0]
+            rows.append({"criterion": label, "seed": s, "l1": l1, "lost": t.dev_accuracy.max() - row.dev_accuracy,
+                         "rg": row.retrain_gap, "zg": row.zero_gap, "ok": bool(row.order_ok)})
+    return pd.DataFrame(rows)
+
+
+def _with_gaps(done: pd.DataFrame) -> pd.DataFrame:
     base = done[done.min_tag_count == 1].copy()
     base["retrain_gap"] = base.retrain_top - base.retrain_random
     base["zero_gap"] = base.zero_top - base.zero_random
     base["order_ok"] = (base.retrain_top > base.retrain_random) & (base.retrain_random > base.retrain_bottom)
+    return base
+
+
+def combined(done: pd.DataFrame) -> str:
+    """Markdown: every workload's candidates in one table (the docs' decision table)."""
+    out = ["| model | workload | standardize | criterion | chosen per seed | dev points lost vs best | "
+           "retrain top - random | zero-out top - random | top > random > bottom (retrain) |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for (model, wl, std), g in _with_gaps(done).groupby(["model", "workload", "standardize"], sort=False):
+        for label, p in picks(g).groupby("criterion", sort=False):
+            out.append(f"| {model.split('/')[-1]} | {wl} | {std} | {label.split(' (')[0]} | "
+                       f"{', '.join(f'{x:g}' for x in p.l1)} | {_pm(p.lost, 2)} | {_pm(p.rg, 2)} | {_pm(p.zg, 2)} | "
+                       f"{int(p.ok.sum())} of {len(p)} seeds |")
+    return "\n".join(out)
+
+
+def report(done: pd.DataFrame) -> str:
+    """Markdown: the per-penalty table and the candidates' picks, mean ± sd over seeds."""
+    base = _with_gaps(done)
     out = []
     for (model, wl, std), g in base.groupby(["model", "workload", "standardize"], sort=False):
-        seeds = sorted(g.seed.unique())
+        seeds = sorted(int(x) for x in g.seed.unique())
         out.append(f"\n#### {model}, {wl}, standardize={std} (dev only, seeds {seeds})\n")
         out.append("| l1 = l2 | dev accuracy | non-zero weights | retrain top / random / bottom | retrain top - random "
                    "| zero-out top / random / bottom | zero-out top - random |")
@@ -163,19 +198,7 @@ def report(done: pd.DataFrame) -> str:
         out.append("\n| criterion | chosen per seed | dev accuracy lost vs best | retrain top - random | "
                    "zero-out top - random | top > random > bottom (retrain), seeds |")
         out.append("|---|---|---|---|---|---|")
-        for label, crit, tol in CANDIDATES:
-            picks = []
-            for s in seeds:
-                t = g[g.seed == s].sort_values("l1").assign(l2=lambda d: d.l1)
-                cols = ["l1", "l2", "dev_accuracy"]
-                if crit == "gap":  # the gap rule on the same dev contrasts (optimistic by construction)
-                    t = t.assign(top=t.retrain_top, random=t.retrain_random, bottom=t.retrain_bottom)
-                    cols += ["top", "random", "bottom"]
-                _, (l1, _) = choose_penalty(t[cols], crit, tolerance=tol or 0.0, n_dev=int(t.n_dev.iloc[0]))
-                row = t[t.l1 == l1].iloc[0]
-                picks.append((l1, t.dev_accuracy.max() - row.dev_accuracy, row.retrain_gap, row.zero_gap,
-                              bool(row.order_ok)))
-            p = pd.DataFrame(picks, columns=["l1", "lost", "rg", "zg", "ok"])
+        for label, p in picks(g).groupby("criterion", sort=False):
             out.append(f"| {label} | {', '.join(f'{x:g}' for x in p.l1)} | {_pm(p.lost, 2)} | {_pm(p.rg, 2)} | "
                        f"{_pm(p.zg, 2)} | {int(p.ok.sum())} of {len(p)} |")
     mtc = done[done.l1.isin(done[done.min_tag_count > 1].l1.unique())].copy()
@@ -197,7 +220,8 @@ def report(done: pd.DataFrame) -> str:
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="tiny random model, 60 sentences: a smoke run")
-    p.add_argument("--report", action="store_true", help="only print the tables of the saved CSV")
+    p.add_argument("--report", nargs="*", default=None, metavar="CSV",
+                   help="only print the tables of saved CSVs (default: --out), with the combined decision table")
     p.add_argument("--models", nargs="+", default=[MINILM, E5])
     p.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=list(WORKLOADS))
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
@@ -208,8 +232,11 @@ def main(argv=None):
     if opts.quick:
         opts.out = str(Path(opts.out).with_name("penalty_study_quick.csv"))
         opts.seeds, opts.workloads = opts.seeds[:2], ["xpos"]
-    done = pd.read_csv(opts.out) if opts.report else run(opts)
-    print(report(done))
+    if opts.report is not None:
+        done = pd.concat([pd.read_csv(f) for f in (opts.report or [opts.out])], ignore_index=True)
+        print(combined(done) + "\n" + report(done))
+    else:
+        print(report(run(opts)))
 
 
 if __name__ == "__main__":

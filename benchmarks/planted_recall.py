@@ -82,6 +82,8 @@ def main(argv=None):
                    help="comma-separated shifts in standard deviations (default 0.25,0.5,1,2; --quick: 0.5,2)")
     p.add_argument("--k", type=int, default=24, help="neurons planted (and the cut-off of recall@k)")
     p.add_argument("--max-sentences", type=int, default=None, help="a seeded sample per split (default: all)")
+    p.add_argument("--models", default=None,
+                   help="comma-separated models of the workloads to run (default: both workloads)")
     p.add_argument("--criteria", default=None,
                    help="comma-separated criteria of the criterion rows (default: all; gap adds refits per penalty)")
     p.add_argument("--tolerance", type=float, default=None,
@@ -100,6 +102,8 @@ def main(argv=None):
     strengths = opts.strengths or ((0.5, 2.0) if opts.quick else (0.25, 0.5, 1.0, 2.0))
     max_sentences = opts.max_sentences or (60 if opts.quick else None)
     workloads = [("tiny-random", data) for _, data in WORKLOADS] if opts.quick else WORKLOADS
+    if opts.models:
+        workloads = [w for w in workloads if w[0] in opts.models.split(",")]
 
     tables, sections = [], []
     for model, data in workloads:
@@ -119,6 +123,8 @@ def main(argv=None):
         table.insert(0, "model", model)
         table["n_train"], table["n_dev"], table["n_neurons"] = len(a["y_train"]), len(a["y_dev"]), n_neurons
         tables.append(table)
+        os.makedirs(os.path.dirname(os.path.abspath(opts.out)), exist_ok=True)
+        pd.concat(tables, ignore_index=True).to_csv(opts.out, index=False)  # each workload kept as it ends
         sections.append(f"### {model}, {data}, {TASK}: {len(a['y_train']):,} training / {len(a['y_dev']):,} dev "
                         f"words, {n_neurons:,} neurons, k = {opts.k} planted (chance recall {opts.k / n_neurons:.3f}),"
                         f" seeds 0-{len(seeds) - 1}, {time.perf_counter() - t0:.0f} s\n\n"
