@@ -29,7 +29,7 @@ def figures(r):
     ab = r.ablation[(r.ablation.split == "test") & (r.ablation.percent == 10.0)].set_index(["selection", "method"])
     bl = r.baselines
     k = len(r.ranking) // 10 + (1 if len(r.ranking) % 10 >= 5 else 0)
-    return {"l1": r.info["l1"], "minimal_n": int(r.minimal_set["n_neurons"].iloc[0]), "oracle_test": o["test"],
+    return {"l1": r.best_params["l1"], "minimal_n": int(r.minimal_set["n_neurons"].iloc[0]), "oracle_test": o["test"],
             "minimal_test": float(r.minimal_set["test_accuracy"].iloc[0]),
             "top10": ab.loc[("top", "retrain"), "accuracy"], "bottom10": ab.loc[("bottom", "retrain"), "accuracy"],
             "random10": bl[(bl.baseline == "random") & (bl.method == "retrain") & (bl.percent == 10.0)]["mean"].iloc[0],

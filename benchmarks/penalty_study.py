@@ -44,21 +44,21 @@ TAG_COUNTS = (1, 5, 10, 25, 50)
 DEFAULT_OUT = Path("benchmarks/results/penalty_study.csv")
 
 
-def study_one(nb, ev, arrays, *, seed, standardize, grid, probe_params, sparse, n_draws=3):
+def study_one(nb, ev, arrays, *, seed, standardize, grid, estimator, sparse, n_draws=3):
     """Rows for one (workload, seed, standardize): one per penalty, plus min_tag_count variants.
 
     Every refit of the study (top, bottom and ``n_draws`` random sets of 10 %, for every penalty and
     variant) has the same size, so they all train together in one :func:`neuronbook.fit_probes` call.
     """
     from neuronbook.lca import rare_tags
-    from neuronbook.probe import ElasticNetProbe, fit_probes
+    from neuronbook.probe import clone, fit_probes
     from neuronbook.rank import neuron_ordering, random_neurons
 
     Xtr, ytr, Xdv, ydv = (arrays[k] for k in ("X_train", "y_train", "X_dev", "y_dev"))
-    params = dict(probe_params, standardize=standardize)
+    estimator = clone(estimator, standardize=standardize, seed=seed)
     fitted = {}
-    table, _ = ev.search_regularization(Xtr, ytr, Xdv, ydv, grid=[(v, v) for v in grid], criterion="tolerance",
-                                        probe_params=params, seed=seed, fitted=fitted)
+    table, _ = ev.search_regularization(Xtr, ytr, Xdv, ydv, estimator=estimator, grid=[(v, v) for v in grid],
+                                        criterion="tolerance", seed=seed, fitted=fitted)
     labels, counts = np.unique(np.asarray(ytr), return_counts=True)
     n_train = dict(zip(labels.tolist(), counts.tolist()))
     n_total = Xtr.shape[1]
@@ -77,8 +77,7 @@ def study_one(nb, ev, arrays, *, seed, standardize, grid, probe_params, sparse, 
             lead = [str(probe.classes_[keep][np.argmax(np.abs(probe.coef_[keep][:, j]))]) for j in order[:5]]
             variants.append((v, mtc, probe, sets, lead))
             jobs += [(len(variants) - 1, name, cols) for name, cols in sets.items()]
-    probes = fit_probes([ElasticNetProbe(l1=variants[i][0], l2=variants[i][0], seed=seed, **params)
-                         for i, _, _ in jobs], Xtr, ytr, columns=[cols for _, _, cols in jobs])
+    probes = fit_probes([clone(estimator, l1=variants[i][0], l2=variants[i][0]) for i, _, _ in jobs], Xtr, ytr, columns=[cols for _, _, cols in jobs])
     acc = {}
     for (i, name, cols), p in zip(jobs, probes):
         acc[(i, "retrain", name)] = p.score(Xdv[:, cols], ydv)
@@ -127,8 +126,7 @@ def run(opts):
                         warnings.simplefilter("ignore")
                         arrays = nb.prepare(cfg, progress=False).arrays()
                         rows = study_one(nb, ev, arrays, seed=seed, standardize=standardize, grid=grid,
-                                         probe_params={k: v for k, v in cfg.probe_params().items()
-                                                       if k != "standardize"}, sparse=sparse)
+                                         estimator=cfg.make_probe(0.0, 0.0), sparse=sparse)
                     frame = pd.DataFrame(rows).assign(model=model, workload=name)
                     done = pd.concat([done, frame], ignore_index=True)
                     done.to_csv(out, index=False)

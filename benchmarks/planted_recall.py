@@ -110,11 +110,9 @@ def main(argv=None):
         t0 = time.perf_counter()
         config = nb.LCAConfig(model=model, data=data, task=TASK, max_sentences=max_sentences)
         a = nb.prepare(config, progress=not opts.quick).arrays()  # test arrays are never read below
-        probe_params = {k: v for k, v in config.probe_params().items() if k != "standardize"}
-        if opts.quick:
-            probe_params["epochs"] = 3
+        estimator = config.replace(epochs=3 if opts.quick else config.epochs).make_probe(0.0, 0.0)
         table = planted_recall(a["X_train"], a["y_train"], a["X_dev"], a["y_dev"], a["neurons"], k=opts.k,
-                               strengths=strengths, seeds=seeds, grid=config.search_grid, probe_params=probe_params,
+                               strengths=strengths, seeds=seeds, grid=config.search_grid, estimator=estimator,
                                search_stride=config.search_stride, progress=not opts.quick,
                                criteria=opts.criteria.split(",") if opts.criteria else None,
                                tolerance=config.search_tolerance if opts.tolerance is None else opts.tolerance)

@@ -47,21 +47,21 @@ def main(argv=None):
     view = _store_view(data.train_store)
     X_train, X_dev = view[train].with_column_stats(), view[dev]
     y_train, y_dev = data.y_train[train], data.y_train[dev]
-    params = c.probe_params()
     grid = [(v, v) for v in c.search_grid]
 
     def run():
         if opts.stage == "search":
-            return ev.search_regularization(X_train, y_train, X_dev, y_dev, grid=grid, probe_params=params,
+            return ev.search_regularization(X_train, y_train, X_dev, y_dev, estimator=c.make_probe(0.0, 0.0), grid=grid,
                                             seed=c.seed, criterion=c.search_criterion)
-        probe = ev.make_probe(1e-5, 1e-5, params, c.seed).fit(X_train, y_train)
+        estimator = c.make_probe(1e-5, 1e-5)
+        probe = nb.clone(estimator).fit(X_train, y_train)
         ordering = nb.neuron_ordering(probe.coef_)[0]
         if opts.stage == "minimal_set":
             return ev.minimal_set(ordering, X_train, y_train, X_dev, y_dev, oracle_accuracy=probe.score(X_dev, y_dev),
-                                  l1=1e-5, l2=1e-5, probe_params=params, seed=c.seed)
+                                  estimator=estimator, seed=c.seed)
         k = ev.n_for_percent(X_train.shape[1], 10)
         return ev.random_baselines(ordering, X_train, y_train, X_dev, y_dev, neurons=data.train_store.neurons(), k=k,
-                                   n_draws=c.n_draws, methods=("retrain",), l1=1e-5, l2=1e-5, probe_params=params,
+                                   n_draws=c.n_draws, methods=("retrain",), estimator=estimator,
                                    seed=c.seed)
 
     t = time.perf_counter()

@@ -275,6 +275,32 @@ class LCAConfig:
         return {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr,
                 "standardize": self.standardize, "solver": self.solver}
 
+    def make_probe(self, l1: float | None = None, l2: float | None = None):
+        """The unfitted :class:`neuronbook.ElasticNetProbe` these settings describe.
+
+        The one carrier of probe settings: every evaluation verb takes it as ``estimator=`` and copies it
+        for each fit.  ``l1``/``l2`` default to the config's; when both are ``None`` there (searched), pass
+        them, or use ``LCAResult.estimator()``, which carries the penalties the search chose.
+
+        Examples
+        --------
+        >>> p = LCAConfig(l1=1e-3, epochs=3).make_probe()
+        >>> p.l1, p.l2, p.epochs
+        (0.001, 0.001, 3)
+        >>> LCAConfig().make_probe(l1=0.0, l2=0.0).l1
+        0.0
+        """
+        from .probe import ElasticNetProbe
+
+        if l1 is None and l2 is None:
+            l1, l2 = self.l1, self.l2
+        if l1 is None and l2 is None:
+            raise ValueError("the penalties are searched (l1 = l2 = None): pass l1 and l2, or use the "
+                             "estimator() of the LCAResult, which carries the chosen pair")
+        l1 = l2 if l1 is None else l1  # one given: the other takes its value, as in the config
+        l2 = l1 if l2 is None else l2
+        return ElasticNetProbe(l1=float(l1), l2=float(l2), seed=self.seed, **self.probe_params())
+
     def extract_params(self) -> dict:
         """The :func:`neuronbook.extract` arguments that shape the activation stores."""
         return {"aggregation": self.aggregation, "dtype": self.dtype, "max_length": self.max_length}

@@ -2,8 +2,10 @@
 
 Every function works on plain arrays ``X_* (words x neurons)`` and label arrays
 ``y_*`` and returns tidy DataFrames.  Neurons are flat column indices of ``X``.
-Retraining on a subset of neurons uses the same regularisation as the oracle
-(pass ``l1``/``l2`` and ``probe_params``).
+Every verb that fits probes takes ``estimator=``: an unfitted probe (normally
+``LCAConfig.make_probe()`` or ``LCAResult.estimator()``) whose settings every fit copies, so a
+retrained subset uses the oracle's penalties; ``None`` means ``ElasticNetProbe()``.  The verbs have
+no penalty defaults of their own.
 
 Accuracy-curve tables share the columns ``selection`` (``top``/``random``/``bottom``),
 ``method`` (``retrain``/``zero-out``), ``percent`` (as requested, so the curve and the ablation
@@ -22,13 +24,12 @@ from tqdm.auto import tqdm
 
 from .config import DEFAULT_PERCENTS, DEFAULT_SEARCH_GRID
 from .exceptions import TargetNotReachedWarning
-from .probe import ElasticNetProbe, _column_layout, fit_probes
+from .probe import ElasticNetProbe, _column_layout, clone, fit_probes
 from .rank import neuron_ordering, random_neurons, random_ordering
 
 __all__ = [
     "PERCENT_GRID",
     "DEFAULT_REGULARIZATION_GRID",
-    "make_probe",
     "fit_many",
     "n_for_percent",
     "oracle",
@@ -55,19 +56,6 @@ PERCENT_GRID = DEFAULT_PERCENTS
 
 #: ``(l1, l2)`` pairs tried by :func:`search_regularization` (``l1 = l2``, as in the reference setup).
 DEFAULT_REGULARIZATION_GRID = tuple((v, v) for v in DEFAULT_SEARCH_GRID)
-
-
-def make_probe(l1=1e-3, l2=1e-3, probe_params=None, seed=0):
-    """An unfitted :class:`ElasticNetProbe` with the given penalties and extra constructor arguments.
-
-    Examples
-    --------
-    >>> make_probe(1e-4, 0.0, {"epochs": 3}).epochs
-    3
-    """
-    params = dict(probe_params or {})
-    params.setdefault("seed", seed)
-    return ElasticNetProbe(l1=l1, l2=l2, **params)
 
 
 def fit_many(jobs, n_jobs=None):
@@ -121,12 +109,12 @@ def _splits(**pairs):
     return [(name, X, y) for name, (X, y) in pairs.items() if X is not None and y is not None]
 
 
-def oracle(X_train, y_train, X_dev=None, y_dev=None, X_test=None, y_test=None, *, l1=1e-3, l2=1e-3,
-           probe_params=None, seed=0, probe=None):
+def oracle(X_train, y_train, X_dev=None, y_dev=None, X_test=None, y_test=None, *, estimator=None, probe=None):
     """Train the probe on all neurons.
 
-    ``probe``: a probe already fitted on ``(X_train, y_train)`` with these settings (e.g. the
-    regularisation search's fit of the chosen penalty): it is scored instead of fitted again.
+    ``estimator``: the unfitted probe to copy (``None``: ``ElasticNetProbe()``).  ``probe``: a probe
+    already fitted on ``(X_train, y_train)`` with these settings (e.g. the regularisation search's fit of
+    the chosen penalty): it is scored instead of fitted again.
 
     Returns
     -------
@@ -139,19 +127,20 @@ def oracle(X_train, y_train, X_dev=None, y_dev=None, X_test=None, y_test=None, *
     --------
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(300, 4)).astype("float32"); y = (X[:, 0] > 0).astype(int)
-    >>> probe, acc = oracle(X[:200], y[:200], X[200:], y[200:], l1=0, l2=0, probe_params={"epochs": 20, "lr": 1e-2, "batch_size": 16})
+    >>> est = ElasticNetProbe(l1=0, l2=0, epochs=20, lr=1e-2, batch_size=16)
+    >>> probe, acc = oracle(X[:200], y[:200], X[200:], y[200:], estimator=est)
     >>> acc["split"].tolist(), bool(acc["accuracy"].min() > 0.9)
     (['train', 'dev'], True)
     """
-    probe = make_probe(l1, l2, probe_params, seed).fit(X_train, y_train) if probe is None else probe
+    probe = clone(estimator).fit(X_train, y_train) if probe is None else probe
     rows = [{"split": s, "accuracy": probe.score(X, y), "n_neurons": X.shape[1]}
             for s, X, y in _splits(train=(X_train, y_train), dev=(X_dev, y_dev), test=(X_test, y_test))]
     return probe, pd.DataFrame(rows, columns=["split", "accuracy", "n_neurons"])
 
 
 def minimal_set(ordering, X_train, y_train, X_dev, y_dev, X_test=None, y_test=None, *, oracle_accuracy,
-                delta=0.01, percents=PERCENT_GRID, l1=1e-3, l2=1e-3, probe_params=None, seed=0, progress=False,
-                fine_steps=4, bootstrap=0, groups=None, oracle_correct=None):
+                delta=0.01, percents=PERCENT_GRID, estimator=None, seed=0, progress=False, fine_steps=4,
+                bootstrap=0, groups=None, oracle_correct=None):
     """Smallest prefix of ``ordering`` whose retrained probe reaches ``oracle_accuracy * (1 - delta)`` on dev.
 
     Prefixes of ``percents`` % of all neurons are tried in increasing order up to the first one
@@ -172,6 +161,10 @@ def minimal_set(ordering, X_train, y_train, X_dev, y_dev, X_test=None, y_test=No
         Neurons, most salient first.
     oracle_accuracy : float
         Dev accuracy of the probe on all neurons.
+    estimator : ElasticNetProbe, optional
+        The unfitted probe every prefix's refit copies (``None``: ``ElasticNetProbe()``).
+    seed : int
+        Seed of the bootstrap resamples.
     delta : float
         Allowed relative loss of accuracy.
     fine_steps : int
@@ -201,8 +194,8 @@ def minimal_set(ordering, X_train, y_train, X_dev, y_dev, X_test=None, y_test=No
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(400, 10)).astype("float32"); y = (X[:, 3] > 0).astype(int)
     >>> s, curve = minimal_set([3, 0, 1, 2, 4, 5, 6, 7, 8, 9], X[:300], y[:300], X[300:], y[300:],
-    ...                        oracle_accuracy=0.95, percents=(10, 50), l1=0, l2=0,
-    ...                        probe_params={"epochs": 20, "lr": 1e-2, "batch_size": 16})
+    ...                        oracle_accuracy=0.95, percents=(10, 50),
+    ...                        estimator=ElasticNetProbe(l1=0, l2=0, epochs=20, lr=1e-2, batch_size=16))
     >>> s["n_neurons"], s["reached"]
     (1, True)
     """
@@ -224,7 +217,7 @@ def minimal_set(ordering, X_train, y_train, X_dev, y_dev, X_test=None, y_test=No
             if k not in results and k not in todo:
                 todo[k] = float(pct)
         prefixes = [ordering[:k] for k in todo]
-        models = list(zip(_refit(prefixes, X_train, y_train, l1, l2, probe_params, seed), prefixes))
+        models = list(zip(_refit(prefixes, X_train, y_train, estimator), prefixes))
         dev_pred = _predictions(models, X_dev)
         tests = _accuracies(models, X_test, y_test) if X_test is not None and y_test is not None else [None] * len(todo)
         for (k, pct), (probe, _), pred, test in zip(todo.items(), models, dev_pred, tests):
@@ -333,16 +326,15 @@ def _bootstrap_sizes(correct, sizes, n_total, n_dev, groups, oracle_correct, tar
 
 
 def ablation(ordering, X_train, y_train, X_test, y_test, *, probe=None, percents=(10,), X_dev=None, y_dev=None,
-             methods=("retrain", "zero-out"), l1=1e-3, l2=1e-3, probe_params=None, seed=0, progress=False,
-             fitted=None):
+             methods=("retrain", "zero-out"), estimator=None, seed=0, progress=False, fitted=None):
     """Accuracy with only the top / random / bottom ``percent`` % of neurons.
 
-    ``retrain`` fits a new probe on the selected neurons (``fitted``: prefix size -> a probe already
+    ``retrain`` fits a copy of ``estimator`` on the selected neurons (``fitted``: prefix size -> a probe already
     fitted on that prefix of ``ordering`` with these settings, e.g. :func:`minimal_set`'s ``probes``, is
     scored instead of fitted again); ``zero-out`` keeps the trained
     oracle ``probe`` and zeroes the weights of every other neuron (with a standardizing
     probe this replaces their activations by their training mean).  Top is the head of
-    ``ordering``, bottom its tail, random one draw with the first of :func:`baseline_seeds` (never
+    ``ordering``, bottom its tail, random one draw with the first of :func:`baseline_seeds` of ``seed`` (never
     the subset :func:`search_regularization` drew with ``seed``; :func:`random_baselines` gives many draws).
 
     Returns
@@ -355,7 +347,7 @@ def ablation(ordering, X_train, y_train, X_test, y_test, *, probe=None, percents
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(400, 10)).astype("float32"); y = (X[:, 3] > 0).astype(int)
     >>> t = ablation([3, 0, 1, 2, 4, 5, 6, 7, 8, 9], X[:300], y[:300], X[300:], y[300:], methods=("retrain",),
-    ...              l1=0, l2=0, probe_params={"epochs": 20, "lr": 1e-2, "batch_size": 16})
+    ...              estimator=ElasticNetProbe(l1=0, l2=0, epochs=20, lr=1e-2, batch_size=16))
     >>> acc = t.set_index("selection")["accuracy"]
     >>> bool(acc["top"] > 0.9 and acc["bottom"] < 0.7)
     True
@@ -393,8 +385,7 @@ def ablation(ordering, X_train, y_train, X_test, y_test, *, probe=None, percents
                 models[r] = (fitted[k], columns(*r))
         mine = [r for r in mine if r not in models]
         sets = [fit_columns(*r) for r in mine]
-        models.update({r: (m, c) for r, m, c in zip(mine, _refit(sets, X_train, y_train, l1, l2, probe_params, seed),
-                                                    sets)})
+        models.update({r: (m, c) for r, m, c in zip(mine, _refit(sets, X_train, y_train, estimator), sets)})
         bar.update(len(mine))
     models = [models[r] for r in refits]
     split_accs = [(s, _accuracies(models, X, y)) for s, X, y in splits]
@@ -413,8 +404,8 @@ def ablation(ordering, X_train, y_train, X_test, y_test, *, probe=None, percents
     return pd.DataFrame(rows, columns=["selection", "method", "percent", "n_neurons", "split", "accuracy"])
 
 
-def selectivity(X_train, y_train, control_train, X_test, y_test, control_test, *, selections=None, l1=1e-3,
-                l2=1e-3, probe_params=None, seed=0, fitted=None):
+def selectivity(X_train, y_train, control_train, X_test, y_test, control_test, *, selections=None,
+                estimator=None, fitted=None):
     """Selectivity (Hewitt & Liang, 2019): task accuracy minus control-task accuracy.
 
     Parameters
@@ -423,6 +414,8 @@ def selectivity(X_train, y_train, control_train, X_test, y_test, control_test, *
         Control-task labels of the same words (e.g. from ``Task("control:xpos")``).
     selections : dict, optional
         Name -> neuron columns (``None`` = all neurons).  Default ``{"all": None}``.
+    estimator : ElasticNetProbe, optional
+        The unfitted probe the task and control fits copy (``None``: ``ElasticNetProbe()``).
     fitted : dict, optional
         Name -> a task probe already fitted on that selection with these settings (e.g. the oracle
         for ``"all"``): scored instead of fitted again.
@@ -438,8 +431,8 @@ def selectivity(X_train, y_train, control_train, X_test, y_test, control_test, *
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(400, 3)).astype("float32"); y = (X[:, 0] > 0).astype(int)
     >>> ctrl = rng.integers(0, 2, 400)
-    >>> t = selectivity(X[:300], y[:300], ctrl[:300], X[300:], y[300:], ctrl[300:], l1=0, l2=0,
-    ...                 probe_params={"epochs": 20, "lr": 1e-2, "batch_size": 16})
+    >>> t = selectivity(X[:300], y[:300], ctrl[:300], X[300:], y[300:], ctrl[300:],
+    ...                 estimator=ElasticNetProbe(l1=0, l2=0, epochs=20, lr=1e-2, batch_size=16))
     >>> bool(t.loc[0, "selectivity"] > 0.3)
     True
     """
@@ -452,7 +445,7 @@ def selectivity(X_train, y_train, control_train, X_test, y_test, control_test, *
             if task and name in fitted:
                 jobs.append(lambda p=fitted[name]: p)
             else:
-                jobs.append(lambda c=cols, a=y_fit: make_probe(l1, l2, probe_params, seed).fit(
+                jobs.append(lambda c=cols, a=y_fit: clone(estimator).fit(
                     X_train if c is None else X_train[:, c], a))
             columns.append(cols)
             labels.append(y_score)
@@ -475,20 +468,22 @@ SEARCH_COLUMNS = ("l1", "l2", "dev_accuracy", "nonzero", "top", "random", "botto
                   "gap", "eligible", "chosen", "n_train")
 
 
-def search_regularization(X_train, y_train, X_dev, y_dev, *, grid=DEFAULT_REGULARIZATION_GRID, percent=10,
-                          tolerance=0.02, probe_params=None, max_train=None, search_stride=100, seed=0,
-                          progress=False, criterion="gap", fitted=None):
+def search_regularization(X_train, y_train, X_dev, y_dev, *, estimator=None, grid=DEFAULT_REGULARIZATION_GRID,
+                          percent=10, tolerance=0.02, max_train=None, search_stride=100, seed=0, progress=False,
+                          criterion="tolerance", fitted=None):
     """Fit one probe per ``(l1, l2)`` of ``grid`` on all neurons and choose a pair on dev (:func:`choose_penalty`).
 
-    Every pair is fitted on the same mini-batches (one product per batch for all of them) and scored
+    Every pair is a copy of ``estimator`` (``None``: ``ElasticNetProbe()``) with that pair's penalties,
+    fitted on the same mini-batches (one product per batch for all of them) and scored
     on dev; ``nonzero`` is the share of its weights that are not exactly zero.  Only
     ``criterion="gap"`` needs more: for every pair within ``tolerance`` of the unpenalised probe the
     neurons are ranked and the top, a random and the bottom ``percent`` % are refitted and scored on
     dev (the ``top`` ... ``gap`` columns; NaN for the other criteria).
 
     Cost: one full fit per pair; with ``"gap"`` three fits on ``percent`` % of the neurons per
-    eligible pair besides (about 1.3 full fits each).  ``max_train`` subsamples the training words
-    and ``probe_params`` (e.g. fewer epochs) makes each fit cheaper.  ``fitted``: a dict that receives
+    eligible pair besides (about 1.3 full fits each).  ``max_train`` subsamples the training words (with
+    ``seed``, which also draws the gap criterion's random subset) and an ``estimator`` with fewer epochs makes
+    each fit cheaper.  ``fitted``: a dict that receives
     ``{(l1, l2): probe}``, the full fits (on the ``max_train`` subsample when there is one).
 
     Returns
@@ -504,7 +499,7 @@ def search_regularization(X_train, y_train, X_dev, y_dev, *, grid=DEFAULT_REGULA
     >>> X = rng.normal(size=(600, 20)).astype("float32"); y = (X[:, :2].sum(1) > 0).astype(int)
     >>> table, best = search_regularization(X[:400], y[:400], X[400:], y[400:], grid=[(0, 0), (0.3, 0.3)],
     ...                                     criterion="tolerance", tolerance=0.01,
-    ...                                     probe_params={"epochs": 20, "lr": 1e-2, "batch_size": 16})
+    ...                                     estimator=ElasticNetProbe(epochs=20, lr=1e-2, batch_size=16))
     >>> best, table["nonzero"].round(2).tolist()   # 0.3 switches every weight off: chance, not eligible
     ((0.0, 0.0), [1.0, 0.0])
     """
@@ -518,7 +513,7 @@ def search_regularization(X_train, y_train, X_dev, y_dev, *, grid=DEFAULT_REGULA
         X_train, y_train = X_train[pick], np.asarray(y_train)[pick]
     bar = tqdm(total=len(grid), disable=not progress, desc="regularisation", leave=False)
     # every penalty on the same mini-batches: one product per batch for all of them
-    probes = _refit([None] * len(grid), X_train, y_train, None, None, probe_params, seed, penalties=grid)
+    probes = _refit([None] * len(grid), X_train, y_train, estimator, penalties=grid)
     bar.update(len(grid))
     bar.close()
     dev_accs = _accuracies([(p, None) for p in probes], X_dev, y_dev)
@@ -528,7 +523,7 @@ def search_regularization(X_train, y_train, X_dev, y_dev, *, grid=DEFAULT_REGULA
         fitted.update({pair: p for pair, p in zip(grid, probes)})
     if criterion == "gap":
         _gap_columns(table, probes, X_train, y_train, X_dev, y_dev, percent=percent, tolerance=tolerance,
-                     probe_params=probe_params, search_stride=search_stride, seed=seed)
+                     estimator=estimator, search_stride=search_stride, seed=seed)
     table["n_train"] = len(X_train)  # words each fit saw (after any max_train subsample)
     return choose_penalty(table, criterion, tolerance=tolerance, n_dev=len(y_dev))
 
@@ -539,7 +534,7 @@ def _gap_reference(table):
     return float(ref.iloc[0]) if len(ref) else float(table["dev_accuracy"].max())
 
 
-def _gap_columns(table, probes, X_train, y_train, X_dev, y_dev, *, percent, tolerance, probe_params, search_stride,
+def _gap_columns(table, probes, X_train, y_train, X_dev, y_dev, *, percent, tolerance, estimator, search_stride,
                  seed):
     """Fill ``top``, ``random``, ``bottom`` (dev accuracy of refits on ``percent`` %) for the gap criterion."""
     n_total = X_train.shape[1]
@@ -554,8 +549,7 @@ def _gap_columns(table, probes, X_train, y_train, X_dev, y_dev, *, percent, tole
         l1, l2 = table.loc[i, "l1"], table.loc[i, "l2"]
         for name, cols in (("top", order[:k]), ("random", rand), ("bottom", order[len(order) - k:])):
             jobs.append((i, name, l1, l2, cols))
-    subs = _refit([job[4] for job in jobs], X_train, y_train, None, None, probe_params, seed,
-                  penalties=[(job[2], job[3]) for job in jobs])
+    subs = _refit([job[4] for job in jobs], X_train, y_train, estimator, penalties=[(job[2], job[3]) for job in jobs])
     accs = _accuracies([(p, job[4]) for p, job in zip(subs, jobs)], X_dev, y_dev)
     for (i, name, _, _, _), acc in zip(jobs, accs):
         table.loc[i, name] = acc
@@ -649,16 +643,18 @@ def choose_penalty(table, criterion="tolerance", *, tolerance=0.01, n_dev=None):
 _BASELINE_STREAM = 0xB45E
 
 
-def _refit(sets, X_train, y_train, l1, l2, probe_params, seed, penalties=None):
-    """Probes fitted on column sets of ``X_train`` (``None``: all), trained together where they can be.
+def _refit(sets, X_train, y_train, estimator, penalties=None):
+    """Copies of ``estimator`` fitted on column sets of ``X_train`` (``None``: all), together where they can be.
 
     Sets that are prefixes of one ordering, or that have one size, share each mini-batch
     (:func:`~neuronbook.probe.fit_probes`); ``penalties`` gives each set its own ``(l1, l2)``.
     """
     sets = list(sets)
-    penalties = [(l1, l2)] * len(sets) if penalties is None else list(penalties)
-    make = [lambda a=a, b=b: make_probe(a, b, probe_params, seed) for a, b in penalties]
-    if not all(isinstance(m(), ElasticNetProbe) for m in make[:1]):  # another estimator: fitted one by one
+    if penalties is None:
+        make = [lambda: clone(estimator)] * len(sets)
+    else:
+        make = [lambda a=a, b=b: clone(estimator, l1=a, l2=b) for a, b in penalties]
+    if not (estimator is None or isinstance(estimator, ElasticNetProbe)):  # another estimator: fitted one by one
         return [m().fit(X_train if c is None else X_train[:, c], y_train) for m, c in zip(make, sets)]
     if _column_layout(sets, X_train.shape[1]) is not None:  # nested prefixes, or sets of one size
         return fit_probes([m() for m in make], X_train, y_train, sets)
@@ -868,8 +864,8 @@ def layer_matched_neurons(columns, layers, seed=0):
 
 
 def random_baselines(ordering_or_selected_columns, X_train, y_train, X_test, y_test, *, neurons=None, k=None,
-                     n_draws=10, layer_matched=True, methods=("retrain", "zero-out"), probe=None, l1=1e-3, l2=1e-3,
-                     probe_params=None, seed=0, exclude_seeds=(), variants=("keep-selected",), progress=False):
+                     n_draws=10, layer_matched=True, methods=("retrain", "zero-out"), probe=None, estimator=None,
+                     seed=0, exclude_seeds=(), variants=("keep-selected",), progress=False):
     """Accuracy of random neuron sets of the selection's size, over fresh draws.
 
     ``"random"`` draws ``k`` neurons uniformly; ``"layer-matched random"`` keeps the per-layer counts
@@ -878,8 +874,8 @@ def random_baselines(ordering_or_selected_columns, X_train, y_train, X_test, y_t
     from ``seed`` but never ``seed`` itself, so no draw is the random subset a search or an
     ablation used for a choice.  Both baselines of a draw share its seed.
 
-    ``retrain`` fits a new probe on the drawn neurons (penalties ``l1``/``l2``, ``probe_params``,
-    shuffling ``seed``); ``zero-out`` zeroes every other weight of the trained oracle ``probe`` (with a
+    ``retrain`` fits a copy of ``estimator`` on the drawn neurons (``None``: ``ElasticNetProbe()``);
+    ``zero-out`` zeroes every other weight of the trained oracle ``probe`` (with a
     standardising probe: the other neurons at their training mean), as :func:`ablation` does.
     ``variants`` adds ``remove-selected``: the drawn neurons are the missing ones instead (for
     ``retrain``: a probe on all the other neurons, as costly as the oracle).
@@ -910,7 +906,7 @@ def random_baselines(ordering_or_selected_columns, X_train, y_train, X_test, y_t
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(300, 6)).astype("float32"); y = (X[:, 0] > 0).astype(int)
     >>> t = random_baselines([0, 1, 2, 3, 4, 5], X[:200], y[:200], X[200:], y[200:], neurons=[0, 0, 0, 1, 1, 1],
-    ...                      k=2, n_draws=2, methods=("retrain",), l1=0, l2=0, probe_params={"epochs": 5})
+    ...                      k=2, n_draws=2, methods=("retrain",), estimator=ElasticNetProbe(l1=0, l2=0, epochs=5))
     >>> t[["baseline", "draw", "n_neurons"]].values.tolist()
     [['random', 0, 2], ['random', 1, 2], ['layer-matched random', 0, 2], ['layer-matched random', 1, 2]]
     """
@@ -950,7 +946,7 @@ def random_baselines(ordering_or_selected_columns, X_train, y_train, X_test, y_t
                     zero_jobs.append((len(rows), (drawn, variant == "keep-selected", fill)))
                 rows.append({"baseline": base, "method": method, "variant": variant, "draw": d, "seed": s,
                              "n_neurons": len(drawn), "accuracy": acc})
-    subs = _refit([kept for _, kept in refit_jobs], X_train, y_train, l1, l2, probe_params, seed)
+    subs = _refit([kept for _, kept in refit_jobs], X_train, y_train, estimator)
     accs = _accuracies([(p, kept) for p, (_, kept) in zip(subs, refit_jobs)], X_test, y_test)
     for (i, _), acc in zip(refit_jobs, accs):
         rows[i]["accuracy"] = acc
@@ -1074,7 +1070,7 @@ def ablation_variants(ordering, X_train, y_train, X_test, y_test, *, probe, perc
     --------
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(400, 10)).astype("float32"); y = (X[:, 3] > 0).astype(int)
-    >>> p = make_probe(0, 0, {"epochs": 20, "lr": 1e-2, "batch_size": 16}).fit(X[:300], y[:300])
+    >>> p = ElasticNetProbe(l1=0, l2=0, epochs=20, lr=1e-2, batch_size=16).fit(X[:300], y[:300])
     >>> t = ablation_variants([3, 0, 1, 2, 4, 5, 6, 7, 8, 9], X[:300], y[:300], X[300:], y[300:], probe=p,
     ...                       percents=(10,), selections=("top",))
     >>> acc = t.set_index(["variant", "fill"])["accuracy"]

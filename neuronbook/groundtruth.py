@@ -177,18 +177,19 @@ def _probe_free(rankers):
 
 
 def _lca_rows(X_train, y_train, X_dev, y_dev, planted, *, pairs, criteria, standardize, seed, tolerance,
-              probe_params, search_stride, n_top, min_tag_count):
+              estimator, search_stride, n_top, min_tag_count):
     """One row per penalty, then one per criterion (the chosen penalty's row again)."""
     from .evaluate import choose_penalty, search_regularization
+    from .probe import clone
     from .lca import rare_tags
     from .rank import neuron_ordering
 
     k = len(planted)
     fitted = {}
     # one fit per penalty, all on the same mini-batches; "gap" adds the top/random/bottom refits
-    table, _ = search_regularization(X_train, y_train, X_dev, y_dev, grid=pairs, tolerance=tolerance,
-                                     probe_params={**probe_params, "standardize": standardize, "seed": seed},
-                                     search_stride=search_stride, seed=seed,
+    estimator = clone(estimator, standardize=standardize, seed=seed)
+    table, _ = search_regularization(X_train, y_train, X_dev, y_dev, estimator=estimator, grid=pairs,
+                                     tolerance=tolerance, search_stride=search_stride, seed=seed,
                                      criterion="gap" if "gap" in criteria else "tolerance", fitted=fitted)
     labels, counts = np.unique(y_train, return_counts=True)
     rows = {}
@@ -205,7 +206,7 @@ def _lca_rows(X_train, y_train, X_dev, y_dev, planted, *, pairs, criteria, stand
 
 def planted_recall(X_train, y_train, X_dev, y_dev, neurons, *, k=24, strengths=(0.25, 0.5, 1.0, 2.0),
                    seeds=(0, 1, 2), rankers=None, grid=None, criteria=None, standardize=(True, False),
-                   tolerance=0.01, probe_params=None, search_stride=100, min_count=50, min_tag_count=None,
+                   tolerance=0.01, estimator=None, search_stride=100, min_count=50, min_tag_count=None,
                    progress=False) -> pd.DataFrame:
     """Recall of planted neurons by LCA (every penalty, every selection criterion) and the probe-free rankers.
 
@@ -243,8 +244,10 @@ def planted_recall(X_train, y_train, X_dev, y_dev, neurons, *, k=24, strengths=(
         The probe's ``standardize`` settings to try.
     tolerance : float
         Of :func:`~neuronbook.evaluate.choose_penalty`.
-    probe_params : dict, optional
-        Other probe settings (``epochs``, ``batch_size``, ``lr``, ``solver``, ...).
+    estimator : ElasticNetProbe, optional
+        The probe settings (``epochs``, ``batch_size``, ``lr``, ``solver``, ...; ``None``:
+        ``ElasticNetProbe()``); its penalties, ``seed`` and ``standardize`` are replaced by ``grid``,
+        ``seeds`` and ``standardize``.
     search_stride : int
         Steps of the LCA percentage sweep.
     min_count : int
@@ -268,11 +271,12 @@ def planted_recall(X_train, y_train, X_dev, y_dev, neurons, *, k=24, strengths=(
     Examples
     --------
     >>> from neuronbook.neurons import neuron_index
+    >>> from neuronbook.probe import ElasticNetProbe
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(600, 12)).astype("float32"); y = np.tile(["A", "B", "C"], 200)
     >>> t = planted_recall(X[:400], y[:400], X[400:], y[400:], neuron_index([0, 1], 6), k=2, strengths=[4.0],
     ...                    seeds=[0], rankers=["probeless"], grid=[1e-3], criteria=["tolerance"], standardize=[True],
-    ...                    probe_params={"epochs": 10, "batch_size": 64, "lr": 1e-2})
+    ...                    estimator=ElasticNetProbe(epochs=10, batch_size=64, lr=1e-2))
     >>> t[["ranker", "criterion", "recall_at_k"]].fillna("-").values.tolist()
     [['lca', '-', 1.0], ['lca', 'tolerance', 1.0], ['probeless', '-', 1.0]]
     """
@@ -292,10 +296,6 @@ def planted_recall(X_train, y_train, X_dev, y_dev, neurons, *, k=24, strengths=(
         raise ValueError(f"unknown criteria {unknown}; use some of {list(CRITERIA)}")
     grid = DEFAULT_SEARCH_GRID if grid is None else grid
     pairs = [(float(v), float(v)) if np.isscalar(v) else (float(v[0]), float(v[1])) for v in grid]
-    probe_params = dict(probe_params or {})
-    clash = sorted({"l1", "l2", "seed", "standardize"} & set(probe_params))
-    if clash:
-        raise ValueError(f"{clash} are set by planted_recall (grid, seeds, standardize), not in probe_params")
     rankers = _probe_free(rankers)
     n_top = n_for_percent(X_train.shape[1], 10)
     if min_tag_count is None:
@@ -315,7 +315,7 @@ def planted_recall(X_train, y_train, X_dev, y_dev, neurons, *, k=24, strengths=(
         if pairs:
             for std in standardize:
                 found += _lca_rows(Xp_train, y_train, Xp_dev, y_dev, planted, pairs=pairs, criteria=criteria,
-                                   standardize=bool(std), seed=seed, tolerance=tolerance, probe_params=probe_params,
+                                   standardize=bool(std), seed=seed, tolerance=tolerance, estimator=estimator,
                                    search_stride=search_stride, n_top=n_top, min_tag_count=min_tag_count)
         for ranker in rankers:
             ordering = positions(idx, ranker.rank(Xp_train, y_train, idx).sort_values("rank", kind="stable"))

@@ -186,6 +186,25 @@ class LCAResult:
             return False
         return bool(self.minimal_set["reached"].iloc[0]) if "reached" in self.minimal_set else True
 
+    @property
+    def best_params(self) -> dict:
+        """The penalties the oracle was fitted with, ``{"l1": ..., "l2": ...}`` (searched or as given)."""
+        return {"l1": float(self.info.get("l1", 0.0)), "l2": float(self.info.get("l2", 0.0))}
+
+    def estimator(self):
+        """An unfitted probe with this analysis's settings and chosen penalties (``config.make_probe``).
+
+        Pass it as ``estimator=`` to any evaluation or analysis verb to refit the way this result did.
+
+        Examples
+        --------
+        >>> r = _toy_result()
+        >>> e = r.estimator()
+        >>> (e.l1, e.l2) == (r.best_params["l1"], r.best_params["l2"]), hasattr(e, "coef_")
+        (True, False)
+        """
+        return self.config.make_probe(**self.best_params)
+
     def open_store(self, split: str = "test"):
         """The activation store this result read for ``split`` (``"train"`` or ``"test"``), from the cache.
 
@@ -219,11 +238,7 @@ class LCAResult:
         >>> r.probe().predict(np.array([[3.0, 0.0], [-3.0, 0.0]], np.float32)).tolist()
         ['A', 'B']
         """
-        from .probe import ElasticNetProbe
-
-        c = self.config
-        p = ElasticNetProbe(l1=self.info.get("l1", 0.0), l2=self.info.get("l2", 0.0), seed=c.seed,
-                            **c.probe_params())
+        p = self.estimator()
         p.classes_ = np.asarray(self.tags, dtype=object if len(self.tags) and isinstance(self.tags[0], str) else None)
         if p.classes_.dtype == object:
             p.classes_ = p.classes_.astype(str)
@@ -604,13 +619,14 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None
         searched = {}
         regularization, (l1, l2) = _penalties(X_train, y_train, X_dev, y_dev, config, progress, searched)
         timings["search_s"] = time.perf_counter() - t
-        common = {"l1": l1, "l2": l2, "probe_params": config.probe_params(), "seed": config.seed}
+        estimator = config.make_probe(l1, l2)  # every fit below copies it
 
         t = time.perf_counter()
         # the search's fit of the chosen penalty on all training words is the oracle: not fitted twice
         reuse = searched.get((l1, l2)) if len(regularization) and int(regularization["n_train"].iloc[0]) == len(
             X_train) else None
-        probe, oracle = ev.oracle(X_train, y_train, X_dev, y_dev, X_test, y_test, probe=reuse, **common)
+        probe, oracle = ev.oracle(X_train, y_train, X_dev, y_dev, X_test, y_test, probe=reuse,
+                                  estimator=estimator)
         timings["oracle_s"] = time.perf_counter() - t
         tags = probe.classes_.tolist()
         zero_mass = zero_mass_classes(probe.coef_, tags)
@@ -631,7 +647,7 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None
                                    oracle_accuracy=dev_acc, delta=config.delta, percents=config.percents,
                                    bootstrap=config.bootstrap, groups=dev_groups,
                                    oracle_correct=probe.predict(X_dev) == np.asarray(y_dev), progress=progress,
-                                   **common)
+                                   estimator=estimator, seed=config.seed)
         timings["minimal_set_s"] = time.perf_counter() - t
         if not ms["reached"]:  # the whole ranking is the oracle: report its accuracies, not NaN
             ms["dev_accuracy"] = dev_acc
@@ -641,20 +657,21 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None
         prefix_probes = ms.pop("probes")  # the top sets' refits, where the minimal set already fitted them
         ablation = ev.ablation(ordering, X_train, y_train, X_test, y_test, probe=probe,
                                percents=config.ablation_percents, methods=config.ablation_methods, X_dev=X_dev,
-                               y_dev=y_dev, progress=progress, fitted=prefix_probes, **common)
+                               y_dev=y_dev, progress=progress, fitted=prefix_probes, estimator=estimator,
+                               seed=config.seed)
         variants = ev.ablation_variants(ordering, X_train, y_train, X_test, y_test, probe=probe,
                                         percents=config.ablation_percents, seed=config.seed, progress=progress)
         timings["ablation_s"] = time.perf_counter() - t
 
         t = time.perf_counter()
         draws, baselines = _baselines(ordering, X_train, y_train, X_test, y_test, index, probe, ablation, variants,
-                                      config, common, progress)
+                                      config, estimator, progress)
         timings["baselines_s"] = time.perf_counter() - t
 
         t = time.perf_counter()
         # an unreached target leaves no minimal set: its selectivity row would repeat "all"
         selectivity = _selectivity(X_train, y_train, X_test, y_test, control,
-                                   ms["columns"] if ms["reached"] else None, common, probe,
+                                   ms["columns"] if ms["reached"] else None, estimator, probe,
                                    prefix_probes.get(len(ms["columns"])) if ms["reached"] else None)
         del prefix_probes
         timings["selectivity_s"] = time.perf_counter() - t
@@ -683,7 +700,7 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None
                      coef=np.asarray(probe.coef_, np.float32), config=config, info=out_info)
 
 
-def _baselines(ordering, X_train, y_train, X_test, y_test, index, probe, ablation, variants, config, common,
+def _baselines(ordering, X_train, y_train, X_test, y_test, index, probe, ablation, variants, config, estimator,
                progress):
     """Random and layer-matched random draws at every ablation size, and top against them."""
     from . import evaluate as ev
@@ -715,7 +732,7 @@ def _baselines(ordering, X_train, y_train, X_test, y_test, index, probe, ablatio
                                 k=ev.n_for_percent(n_total, pct), n_draws=config.n_draws, methods=[m],
                                 probe=probe, exclude_seeds=config.seeds or (),
                                 variants=variant_list if m == "zero-out" else ["keep-selected"],
-                                progress=progress, **common)
+                                progress=progress, estimator=estimator, seed=config.seed)
             for m in methods], ignore_index=True)
         draws.append(d.assign(percent=float(pct)))
         summaries.append(ev.baseline_summary(top, d).assign(percent=float(pct)))
@@ -798,8 +815,8 @@ def _penalties(X_train, y_train, X_dev, y_dev, config: LCAConfig, progress: bool
     l1, l2 = config.l1, config.l2
     if l1 is None and l2 is None:
         return ev.search_regularization(
-            X_train, y_train, X_dev, y_dev, grid=[(v, v) for v in config.search_grid],
-            tolerance=config.search_tolerance, probe_params=config.probe_params(),
+            X_train, y_train, X_dev, y_dev, estimator=config.make_probe(0.0, 0.0),
+            grid=[(v, v) for v in config.search_grid], tolerance=config.search_tolerance,
             max_train=config.search_max_train, search_stride=config.search_stride, seed=config.seed,
             criterion=config.search_criterion, progress=progress, fitted=fitted)
     l1 = l2 if l1 is None else l1
@@ -807,7 +824,7 @@ def _penalties(X_train, y_train, X_dev, y_dev, config: LCAConfig, progress: bool
     return _empty(*ev.SEARCH_COLUMNS), (l1, l2)
 
 
-def _selectivity(X_train, y_train, X_test, y_test, control, minimal_columns, common, oracle,
+def _selectivity(X_train, y_train, X_test, y_test, control, minimal_columns, estimator, oracle,
                  minimal_probe=None) -> pd.DataFrame:
     from . import evaluate as ev
 
@@ -817,7 +834,7 @@ def _selectivity(X_train, y_train, X_test, y_test, control, minimal_columns, com
     fitted = {"all": oracle} if minimal_probe is None else {"all": oracle, "minimal set": minimal_probe}
     selections = {"all": None} if minimal_columns is None else {"all": None, "minimal set": minimal_columns}
     return ev.selectivity(X_train, y_train, c_train, X_test, y_test, c_test, selections=selections, fitted=fitted,
-                          **common)
+                          estimator=estimator)
 
 
 def _layer_table(index: pd.MultiIndex, columns, n_layers: int) -> pd.DataFrame:

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from .exceptions import UnseenLabelsWarning
 
-__all__ = ["ArrayView", "ElasticNetProbe", "encode_labels", "fit_probes"]
+__all__ = ["ArrayView", "ElasticNetProbe", "clone", "encode_labels", "fit_probes"]
 
 logger = logging.getLogger(__name__)
 
@@ -384,7 +384,7 @@ class ElasticNetProbe:
     True
     """
 
-    def __init__(self, l1=1e-5, l2=1e-5, epochs=10, batch_size=256, lr=1e-3, standardize=True, seed=0,
+    def __init__(self, l1=1e-3, l2=1e-3, epochs=10, batch_size=256, lr=1e-3, standardize=True, seed=0,
                  device=None, patience=None, solver="proximal", progress=False, warm_start=False):
         self.l1 = l1
         self.l2 = l2
@@ -1020,3 +1020,25 @@ def fit_probes(probes, X, y, columns=None, *, rows=None):
     with _training(data.X):
         _train_group(probes, data, y, classes, sets, None, None, probes[0]._device(), starts, (mean, scale), checked)
     return probes
+
+
+def clone(estimator=None, **changes):
+    """An unfitted copy of ``estimator`` with ``changes`` to its parameters (``None``: ``ElasticNetProbe()``).
+
+    Like scikit-learn's ``clone``: the copy has the same ``get_params()`` and no fitted state, so a
+    template estimator (``LCAConfig.make_probe()``) can be fitted many times without being changed.
+
+    Examples
+    --------
+    >>> template = ElasticNetProbe(l1=1e-3, l2=1e-3, epochs=3)
+    >>> copy = clone(template, l1=0.0)
+    >>> copy.l1, copy.l2, copy.epochs, copy is template
+    (0.0, 0.001, 3, False)
+    """
+    estimator = ElasticNetProbe() if estimator is None else estimator
+    params = dict(estimator.get_params())
+    unknown = sorted(set(changes) - set(params))
+    if unknown:
+        raise ValueError(f"{type(estimator).__name__} has no parameter(s) {unknown}; valid: {sorted(params)}")
+    params.update(changes)
+    return type(estimator)(**params)

@@ -757,10 +757,9 @@ class LCARanker(Ranker):
 
     Parameters
     ----------
-    l1, l2 : float
-        Elastic-net penalties of the probe.
-    probe_params : dict, optional
-        Other :class:`~neuronbook.probe.ElasticNetProbe` parameters (``epochs``, ``lr``, ...).
+    estimator : ElasticNetProbe, optional
+        The unfitted probe to copy and fit (``None``: ``ElasticNetProbe()``); ``LCAConfig.make_probe()``
+        or ``LCAResult.estimator()`` give the analysis's own.
     search_stride : int
         Steps of the percentage sweep.
 
@@ -773,33 +772,25 @@ class LCARanker(Ranker):
 
     Examples
     --------
+    >>> from neuronbook.probe import ElasticNetProbe
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(200, 6)).astype("float32"); y = np.where(X[:, 4] > 0, "A", "B")
-    >>> r = LCARanker(l1=0, l2=0, probe_params={"epochs": 20, "lr": 0.05, "batch_size": None}).rank(X, y)
+    >>> est = ElasticNetProbe(l1=0, l2=0, epochs=20, lr=0.05, batch_size=None)
+    >>> r = LCARanker(estimator=est).rank(X, y)
     >>> int(r.loc[0, "neuron"]), r.columns.tolist()
     (4, ['rank', 'layer', 'neuron', 'tag', 'score', 'chunk'])
     """
 
     name = "lca"
 
-    def __init__(self, l1=1e-5, l2=1e-5, probe_params=None, search_stride=100):
-        self.l1 = l1
-        self.l2 = l2
-        self.probe_params = probe_params
+    def __init__(self, estimator=None, search_stride=100):
+        self.estimator = estimator
         self.search_stride = search_stride
 
     def _probe(self):
-        from .probe import ElasticNetProbe
+        from .probe import clone
 
-        params = dict(self.probe_params or {})
-        clash = sorted({"l1", "l2"} & set(params))
-        if clash:
-            raise ValueError(f"give {clash} as LCARanker arguments, not in probe_params")
-        valid = set(ElasticNetProbe().get_params()) - {"l1", "l2"}
-        unknown = sorted(set(params) - valid)
-        if unknown:
-            raise TypeError(f"unknown probe parameter(s) {unknown}; valid: {sorted(valid)}")
-        return ElasticNetProbe(l1=self.l1, l2=self.l2, **params)
+        return clone(self.estimator)  # a fresh copy: the template stays unfitted
 
     def _rank(self, X, y, idx):
         self.probe_ = self._probe().fit(X, y)

@@ -184,7 +184,7 @@ def protocol_table(runs: dict[str, list[nb.LCAResult]]) -> pd.DataFrame:
     rows = {}
     for task, results in runs.items():
         col = {}
-        col["l1 = l2 chosen (per seed)"] = ", ".join(f"{r.info['l1']:g}" for r in results)
+        col["l1 = l2 chosen (per seed)"] = ", ".join(f"{r.best_params['l1']:g}" for r in results)
         col["oracle test"] = fmt([oracle_test(r) for r in results], 1, 100)
         reached = [r for r in results if r.minimal_set_reached]  # the size figures read reached sets only
         col["minimal set reached (seeds)"] = f"{len(reached)} of {len(results)}"
@@ -305,8 +305,7 @@ def claim_redundancy(base: nb.LCAConfig, seeds, cache: Path) -> tuple[str, bool]
                 warnings.simplefilter("ignore", nb.NeuronbookWarning)
                 res = nb.disjoint_minimal_sets(
                     arrays["X_train"], arrays["y_train"], arrays["X_dev"], arrays["y_dev"], arrays["X_test"],
-                    arrays["y_test"], neurons=arrays["neurons"], l1=chosen.info["l1"], l2=chosen.info["l2"],
-                    probe_params=cfg.probe_params(), delta=cfg.delta, percents=cfg.percents,
+                    arrays["y_test"], neurons=arrays["neurons"], estimator=chosen.estimator(), delta=cfg.delta, percents=cfg.percents,
                     max_sets=CRITERIA["max_sets"], seed=seed, progress=False)
             summary = res.summary
             cache.mkdir(parents=True, exist_ok=True)
@@ -423,14 +422,14 @@ def settings_on_dev(base: nb.LCAConfig, seeds, cache: Path, penalty: float) -> p
         n = a["X_train"].shape[1]
         k = nb.n_for_percent(n, 10)
         for name, change in variants:
-            params = dict(base.replace(**change).probe_params(), seed=seed)
+            setting = base.replace(seed=seed, seeds=None, **change)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", nb.NeuronbookWarning)
-                probe = nb.ElasticNetProbe(l1=penalty, l2=penalty, **params).fit(a["X_train"], a["y_train"])
+                probe = setting.make_probe(penalty, penalty).fit(a["X_train"], a["y_train"])
                 top = nb.neuron_ordering(probe.coef_, base.search_stride)[0][:k]
 
                 def refit(cols):
-                    sub = nb.ElasticNetProbe(l1=penalty, l2=penalty, **params).fit(a["X_train"][:, cols], a["y_train"])
+                    sub = setting.make_probe(penalty, penalty).fit(a["X_train"][:, cols], a["y_train"])
                     return sub.score(a["X_dev"][:, cols], a["y_dev"])
 
                 rand = [refit(nb.random_neurons(n, k, s)) for s in nb.baseline_seeds(seed, 3)]
@@ -484,7 +483,7 @@ def main(argv=None) -> int:
 
     few = plan["few_seeds"]
     # the settings are judged at the penalty the protocol chose most often for xpos (ties: the larger)
-    chosen = pd.Series([r.info["l1"] for r in protocol["xpos"]]).value_counts()
+    chosen = pd.Series([r.best_params["l1"] for r in protocol["xpos"]]).value_counts()
     settings_penalty = float(max(chosen[chosen == chosen.max()].index))
     settings = settings_on_dev(base.replace(task="xpos", **plan["light"]), few, cache, settings_penalty)
     light = base.replace(task="xpos", seed=few[0], seeds=few, **plan["light"])

@@ -94,3 +94,13 @@ def test_tolerance_is_a_search_criterion():
     assert LCAConfig(search_criterion="tolerance").search_criterion == "tolerance"
     with pytest.raises(ValueError, match="search_criterion.*tolerance"):
         LCAConfig(search_criterion="sparse")
+
+
+def test_make_probe_is_the_one_carrier_of_probe_settings():
+    cfg = LCAConfig(epochs=3, lr=0.1, seed=4, standardize=False, l1=1e-3)
+    p = cfg.make_probe()
+    assert (p.l1, p.l2, p.epochs, p.lr, p.seed, p.standardize) == (1e-3, 1e-3, 3, 0.1, 4, False)
+    assert cfg.make_probe(l1=0.0, l2=2e-3).get_params()["l2"] == 2e-3
+    assert LCAConfig().make_probe(l2=3e-4).l1 == 3e-4  # one given: the other takes its value
+    with pytest.raises(ValueError, match="searched"):
+        LCAConfig().make_probe()

@@ -6,12 +6,18 @@ import pytest
 
 import neuronbook.evaluate as ev
 from neuronbook.evaluate import (DEFAULT_REGULARIZATION_GRID, PERCENT_GRID, ablation, ablation_variants,
-                                 baseline_seeds, baseline_summary, layer_matched_neurons, make_probe, minimal_set,
+                                 baseline_seeds, baseline_summary, layer_matched_neurons, minimal_set,
                                  n_for_percent, oracle, random_baselines, search_regularization, selectivity)
+from neuronbook.probe import ElasticNetProbe
 from neuronbook.rank import random_neurons
 from neuronbook.exceptions import TargetNotReachedWarning, UnseenLabelsWarning
 
 FAST = {"epochs": 12, "batch_size": 64, "lr": 1e-2}
+
+
+def est(l1, l2, params=FAST, seed=0):
+    """The unfitted probe the verbs copy (what ``LCAConfig.make_probe`` builds)."""
+    return ElasticNetProbe(l1=l1, l2=l2, seed=seed, **params)
 
 
 def planted(n=1200, d=50, seed=0):
@@ -36,7 +42,7 @@ def test_percent_grid():
 
 def test_oracle_reports_each_split():
     Xtr, ytr, Xdv, ydv, Xte, yte = planted()
-    probe, acc = oracle(Xtr, ytr, Xdv, ydv, Xte, yte, l1=1e-3, l2=1e-3, probe_params=FAST)
+    probe, acc = oracle(Xtr, ytr, Xdv, ydv, Xte, yte, estimator=est(1e-3, 1e-3))
     assert acc["split"].tolist() == ["train", "dev", "test"]
     assert acc["n_neurons"].tolist() == [50, 50, 50]
     assert acc.loc[2, "accuracy"] == pytest.approx(probe.score(Xte, yte))
@@ -45,9 +51,9 @@ def test_oracle_reports_each_split():
 
 def test_minimal_set_stops_at_the_planted_pair():
     Xtr, ytr, Xdv, ydv, Xte, yte = planted()
-    probe, acc = oracle(Xtr, ytr, Xdv, ydv, l1=1e-3, l2=1e-3, probe_params=FAST)
+    probe, acc = oracle(Xtr, ytr, Xdv, ydv, estimator=est(1e-3, 1e-3))
     s, curve = minimal_set(GOOD, Xtr, ytr, Xdv, ydv, Xte, yte, oracle_accuracy=acc.loc[1, "accuracy"],
-                           delta=0.02, percents=(2, 4, 10, 50), l1=1e-3, l2=1e-3, probe_params=FAST)
+                           delta=0.02, percents=(2, 4, 10, 50), estimator=est(1e-3, 1e-3))
     # 2% of 50 = 1 neuron cannot separate four tags; 4% = the two planted neurons can
     assert s["reached"] and s["n_neurons"] == 2 and s["percent"] == 4.0 and s["columns"] == [3, 11]
     assert curve["n_neurons"].unique().tolist() == [1, 2]
@@ -60,15 +66,15 @@ def test_minimal_set_unreached_reports_all():
     Xtr, ytr, Xdv, ydv, _, _ = planted()
     with pytest.warns(TargetNotReachedWarning, match="no prefix of up to 4% .* all 50 neurons"):
         s, curve = minimal_set(GOOD[::-1], Xtr, ytr, Xdv, ydv, oracle_accuracy=1.0, delta=0.0, percents=(2, 4),
-                               l1=0, l2=0, probe_params=FAST)
+                               estimator=est(0, 0))
     assert not s["reached"] and s["n_neurons"] == 50 and np.isnan(s["dev_accuracy"])
     assert set(curve["split"]) == {"dev"}
 
 
 def test_ablation_top_random_bottom_and_zero_out():
     Xtr, ytr, Xdv, ydv, Xte, yte = planted()
-    probe = make_probe(1e-3, 1e-3, FAST).fit(Xtr, ytr)
-    t = ablation(GOOD, Xtr, ytr, Xte, yte, probe=probe, percents=(4,), l1=1e-3, l2=1e-3, probe_params=FAST, seed=0)
+    probe = est(1e-3, 1e-3).fit(Xtr, ytr)
+    t = ablation(GOOD, Xtr, ytr, Xte, yte, probe=probe, percents=(4,), estimator=est(1e-3, 1e-3), seed=0)
     assert len(t) == 6 and set(t["method"]) == {"retrain", "zero-out"}
     acc = t.set_index(["method", "selection"])["accuracy"]
     assert acc[("retrain", "top")] > 0.9 and acc[("retrain", "bottom")] < 0.45
@@ -85,8 +91,7 @@ def test_selectivity_task_beats_control():
     Xtr, ytr, Xdv, ydv, Xte, yte = planted()
     rng = np.random.default_rng(1)
     ctr, cte = rng.choice(list("abcd"), len(ytr)), rng.choice(list("abcd"), len(yte))
-    t = selectivity(Xtr, ytr, ctr, Xte, yte, cte, selections={"all": None, "top": [3, 11]}, l1=1e-3, l2=1e-3,
-                    probe_params=FAST)
+    t = selectivity(Xtr, ytr, ctr, Xte, yte, cte, selections={"all": None, "top": [3, 11]}, estimator=est(1e-3, 1e-3))
     assert t["selection"].tolist() == ["all", "top"] and t["n_neurons"].tolist() == [50, 2]
     assert np.allclose(t["selectivity"], t["task_accuracy"] - t["control_accuracy"])
     assert (t["control_accuracy"] < 0.4).all() and (t["selectivity"] > 0.5).all()
@@ -95,7 +100,8 @@ def test_selectivity_task_beats_control():
 def test_search_regularization_criterion():
     Xtr, ytr, Xdv, ydv, _, _ = planted()
     grid = [(0.0, 0.0), (1e-3, 1e-3), (10.0, 10.0)]
-    table, best = search_regularization(Xtr, ytr, Xdv, ydv, grid=grid, percent=4, probe_params=FAST)
+    table, best = search_regularization(Xtr, ytr, Xdv, ydv, grid=grid, percent=4, estimator=est(0, 0),
+                                        criterion="gap")
     assert table[["l1", "l2"]].values.tolist() == [[0, 0], [1e-3, 1e-3], [10, 10]]
     # a huge penalty zeroes the probe: not close to the unregularised accuracy, so never chosen
     assert not table.loc[2, "eligible"] and np.isnan(table.loc[2, "top"])
@@ -109,11 +115,11 @@ def test_search_regularization_criterion():
 
 def test_search_subsamples_training_words():
     Xtr, ytr, Xdv, ydv, _, _ = planted()
-    table, _ = search_regularization(Xtr, ytr, Xdv, ydv, grid=[(1e-3, 1e-3)], percent=4, probe_params=FAST,
+    table, _ = search_regularization(Xtr, ytr, Xdv, ydv, grid=[(1e-3, 1e-3)], percent=4, estimator=est(0, 0),
                                      max_train=200)
     assert table.loc[0, "eligible"] and table.loc[0, "chosen"]
     assert table.loc[0, "n_train"] == 200 and len(Xtr) > 200
-    full, _ = search_regularization(Xtr, ytr, Xdv, ydv, grid=[(1e-3, 1e-3)], percent=4, probe_params=FAST)
+    full, _ = search_regularization(Xtr, ytr, Xdv, ydv, grid=[(1e-3, 1e-3)], percent=4, estimator=est(0, 0))
     assert full.loc[0, "n_train"] == len(Xtr)
     # the subsample changes what the probe saw, so its dev accuracy differs from the full fit's
     assert table.loc[0, "dev_accuracy"] != full.loc[0, "dev_accuracy"]
@@ -121,7 +127,7 @@ def test_search_subsamples_training_words():
 
 def test_unseen_test_labels_warn():
     Xtr, ytr, Xdv, ydv, _, _ = planted()
-    probe = make_probe(0, 0, FAST).fit(Xtr, ytr)
+    probe = est(0, 0).fit(Xtr, ytr)
     y = np.asarray(ydv).copy().astype(object)
     y[:3] = "NEW"
     with pytest.warns(UnseenLabelsWarning, match=r"3 of \d+ words .* NEW=3"):
@@ -155,9 +161,8 @@ def test_layer_matched_neurons_keep_per_layer_counts():
 
 def test_random_baselines_on_planted_data():
     Xtr, ytr, _, _, Xte, yte = planted()
-    probe = make_probe(1e-3, 1e-3, FAST).fit(Xtr, ytr)
-    t = random_baselines(GOOD, Xtr, ytr, Xte, yte, neurons=LAYERS, k=2, n_draws=3, probe=probe, l1=1e-3, l2=1e-3,
-                         probe_params=FAST, seed=0)
+    probe = est(1e-3, 1e-3).fit(Xtr, ytr)
+    t = random_baselines(GOOD, Xtr, ytr, Xte, yte, neurons=LAYERS, k=2, n_draws=3, probe=probe, estimator=est(1e-3, 1e-3), seed=0)
     assert t.columns.tolist() == ["baseline", "method", "variant", "draw", "seed", "n_neurons", "accuracy"]
     assert len(t) == 2 * 2 * 3 and (t["n_neurons"] == 2).all()
     assert t[["baseline", "method"]].drop_duplicates().values.tolist() == [
@@ -208,7 +213,7 @@ def test_baseline_summary_hand_computed():
 
 def test_ablation_variants_on_planted_data():
     Xtr, ytr, Xdv, ydv, Xte, yte = planted()
-    probe = make_probe(1e-3, 1e-3, FAST).fit(Xtr, ytr)
+    probe = est(1e-3, 1e-3).fit(Xtr, ytr)
     t = ablation_variants(GOOD, Xtr, ytr, Xte, yte, probe=probe, percents=(4,), X_dev=Xdv, y_dev=ydv)
     assert t.columns.tolist() == ["percent", "selection", "variant", "fill", "n_neurons", "split", "accuracy"]
     assert len(t) == 3 * 2 * 2 * 2 and (t["n_neurons"] == 2).all()
@@ -230,7 +235,7 @@ def test_ablation_variants_zero_fill_is_raw_zero():
     Xtr, Xte = Xtr.copy(), Xte.copy()
     Xtr[:, [3, 11]] += 5  # planted neurons far from 0: standardisation removes the shift, raw zero does not
     Xte[:, [3, 11]] += 5
-    probe = make_probe(1e-3, 1e-3, FAST).fit(Xtr, ytr)
+    probe = est(1e-3, 1e-3).fit(Xtr, ytr)
     t = ablation_variants(GOOD, Xtr, ytr, Xte, yte, probe=probe, percents=(4,), selections=("top",),
                           variants=("remove-selected",))
     acc = t.set_index("fill")["accuracy"]
@@ -241,7 +246,7 @@ def test_ablation_variants_zero_fill_is_raw_zero():
     W[:, [3, 11]] = 0
     assert acc["mean"] == probe.score(Xte, yte, coef=W)
     # without standardisation "mean" replaces the raw activations by their training mean (5 for the planted pair)
-    raw = make_probe(1e-3, 1e-3, {**FAST, "standardize": False}).fit(Xtr, ytr)
+    raw = est(1e-3, 1e-3, {**FAST, "standardize": False}).fit(Xtr, ytr)
     t = ablation_variants(GOOD, Xtr, ytr, Xte, yte, probe=raw, percents=(4,), selections=("top",))
     acc = t.set_index(["variant", "fill"])["accuracy"]
     Xm = Xte.copy()
@@ -263,8 +268,11 @@ class _GridProbe:
     DEV = {0.0: 0.90, 1e-4: 0.92, 1e-3: 0.91, 1e-2: 0.85}  # all-neuron dev accuracy per penalty
     TOP = {0.0: 0.6, 1e-4: 0.8, 1e-3: 0.7, 1e-2: 0.5}      # dev accuracy of a subset holding neuron 0
 
-    def __init__(self, l1):
-        self.l1 = l1
+    def __init__(self, l1=0.0, l2=0.0):
+        self.l1, self.l2 = l1, l2
+
+    def get_params(self, deep=True):
+        return {"l1": self.l1, "l2": self.l2}
 
     def fit(self, X, y):
         self.cols = np.asarray(X[0]).round().astype(int)
@@ -277,17 +285,18 @@ class _GridProbe:
         return self.TOP[self.l1] if 0 in self.cols else 0.5
 
 
-def test_search_regularization_one_se_differs_from_gap(monkeypatch):
-    monkeypatch.setattr(ev, "make_probe", lambda l1, l2, params=None, seed=0: _GridProbe(l1))
+def test_search_regularization_one_se_differs_from_gap():
     X = np.tile(np.arange(20, dtype=np.float32), (400, 1))
     y = np.zeros(400, int)
     grid = [(v, v) for v in (0.0, 1e-4, 1e-3, 1e-2)]
-    gap, best_gap = search_regularization(X, y, X, y, grid=grid, percent=10, seed=0)
+    gap, best_gap = search_regularization(X, y, X, y, estimator=_GridProbe(), grid=grid, percent=10, seed=0,
+                                           criterion="gap")
     # gap: within 0.02 of (0, 0)'s 0.90 are 0, 1e-4, 1e-3; top - max(random, bottom) = 0.1, 0.3, 0.2
     assert gap["eligible"].tolist() == [True, True, True, False]
     assert gap["gap"].iloc[:3].round(6).tolist() == [0.1, 0.3, 0.2] and best_gap == (1e-4, 1e-4)
     assert "se" not in gap.columns
-    se_t, best_se = search_regularization(X, y, X, y, grid=grid, percent=10, seed=0, criterion="one_se")
+    se_t, best_se = search_regularization(X, y, X, y, estimator=_GridProbe(), grid=grid, percent=10, seed=0,
+                                             criterion="one_se")
     # best 0.92 on 400 dev words: se = sqrt(0.92 * 0.08 / 400) = 0.013565; within it: 1e-4 and 1e-3
     assert se_t["se"].iloc[0] == pytest.approx(np.sqrt(0.92 * 0.08 / 400))
     assert se_t["eligible"].tolist() == [False, True, True, False]
@@ -302,7 +311,7 @@ def test_minimal_set_fine_grid_between_last_miss_and_first_hit():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(3000, 10)).astype(np.float32)
     y = (X[:, 0] + X[:, 1] + X[:, 2] > 0).astype(int)
-    kw = dict(l1=0, l2=0, probe_params={"epochs": 15, "lr": 1e-2, "batch_size": 64})
+    kw = dict(estimator=est(0, 0, {"epochs": 15, "lr": 1e-2, "batch_size": 64}))
     coarse, c_curve = minimal_set(list(range(10)), X[:2000], y[:2000], X[2000:], y[2000:], oracle_accuracy=0.99,
                                   delta=0.02, percents=(10, 50), fine_steps=0, **kw)
     fine, f_curve = minimal_set(list(range(10)), X[:2000], y[:2000], X[2000:], y[2000:], oracle_accuracy=0.99,
@@ -329,9 +338,9 @@ def test_bootstrap_sizes_hand_checked():
 
 def test_minimal_set_bootstrap_columns():
     Xtr, ytr, Xdv, ydv, Xte, yte = planted()
-    probe, acc = oracle(Xtr, ytr, Xdv, ydv, l1=1e-3, l2=1e-3, probe_params=FAST)
+    probe, acc = oracle(Xtr, ytr, Xdv, ydv, estimator=est(1e-3, 1e-3))
     s, curve = minimal_set(GOOD, Xtr, ytr, Xdv, ydv, Xte, yte, oracle_accuracy=acc.loc[1, "accuracy"], delta=0.02,
-                           percents=(2, 4, 10, 50), l1=1e-3, l2=1e-3, probe_params=FAST, bootstrap=100,
+                           percents=(2, 4, 10, 50), estimator=est(1e-3, 1e-3), bootstrap=100,
                            groups=np.arange(len(ydv)) // 5, oracle_correct=probe.predict(Xdv) == ydv)
     assert s["n_neurons"] == 2 and s["n_bootstrap"] == 100
     assert s["size_low"] <= s["size_median"] <= s["size_high"]
@@ -342,7 +351,7 @@ def test_minimal_set_bootstrap_columns():
 
 def test_random_baselines_remove_selected_variant():
     Xtr, ytr, Xdv, ydv, Xte, yte = planted()
-    probe = make_probe(1e-3, 1e-3, FAST).fit(Xtr, ytr)
+    probe = est(1e-3, 1e-3).fit(Xtr, ytr)
     t = random_baselines(GOOD, Xtr, ytr, Xte, yte, neurons=np.zeros(50, int), k=2, n_draws=3, probe=probe,
                          methods=("zero-out",), variants=("keep-selected", "remove-selected"), seed=0)
     keep = t[t["variant"] == "keep-selected"].reset_index(drop=True)
@@ -365,19 +374,18 @@ def test_random_baselines_remove_selected_variant():
 def test_ablation_random_is_not_the_search_subset():
     # the gap search draws random_neurons(n, k, seed); ablation's random set must be another draw
     Xtr, ytr, Xdv, ydv, Xte, yte = planted()
-    t = ablation(GOOD, Xtr, ytr, Xte, yte, methods=("retrain",), percents=(10,), l1=1e-3, l2=1e-3,
-                 probe_params=FAST, seed=0)
+    t = ablation(GOOD, Xtr, ytr, Xte, yte, methods=("retrain",), percents=(10,), estimator=est(1e-3, 1e-3), seed=0)
     k = n_for_percent(50, 10)
     fresh = ev.random_ordering(50, baseline_seeds(0, 1)[0])[:k]
     assert set(fresh.tolist()) != set(random_neurons(50, k, 0).tolist())
-    sub = make_probe(1e-3, 1e-3, FAST).fit(Xtr[:, fresh], ytr)
+    sub = est(1e-3, 1e-3).fit(Xtr[:, fresh], ytr)
     assert t.set_index("selection").loc["random", "accuracy"] == pytest.approx(sub.score(Xte[:, fresh], yte))
 
 
 def test_missing_neurons_scored_in_one_pass_equal_refilled_inputs():
     """Each job's accuracy is the probe's on inputs whose missing neurons were overwritten by their fill."""
     X, y, _, _, Xt, yt = planted(n=1200)
-    probe = ev.make_probe(0, 0, {"epochs": 10, "lr": 1e-2, "batch_size": 32}).fit(X, y)
+    probe = est(0, 0, {"epochs": 10, "lr": 1e-2, "batch_size": 32}).fit(X, y)
     rng = np.random.default_rng(0)
     fills = {"mean": None, "zero": np.zeros(X.shape[1]), "other": rng.normal(size=X.shape[1])}
     jobs = [(rng.choice(X.shape[1], k, replace=False), keep, name) for k in (1, 5, 20) for keep in (True, False)
@@ -397,7 +405,7 @@ def test_missing_neurons_scored_in_one_pass_equal_refilled_inputs():
 def test_predictions_of_many_probes_in_one_pass():
     X, y, _, _, Xt, yt = planted(n=1200)
     sets = [None, [3, 1], [11, 3, 2]]
-    probes = [ev.make_probe(1e-3, 1e-3, {"epochs": 10, "lr": 1e-2, "batch_size": 32}).fit(X if c is None else X[:, c], y)
+    probes = [est(1e-3, 1e-3, {"epochs": 10, "lr": 1e-2, "batch_size": 32}).fit(X if c is None else X[:, c], y)
               for c in sets]
     preds = ev._predictions(list(zip(probes, sets)), Xt)
     for p, c, pred in zip(probes, sets, preds):
@@ -415,10 +423,10 @@ def test_fit_many_runs_side_by_side_and_keeps_order():
 
     def job(seed):
         seen.add(threading.get_ident())
-        return ev.make_probe(1e-3, 1e-3, {"epochs": 2}, seed=seed).fit(X, y)
+        return est(1e-3, 1e-3, {"epochs": 2}, seed=seed).fit(X, y)
 
     together = ev.fit_many([lambda s=s: job(s) for s in range(4)], n_jobs=2)
-    alone = [ev.make_probe(1e-3, 1e-3, {"epochs": 2}, seed=s).fit(X, y) for s in range(4)]
+    alone = [est(1e-3, 1e-3, {"epochs": 2}, seed=s).fit(X, y) for s in range(4)]
     assert len(seen) == 2  # two worker threads
     for a, b in zip(together, alone):  # one torch thread each: the same fit as alone
         assert np.allclose(a.coef_, b.coef_, rtol=1e-5, atol=1e-7)
@@ -450,7 +458,7 @@ def test_choose_penalty_tolerance_takes_the_sparsest_within_it():
 def test_search_table_reports_the_share_of_non_zero_weights():
     Xtr, ytr, Xdv, ydv, _, _ = planted()
     fitted = {}
-    table, best = search_regularization(Xtr, ytr, Xdv, ydv, grid=[(0.0, 0.0), (3e-2, 3e-2)], probe_params=FAST,
+    table, best = search_regularization(Xtr, ytr, Xdv, ydv, grid=[(0.0, 0.0), (3e-2, 3e-2)], estimator=est(0, 0),
                                         criterion="tolerance", tolerance=0.05, fitted=fitted)
     for (l1, l2), share in zip(table[["l1", "l2"]].itertuples(index=False), table["nonzero"]):
         coef = fitted[(l1, l2)].coef_
@@ -463,7 +471,7 @@ def test_zero_out_fills_the_training_mean_without_standardisation():
     X = rng.normal(size=(600, 6)).astype(np.float32)
     X[:, 3] += 40.0  # a neuron far from 0: a raw-0 fill moves the logits by 40 x its weight
     y = np.where(X[:, 0] + 0.5 * (X[:, 3] - 40) > 0, "A", "B")
-    probe = ev.make_probe(0, 0, dict(FAST, standardize=False)).fit(X[:400], y[:400])
+    probe = est(0, 0, dict(FAST, standardize=False)).fit(X[:400], y[:400])
     order = [0, 1, 2, 3, 4, 5]
     t = ablation(order, X[:400], y[:400], X[400:], y[400:], probe=probe, percents=[50], methods=("zero-out",))
     top = float(t.loc[t["selection"] == "top", "accuracy"].iloc[0])

@@ -8,9 +8,10 @@ from neuronbook.evaluate import CRITERIA
 from neuronbook.groundtruth import (RECALL_COLUMNS, plant_neurons, planted_recall, planting_plan,
                                     summarize_recall)
 from neuronbook.neurons import neuron_index
+from neuronbook.probe import ElasticNetProbe
 from neuronbook.rank import RANKERS
 
-FAST = {"epochs": 15, "batch_size": 64, "lr": 1e-2}
+FAST = ElasticNetProbe(epochs=15, batch_size=64, lr=1e-2)
 PROBE_FREE = sorted(set(RANKERS) - {"lca"})
 GRID = (0.0, 1e-3, 1e-2)
 K = 6
@@ -40,7 +41,7 @@ def noise():
 def table(noise, one_torch_thread):
     X_train, y_train, X_dev, y_dev, idx = noise
     return planted_recall(X_train, y_train, X_dev, y_dev, idx, k=K, strengths=(0.0, 4.0), seeds=(0, 1, 2),
-                          grid=GRID, probe_params=FAST)
+                          grid=GRID, estimator=FAST)
 
 
 # -- the plan -----------------------------------------------------------------------------------
@@ -200,8 +201,6 @@ def test_recall_rejects_bad_input(noise):
         planted_recall(*args, min_count=5000, grid=[], rankers=["probeless"])
     with pytest.raises(ValueError, match=r"unknown criteria \['best'\]"):
         planted_recall(*args, criteria=["best"])
-    with pytest.raises(ValueError, match=r"\['seed'\] are set by planted_recall"):
-        planted_recall(*args, probe_params={"seed": 1})
     with pytest.raises(ValueError, match="'lca' is not a probe-free ranker"):
         planted_recall(*args, rankers=["lca"])
     with pytest.raises(ValueError, match="X_dev must have the 30 columns"):

@@ -608,3 +608,31 @@ def test_a_target_never_reached_is_a_state_not_a_set():
     cmp = finetuning_comparison({"pos": r}, {"pos": r})
     assert np.isnan(cmp.overlap.loc[0, "jaccard"]) and np.isnan(cmp.overlap.loc[0, "mean_layer_shift"])
     assert cmp.summary["mean_relative_depth"].isna().all() and not cmp.summary["reached"].any()
+
+
+def test_the_result_carries_its_estimator(result, arrays):
+    """One carrier: ``estimator()`` is the config's probe with the chosen pair, unfitted; refitted it is the oracle."""
+    X, y, _, _ = arrays
+    chosen = result.regularization.loc[result.regularization["chosen"]].iloc[0]
+    assert result.best_params == {"l1": chosen["l1"], "l2": chosen["l2"]}
+    est = result.estimator()
+    assert not hasattr(est, "coef_")
+    assert est.get_params() == CONFIG.make_probe(**result.best_params).get_params()
+    assert (est.epochs, est.lr, est.batch_size, est.seed) == (CONFIG.epochs, CONFIG.lr, CONFIG.batch_size, CONFIG.seed)
+    refit = est.fit(X[:1000], y[:1000])
+    test_acc = result.oracle.set_index("split").loc["test", "accuracy"]
+    assert refit.score(X[1300:], y[1300:]) == pytest.approx(test_acc, abs=1e-9)
+    np.testing.assert_allclose(refit.coef_, result.coef, atol=1e-6)
+
+
+def test_verbs_have_no_penalty_defaults_of_their_own():
+    import inspect
+
+    import neuronbook as nb
+
+    verbs = [nb.oracle, nb.minimal_set, nb.ablation, nb.selectivity, nb.search_regularization, nb.random_baselines,
+             nb.disjoint_minimal_sets, nb.layerwise_probing, nb.planted_recall, nb.LCARanker]
+    for verb in verbs:
+        params = inspect.signature(verb).parameters
+        assert "estimator" in params and params["estimator"].default is None, verb.__name__
+        assert not {"l1", "l2", "probe_params"} & set(params), verb.__name__

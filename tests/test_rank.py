@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from neuronbook.neurons import neuron_index
+from neuronbook.probe import ElasticNetProbe
 from neuronbook.rank import (RANKERS, APRanker, IoURanker, LCARanker, ProbelessRanker, average_precision_scores,
                              bottom_neurons, bottom_ordering, get_ranker, iou_scores, neuron_ordering, neuron_scores,
                              ordering_from_scores, per_tag_ranking, probeless_scores, random_neurons, random_ordering,
@@ -172,7 +173,7 @@ def _planted(n=400, seed=0):
     return X, np.array(["NOUN", "VERB"])[z], neurons
 
 
-FAST_LCA = {"l1": 0, "l2": 0, "probe_params": {"epochs": 30, "lr": 0.05, "batch_size": None}}
+FAST_LCA = {"estimator": ElasticNetProbe(l1=0, l2=0, epochs=30, lr=0.05, batch_size=None)}
 # The IoU quantile must leave as many firing words as the tag has (about half of them here).
 PARAMS = {"lca": FAST_LCA, "probeless": {}, "iou": {"quantile": 0.5}, "ap": {}}
 
@@ -182,7 +183,9 @@ def test_registry():
     assert all(cls.name == name for name, cls in RANKERS.items())
     r = get_ranker("iou", quantile=0.9)
     assert isinstance(r, IoURanker) and r.get_params() == {"quantile": 0.9, "two_sided": True}
-    assert get_ranker("lca", l1=0.1).l1 == 0.1
+    template = ElasticNetProbe(l1=0.1, l2=0.1)
+    ranker = get_ranker("lca", estimator=template)
+    assert ranker.estimator is template and ranker._probe() is not template and ranker._probe().l1 == 0.1
 
 
 def test_get_ranker_errors_name_the_valid_choices():
@@ -190,10 +193,8 @@ def test_get_ranker_errors_name_the_valid_choices():
         get_ranker("gauss")
     with pytest.raises(TypeError, match=r"no parameter\(s\) \['quantil'\]; valid: \['quantile', 'two_sided'\]"):
         get_ranker("iou", quantil=0.5)
-    with pytest.raises(TypeError, match="unknown probe parameter"):
-        LCARanker(probe_params={"epoch": 3}).rank(np.zeros((4, 2)), ["a", "b", "a", "b"])
-    with pytest.raises(ValueError, match="not in probe_params"):
-        LCARanker(probe_params={"l1": 3}).rank(np.zeros((4, 2)), ["a", "b", "a", "b"])
+    with pytest.raises(TypeError, match=r"no parameter\(s\) \['l1'\]"):
+        get_ranker("lca", l1=3)
 
 
 @pytest.mark.parametrize("name", sorted(RANKERS))

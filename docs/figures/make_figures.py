@@ -33,7 +33,6 @@ from neuronbook import analysis as an
 from neuronbook import plots
 from neuronbook.config import LCAConfig
 from neuronbook.lca import prepare, run_lca
-from neuronbook.probe import ElasticNetProbe
 from neuronbook.rank import RANKERS, get_ranker
 
 OUT = Path(__file__).resolve().parent
@@ -77,7 +76,7 @@ def lca(model_key, task):
         # comparison, and one search less per task. Only the minimal set and accuracies are
         # compared, so no control task; zero-out is the cheapest ablation a config allows.
         pre = lca("pretrained", task)
-        cfg = cfg.replace(l1=pre.info["l1"], l2=pre.info["l2"], control=False, ablation_methods=["zero-out"])
+        cfg = cfg.replace(l1=pre.best_params["l1"], l2=pre.best_params["l2"], control=False, ablation_methods=["zero-out"])
     t = time.perf_counter()
     res = run_lca(cfg, progress=False)
     log.info("LCA %s %s: %.0f s", model_key, task, time.perf_counter() - t)
@@ -119,10 +118,9 @@ def step_layerwise():
             r = lca(model_key, task)
             _, a = data(model_key, task)
             # LCA's penalties with bigger batches and a higher rate: 42 fits in minutes, not half an hour
-            params = r.config.replace(batch_size=1024, lr=1e-2).probe_params()
-            probe = ElasticNetProbe(l1=r.info["l1"], l2=r.info["l2"], seed=r.config.seed, **params)
+            probe = r.config.replace(batch_size=1024, lr=1e-2).make_probe(**r.best_params)
             lw = an.layerwise_probing(a["X_train"], a["y_train"], a["X_test"], a["y_test"], a["neurons"],
-                                      X_dev=a["X_dev"], y_dev=a["y_dev"], probe=probe, progress=False)
+                                      X_dev=a["X_dev"], y_dev=a["y_dev"], estimator=probe, progress=False)
             frames.append(lw.assign(model=model_key, task=task))
     lw = pd.concat(frames, ignore_index=True)
     save(lw, "layerwise")
@@ -151,8 +149,7 @@ def step_redundancy(max_sets=10):
     _, a = data("pretrained", "xpos")
     t = time.perf_counter()
     res = an.disjoint_minimal_sets(a["X_train"], a["y_train"], a["X_dev"], a["y_dev"], a["X_test"], a["y_test"],
-                                   neurons=a["neurons"], l1=r.info["l1"], l2=r.info["l2"],
-                                   probe_params=r.config.probe_params(), delta=r.config.delta,
+                                   neurons=a["neurons"], estimator=r.estimator(), delta=r.config.delta,
                                    seed=r.config.seed, max_sets=max_sets, progress=False)
     log.info("disjoint sets: %.0f s", time.perf_counter() - t)
     save(res.summary, "xpos_disjoint_sets")
@@ -227,7 +224,7 @@ def step_languages():
                         ablation_methods=["zero-out"])
     first = LANGUAGES[0]
     ref = run_lca(base.replace(data=f"pmb:{first}"), progress=False)
-    reg = {"l1": ref.info["l1"], "l2": ref.info["l2"]}
+    reg = ref.best_params
     res = {first: ref}
     for lang in LANGUAGES[1:]:
         res[lang] = run_lca(base.replace(data=f"pmb:{lang}", **reg), progress=False)

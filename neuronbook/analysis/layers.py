@@ -88,7 +88,7 @@ def _as_list(by) -> list[str]:
 # ----------------------------------------------------------------------------- layer-wise probing
 
 
-def layerwise_probing(X_train, y_train, X_test, y_test, neurons=None, *, X_dev=None, y_dev=None, probe=None,
+def layerwise_probing(X_train, y_train, X_test, y_test, neurons=None, *, X_dev=None, y_dev=None, estimator=None,
                       layers: Sequence[int] | None = None, progress="auto") -> pd.DataFrame:
     """Accuracy of a probe trained on each layer alone.
 
@@ -104,8 +104,9 @@ def layerwise_probing(X_train, y_train, X_test, y_test, neurons=None, *, X_dev=N
         labelled DataFrames.
     X_dev, y_dev : optional
         Validation words: the probe keeps its best epoch on them, and ``dev_accuracy`` is reported.
-    probe : ElasticNetProbe, optional
-        Template whose parameters every per-layer probe copies (default ``ElasticNetProbe()``).
+    estimator : ElasticNetProbe, optional
+        The unfitted probe every per-layer fit copies (``LCAResult.estimator()``: the analysis's own;
+        default ``ElasticNetProbe()``).
     layers : sequence of int, optional
         Layers to probe (default: every layer among the neurons).
     progress : bool or "auto"
@@ -126,12 +127,12 @@ def layerwise_probing(X_train, y_train, X_test, y_test, neurons=None, *, X_dev=N
     >>> y = np.where(X[:, 3] > 0, "a", "b")            # the signal is in layer 1
     >>> from neuronbook.probe import ElasticNetProbe
     >>> probe = ElasticNetProbe(epochs=30, lr=0.05, batch_size=None)
-    >>> res = layerwise_probing(X[:200], y[:200], X[200:], y[200:], neuron_index([0, 1], 2), probe=probe,
+    >>> res = layerwise_probing(X[:200], y[:200], X[200:], y[200:], neuron_index([0, 1], 2), estimator=probe,
     ...                         progress=False)
     >>> res["layer"].tolist(), bool(res["accuracy"].iloc[1] > 0.9 > res["accuracy"].iloc[0])
     ([0, 1], True)
     """
-    from ..probe import ElasticNetProbe
+    from ..probe import clone
     from ..rank import _labelled
 
     X_train, idx = _labelled(X_train, neurons)
@@ -149,12 +150,10 @@ def layerwise_probing(X_train, y_train, X_test, y_test, neurons=None, *, X_dev=N
     unknown = sorted(set(layers) - set(all_layers))
     if unknown:
         raise ValueError(f"layer(s) {unknown} are not among the neurons (they cover layers {all_layers})")
-    template = probe if probe is not None else ElasticNetProbe()
-    params = template.get_params()
     rows = []
     for layer in tqdm(list(layers), desc="layer-wise probes", disable=not progress_enabled(progress)):
         cols = np.flatnonzero(layer_of == layer)
-        p = type(template)(**params)
+        p = clone(estimator)
         if X_dev is not None:
             p.fit(X_train[:, cols], y_train, X_dev[:, cols], y_dev)
         else:

@@ -206,7 +206,7 @@ class DisjointSets:
 
 
 def disjoint_minimal_sets(X_train, y_train, X_dev, y_dev, X_test=None, y_test=None, *, neurons=None,
-                          l1=1e-3, l2=1e-3, probe_params=None, delta=0.01, percents=None, search_stride=100,
+                          estimator=None, delta=0.01, percents=None, search_stride=100,
                           max_sets=10, seed=0, progress="auto") -> DisjointSets:
     """Find a minimal set, remove it, run LCA again on the rest; repeat while the target is reached.
 
@@ -226,8 +226,9 @@ def disjoint_minimal_sets(X_train, y_train, X_dev, y_dev, X_test=None, y_test=No
         Test words: adds the test accuracy of each set.
     neurons : MultiIndex or DataFrame, optional
         ``(layer, neuron)`` of each column (:meth:`ActivationStore.neurons`; default: one layer 0).
-    l1, l2, probe_params : optional
-        Probe settings, as in :func:`neuronbook.evaluate.oracle` (use LCA's chosen ones).
+    estimator : ElasticNetProbe, optional
+        The unfitted probe every fit copies (``LCAResult.estimator()``: LCA's chosen settings; ``None``:
+        ``ElasticNetProbe()``).
     delta : float
         Allowed relative loss of accuracy.
     percents : sequence of float, optional
@@ -238,6 +239,7 @@ def disjoint_minimal_sets(X_train, y_train, X_dev, y_dev, X_test=None, y_test=No
     max_sets : int
         Stop after this many sets even if the target is still reached.
     seed : int
+        Seed of the minimal-set searches' draws (the fits take the estimator's own).
     progress : bool or "auto"
 
     Returns
@@ -250,8 +252,10 @@ def disjoint_minimal_sets(X_train, y_train, X_dev, y_dev, X_test=None, y_test=No
     >>> z = rng.integers(0, 2, 600)
     >>> X = rng.normal(size=(600, 20)).astype("float32")
     >>> X[:, 3] += 8 * z; X[:, 12] += 8 * z               # two redundant copies of the signal
-    >>> res = disjoint_minimal_sets(X[:400], z[:400], X[400:], z[400:], l1=0, l2=0, percents=(5, 10, 50),
-    ...                             probe_params={"epochs": 30, "lr": 0.05, "batch_size": None}, progress=False)
+    >>> from neuronbook.probe import ElasticNetProbe
+    >>> est = ElasticNetProbe(l1=0, l2=0, epochs=30, lr=0.05, batch_size=None)
+    >>> res = disjoint_minimal_sets(X[:400], z[:400], X[400:], z[400:], estimator=est, percents=(5, 10, 50),
+    ...                             progress=False)
     >>> res.n_sets, sorted(res.sets["neuron"].tolist())
     (2, [3, 12])
     """
@@ -271,8 +275,7 @@ def disjoint_minimal_sets(X_train, y_train, X_dev, y_dev, X_test=None, y_test=No
     # n_layers counts the embeddings (layer 0), so the deepest analysed layer L gives L + 1
     n_layers = int(table["layer"].max()) + 1
     percents = PERCENT_GRID if percents is None else percents
-    common = dict(l1=l1, l2=l2, probe_params=probe_params, seed=seed)
-    _, acc = oracle(X_train, y_train, X_dev, y_dev, **common)
+    _, acc = oracle(X_train, y_train, X_dev, y_dev, estimator=estimator)
     oracle_dev = float(acc.loc[acc["split"] == "dev", "accuracy"].iloc[0])
     logger.info("disjoint sets: oracle dev accuracy %.4f, target %.4f", oracle_dev, oracle_dev * (1 - delta))
     remaining = np.arange(n_total)
@@ -282,13 +285,14 @@ def disjoint_minimal_sets(X_train, y_train, X_dev, y_dev, X_test=None, y_test=No
         if len(remaining) == 0:
             break
         sub = lambda X: None if X is None else np.asarray(X)[:, remaining]  # noqa: E731
-        probe, rest_acc = oracle(sub(X_train), y_train, sub(X_dev), y_dev, **common)
+        probe, rest_acc = oracle(sub(X_train), y_train, sub(X_dev), y_dev, estimator=estimator)
         ordering = neuron_ordering(probe.coef_, search_stride)[0]
         with warnings.catch_warnings():
             # a round that misses the target is how the search stops; the summary records it
             warnings.simplefilter("ignore", TargetNotReachedWarning)
             found, _ = minimal_set(ordering, sub(X_train), y_train, sub(X_dev), y_dev, sub(X_test), y_test,
-                                   oracle_accuracy=oracle_dev, delta=delta, percents=percents, **common)
+                                   oracle_accuracy=oracle_dev, delta=delta, percents=percents, estimator=estimator,
+                                   seed=seed)
         row = {"set": round_, "reached": bool(found["reached"]), "n_neurons": np.nan, "percent": np.nan,
                "dev_accuracy": found["dev_accuracy"], "test_accuracy": found["test_accuracy"],
                "remaining": len(remaining),

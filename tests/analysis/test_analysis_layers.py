@@ -43,7 +43,7 @@ FAST = ElasticNetProbe(epochs=40, lr=0.05, batch_size=None, l1=0, l2=0)
 def test_layerwise_probing_finds_the_planted_layer():
     X, y, idx = _planted(signal_layer=1)
     res = layerwise_probing(X[:400], y[:400], X[400:], y[400:], idx, X_dev=X[400:500], y_dev=y[400:500],
-                            probe=FAST, progress=False)
+                            estimator=FAST, progress=False)
     assert res.columns.tolist() == ["layer", "n_neurons", "accuracy", "train_accuracy", "dev_accuracy"]
     assert res["layer"].tolist() == [0, 1, 2]
     assert res["n_neurons"].tolist() == [4, 4, 4]
@@ -60,15 +60,15 @@ def test_layerwise_probing_finds_the_planted_layer():
 def test_layerwise_probing_takes_labelled_frames():
     X, y, idx = _planted(signal_layer=2)
     frame = pd.DataFrame(X, columns=idx)
-    res = layerwise_probing(frame.iloc[:400], y[:400], frame.iloc[400:], y[400:], probe=FAST, progress=False)
-    same = layerwise_probing(X[:400], y[:400], X[400:], y[400:], idx, probe=FAST, progress=False)
+    res = layerwise_probing(frame.iloc[:400], y[:400], frame.iloc[400:], y[400:], estimator=FAST, progress=False)
+    same = layerwise_probing(X[:400], y[:400], X[400:], y[400:], idx, estimator=FAST, progress=False)
     pd.testing.assert_frame_equal(res, same)
     assert int(res.set_index("layer")["accuracy"].idxmax()) == 2
 
 
 def test_layerwise_probing_subset_of_layers_and_errors():
     X, y, idx = _planted()
-    res = layerwise_probing(X[:400], y[:400], X[400:], y[400:], idx, layers=[2], probe=FAST, progress=False)
+    res = layerwise_probing(X[:400], y[:400], X[400:], y[400:], idx, layers=[2], estimator=FAST, progress=False)
     assert res["layer"].tolist() == [2]
     with pytest.raises(ValueError, match=r"layer\(s\) \[7\]"):
         layerwise_probing(X, y, X, y, idx, layers=[7], progress=False)
@@ -215,7 +215,7 @@ def test_layerwise_probing_real_model_pos_peaks_above_the_embeddings(shared_data
     y_test = np.concatenate(test.labels["upos"])
     probe = ElasticNetProbe(epochs=30, lr=1e-2, batch_size=512, l1=0, l2=0)
     res = layerwise_probing(s_train.activations(), y_train, s_test.activations(), y_test, s_train.neurons(),
-                            probe=probe, progress=False)
+                            estimator=probe, progress=False)
     acc = res.set_index("layer")["accuracy"]
     assert res["layer"].tolist() == list(range(7)) and res["n_neurons"].eq(384).all()
     majority = pd.Series(y_test).value_counts(normalize=True).iloc[0]

@@ -8,6 +8,7 @@ import pytest
 
 from neuronbook.analysis.redundancy import clustering_summary, correlation_clusters, correlation_dissimilarity
 from neuronbook.neurons import neuron_index
+from neuronbook.probe import ElasticNetProbe
 
 
 def test_dissimilarity_hand_checked():
@@ -76,7 +77,7 @@ def test_clustering_summary_by_layer():
 
 from neuronbook.analysis.redundancy import disjoint_minimal_sets  # noqa: E402
 
-PROBE = {"epochs": 30, "lr": 0.05, "batch_size": None}
+PROBE = ElasticNetProbe(l1=0, l2=0, epochs=30, lr=0.05, batch_size=None)
 
 
 def _redundant(copies, n=600, width=8, n_layers=3, seed=0):
@@ -94,7 +95,7 @@ def _redundant(copies, n=600, width=8, n_layers=3, seed=0):
 def test_disjoint_sets_count_planted_copies(copies):
     X, y, idx, planted = _redundant(copies)
     res = disjoint_minimal_sets(X[:400], y[:400], X[400:500], y[400:500], X[500:], y[500:], neurons=idx,
-                                l1=0, l2=0, probe_params=PROBE, percents=(5, 10, 50), progress=False)
+                                estimator=PROBE, percents=(5, 10, 50), progress=False)
     assert res.n_sets == len(copies)
     # each found set is one planted neuron, each in its own layer
     assert res.sets.columns.tolist() == ["set", "rank", "layer", "neuron"]
@@ -115,8 +116,7 @@ def test_disjoint_sets_count_planted_copies(copies):
 
 def test_disjoint_sets_max_sets_and_errors():
     X, y, idx, _ = _redundant([0, 1, 2])
-    res = disjoint_minimal_sets(X[:400], y[:400], X[400:], y[400:], neurons=idx, l1=0, l2=0,
-                                probe_params=PROBE, percents=(5, 10, 50), max_sets=2, progress=False)
+    res = disjoint_minimal_sets(X[:400], y[:400], X[400:], y[400:], neurons=idx, estimator=PROBE, percents=(5, 10, 50), max_sets=2, progress=False)
     assert res.n_sets == 2 and len(res.summary) == 2 and res.summary["reached"].all()
     assert res.summary["test_accuracy"].isna().all()  # no test words given
     with pytest.raises(ValueError, match="3 neuron labels for 24 columns"):
