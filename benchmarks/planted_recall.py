@@ -88,7 +88,8 @@ def main(argv=None):
                    help="comma-separated criteria of the criterion rows (default: all; gap adds refits per penalty)")
     p.add_argument("--tolerance", type=float, default=None,
                    help="the criteria's tolerance (default: LCAConfig's search_tolerance)")
-    p.add_argument("--out", default=os.path.join(HERE, "results", "planted_recall.csv"), help="CSV of the full table")
+    p.add_argument("--out", default=None,
+                   help="CSV of the full table (default results/planted_recall.csv; --quick: planted_recall_quick.csv)")
     p.add_argument("--markdown", action=argparse.BooleanOptionalAction, default=True,
                    help="print the markdown tables (default: on)")
     opts = p.parse_args(argv)
@@ -98,6 +99,8 @@ def main(argv=None):
     import neuronbook as nb
     from neuronbook.groundtruth import planted_recall, summarize_recall
 
+    if opts.out is None:  # a smoke run never overwrites the recorded table
+        opts.out = os.path.join(HERE, "results", "planted_recall_quick.csv" if opts.quick else "planted_recall.csv")
     seeds = range(opts.seeds if opts.seeds is not None else 1 if opts.quick else 3)
     strengths = opts.strengths or ((0.5, 2.0) if opts.quick else (0.25, 0.5, 1.0, 2.0))
     max_sentences = opts.max_sentences or (60 if opts.quick else None)

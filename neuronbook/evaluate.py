@@ -24,7 +24,8 @@ from tqdm.auto import tqdm
 
 from .config import DEFAULT_PERCENTS, DEFAULT_SEARCH_GRID
 from .exceptions import TargetNotReachedWarning
-from .probe import ElasticNetProbe, _column_layout, clone, fit_probes
+from .probe import (ElasticNetProbe, clone, column_means, encode_labels, fit_copies, masked_accuracies,
+                    predict_many)
 from .rank import neuron_ordering, random_neurons, random_ordering
 
 __all__ = [
@@ -217,8 +218,8 @@ def minimal_set(ordering, X_train, y_train, X_dev, y_dev, X_test=None, y_test=No
             if k not in results and k not in todo:
                 todo[k] = float(pct)
         prefixes = [ordering[:k] for k in todo]
-        models = list(zip(_refit(prefixes, X_train, y_train, estimator), prefixes))
-        dev_pred = _predictions(models, X_dev)
+        models = list(zip(fit_copies(estimator, X_train, y_train, prefixes), prefixes))
+        dev_pred = predict_many(models, X_dev)
         tests = _accuracies(models, X_test, y_test) if X_test is not None and y_test is not None else [None] * len(todo)
         for (k, pct), (probe, _), pred, test in zip(todo.items(), models, dev_pred, tests):
             correct = probe.classes_[pred] == y_dev  # unseen dev tags are errors, as in score()
@@ -385,7 +386,7 @@ def ablation(ordering, X_train, y_train, X_test, y_test, *, probe=None, percents
                 models[r] = (fitted[k], columns(*r))
         mine = [r for r in mine if r not in models]
         sets = [fit_columns(*r) for r in mine]
-        models.update({r: (m, c) for r, m, c in zip(mine, _refit(sets, X_train, y_train, estimator), sets)})
+        models.update({r: (m, c) for r, m, c in zip(mine, fit_copies(estimator, X_train, y_train, sets), sets)})
         bar.update(len(mine))
     models = [models[r] for r in refits]
     split_accs = [(s, _accuracies(models, X, y)) for s, X, y in splits]
@@ -396,7 +397,7 @@ def ablation(ordering, X_train, y_train, X_test, y_test, *, probe=None, percents
         if method == "retrain":
             accs = retrained[(pct, sel)]
         elif method == "zero-out":  # every other weight zeroed: the others at the probe's mean
-            accs = [(s, _missing_accuracies(probe, X, y, [(cols, True, fill)])[0]) for s, X, y in splits]
+            accs = [(s, masked_accuracies(probe, X, y, [(cols, True, fill)])[0]) for s, X, y in splits]
             bar.update()
         rows += [{"selection": sel, "method": method, "percent": float(pct), "n_neurons": k, "split": s,
                   "accuracy": a} for s, a in accs]
@@ -450,7 +451,7 @@ def selectivity(X_train, y_train, control_train, X_test, y_test, control_test, *
             columns.append(cols)
             labels.append(y_score)
     probes = fit_many(jobs)
-    preds = _predictions(list(zip(probes, columns)), X_test)
+    preds = predict_many(list(zip(probes, columns)), X_test)
     accs = [float(np.mean(p.classes_[pred] == np.asarray(lab))) for p, pred, lab in zip(probes, preds, labels)]
     rows = []
     for i, (name, cols) in enumerate(selections.items()):
@@ -513,7 +514,7 @@ def search_regularization(X_train, y_train, X_dev, y_dev, *, estimator=None, gri
         X_train, y_train = X_train[pick], np.asarray(y_train)[pick]
     bar = tqdm(total=len(grid), disable=not progress, desc="regularisation", leave=False)
     # every penalty on the same mini-batches: one product per batch for all of them
-    probes = _refit([None] * len(grid), X_train, y_train, estimator, penalties=grid)
+    probes = fit_copies(estimator, X_train, y_train, [None] * len(grid), penalties=grid)
     bar.update(len(grid))
     bar.close()
     dev_accs = _accuracies([(p, None) for p in probes], X_dev, y_dev)
@@ -549,7 +550,7 @@ def _gap_columns(table, probes, X_train, y_train, X_dev, y_dev, *, percent, tole
         l1, l2 = table.loc[i, "l1"], table.loc[i, "l2"]
         for name, cols in (("top", order[:k]), ("random", rand), ("bottom", order[len(order) - k:])):
             jobs.append((i, name, l1, l2, cols))
-    subs = _refit([job[4] for job in jobs], X_train, y_train, estimator, penalties=[(job[2], job[3]) for job in jobs])
+    subs = fit_copies(estimator, X_train, y_train, [job[4] for job in jobs], penalties=[(job[2], job[3]) for job in jobs])
     accs = _accuracies([(p, job[4]) for p, job in zip(subs, jobs)], X_dev, y_dev)
     for (i, name, _, _, _), acc in zip(jobs, accs):
         table.loc[i, name] = acc
@@ -643,77 +644,13 @@ def choose_penalty(table, criterion="tolerance", *, tolerance=0.01, n_dev=None):
 _BASELINE_STREAM = 0xB45E
 
 
-def _refit(sets, X_train, y_train, estimator, penalties=None):
-    """Copies of ``estimator`` fitted on column sets of ``X_train`` (``None``: all), together where they can be.
-
-    Sets that are prefixes of one ordering, or that have one size, share each mini-batch
-    (:func:`~neuronbook.probe.fit_probes`); ``penalties`` gives each set its own ``(l1, l2)``.
-    """
-    sets = list(sets)
-    if penalties is None:
-        make = [lambda: clone(estimator)] * len(sets)
-    else:
-        make = [lambda a=a, b=b: clone(estimator, l1=a, l2=b) for a, b in penalties]
-    if not (estimator is None or isinstance(estimator, ElasticNetProbe)):  # another estimator: fitted one by one
-        return [m().fit(X_train if c is None else X_train[:, c], y_train) for m, c in zip(make, sets)]
-    if _column_layout(sets, X_train.shape[1]) is not None:  # nested prefixes, or sets of one size
-        return fit_probes([m() for m in make], X_train, y_train, sets)
-    out = [None] * len(sets)
-    by_size = {}
-    for i, c in enumerate(sets):
-        by_size.setdefault(len(c), []).append(i)
-    for idx in by_size.values():
-        for i, p in zip(idx, fit_probes([make[i]() for i in idx], X_train, y_train, [sets[i] for i in idx])):
-            out[i] = p
-    return out
-
-
-def _predictions(models, X):
-    """Predicted class positions (into each probe's ``classes_``) of many fitted probes, one pass over ``X``.
-
-    ``models``: ``(probe, columns)`` pairs, ``columns`` the neurons the probe was fitted on (``None``:
-    all).  Each block of rows is read once for all the probes, instead of once per probe.
-    """
-    import torch
-
-    from .probe import BLOCK_BYTES, _Selection
-
-    data = _Selection(X)
-    folded = []
-    for probe, cols in models:
-        W, b = probe._raw_weights()
-        folded.append((None if cols is None else torch.from_numpy(np.array(cols, dtype=np.int64)),
-                       W.t().contiguous(), b))
-    out = [np.empty(data.n, np.int64) for _ in models]
-    step = max(1, BLOCK_BYTES // (4 * max(data.d, 1)))
-    buf = np.empty((min(step, data.n), data.d), np.float32)
-    with torch.no_grad():
-        for start in range(0, data.n, step):
-            stop = min(start + step, data.n)
-            Xb = data.take_into(np.arange(start, stop), buf)
-            Xt = torch.from_numpy(Xb)
-            for i, (cols, Wt, b) in enumerate(folded):
-                Xc = Xt if cols is None else torch.index_select(Xt, 1, cols)
-                out[i][start:stop] = torch.addmm(b, Xc, Wt).argmax(1).numpy()
-    return out
-
-
 def _accuracies(models, X, y):
     """Accuracy of each ``(probe, columns)`` on ``(X, y)`` (labels unseen in training count as errors)."""
-    from .probe import encode_labels
-
     if not all(isinstance(probe, ElasticNetProbe) for probe, _ in models):  # any other estimator: its own score
         return [probe.score(X if cols is None else X[:, cols], y) for probe, cols in models]
     y = np.asarray(y)
     return [float(np.mean(pred == encode_labels(y, probe.classes_)))
-            for (probe, _), pred in zip(models, _predictions(models, X))]
-
-
-def _train_mean(X):
-    """Float64 mean of every column, block by block (no copy of X)."""
-    from .probe import _column_stats, _Selection
-
-    return _column_stats(_Selection(X))[0]
+            for (probe, _), pred in zip(models, predict_many(models, X))]
 
 
 def _mean_fill(probe, X_train):
@@ -722,64 +659,7 @@ def _mean_fill(probe, X_train):
     A standardising probe already centres on that mean (``None``: zeroed weights do it); a raw-input
     probe's zeroed weight would put the neuron at a raw 0, off its distribution for outlier dimensions.
     """
-    return None if bool(getattr(probe, "standardize", True)) else _train_mean(X_train)
-
-
-def _missing_accuracies(probe, X, y, jobs):
-    """Accuracy of the trained ``probe`` on ``(X, y)`` with neurons missing, for many neuron sets in one pass.
-
-    ``jobs``: ``(columns, keep, fill)`` triples; ``keep=True``: only ``columns`` are seen, else they are
-    the missing ones; ``fill``: one value per neuron that a missing neuron takes (raw units), or
-    ``None`` for the probe's own mean (zeroed weights: with standardisation the neuron sits at its
-    training mean, without it at 0).  Logits are linear in the neurons, so a job costs its own
-    neurons' share of the full product: with ``W' = coef / scale``,
-    ``logits = b + sum_j W'_j (x_j - mean_j)`` and a missing neuron's ``x_j`` is replaced by its fill.
-    Labels unseen in training count as errors, as in :meth:`ElasticNetProbe.score`.
-    """
-    import torch  # for the products: its gathers and matrix products use every core (numpy's gather uses one)
-
-    from .probe import BLOCK_BYTES, _Selection, encode_labels
-
-    data = _Selection(X)
-    y_idx = encode_labels(np.asarray(y), probe.classes_)
-    if len(y_idx) != data.n:
-        raise ValueError(f"X has {data.n} rows but y has {len(y_idx)} labels")
-    mean = np.asarray(probe.mean_, np.float64)
-    Wr = (np.asarray(probe.coef_, np.float64) / np.asarray(probe.scale_, np.float64))  # C x d
-    base = np.asarray(probe.intercept_, np.float64) - Wr @ mean  # logits of x = 0
-    everything = np.ones(data.d, bool)
-    need_full, parts, by_key = False, {}, {}
-    for i, (cols, keep, fill) in enumerate(jobs):
-        cols = np.asarray(cols, dtype=np.int64)
-        f = mean if fill is None else np.asarray(fill, np.float64)
-        if keep:  # the seen neurons' product, plus every other neuron at its fill
-            others = everything.copy()
-            others[cols] = False
-            const = base + Wr[:, others] @ f[others]
-        else:  # the full product, minus the missing neurons' share, plus their fill
-            const = Wr[:, cols] @ f[cols]
-            need_full = True
-        key = cols.tobytes()  # keep and remove of one set share its product
-        if key not in parts:  # np.array copies: a reversed (negative-stride) selection is not a valid tensor
-            parts[key] = (torch.from_numpy(np.array(cols)), torch.from_numpy(np.array(Wr[:, cols].T, np.float32)))
-        by_key.setdefault(key, []).append((i, torch.from_numpy(const.astype(np.float32)), keep))
-    Wr32 = torch.from_numpy(np.array(Wr.T, np.float32))
-    base32 = torch.from_numpy(base.astype(np.float32))
-    hits = np.zeros(len(jobs), np.int64)
-    step = max(1, BLOCK_BYTES // (4 * max(data.d, 1)))
-    buf = np.empty((min(step, data.n), data.d), np.float32)
-    with torch.no_grad():
-        for start in range(0, data.n, step):
-            stop = min(start + step, data.n)
-            Xb = torch.from_numpy(data.take_into(np.arange(start, stop), buf))
-            yb = torch.as_tensor(y_idx[start:stop])
-            full = torch.addmm(base32, Xb, Wr32) if need_full else None
-            for key, (cols, Wc) in parts.items():
-                part = torch.index_select(Xb, 1, cols) @ Wc
-                for i, const, keep in by_key[key]:
-                    logits = (part + const) if keep else (full - part + const)
-                    hits[i] += int((logits.argmax(1) == yb).sum())
-    return (hits / max(data.n, 1)).tolist()
+    return None if bool(getattr(probe, "standardize", True)) else column_means(X_train)
 
 
 def baseline_seeds(seed, n_draws, exclude=()):
@@ -946,12 +826,12 @@ def random_baselines(ordering_or_selected_columns, X_train, y_train, X_test, y_t
                     zero_jobs.append((len(rows), (drawn, variant == "keep-selected", fill)))
                 rows.append({"baseline": base, "method": method, "variant": variant, "draw": d, "seed": s,
                              "n_neurons": len(drawn), "accuracy": acc})
-    subs = _refit([kept for _, kept in refit_jobs], X_train, y_train, estimator)
+    subs = fit_copies(estimator, X_train, y_train, [kept for _, kept in refit_jobs])
     accs = _accuracies([(p, kept) for p, (_, kept) in zip(subs, refit_jobs)], X_test, y_test)
     for (i, _), acc in zip(refit_jobs, accs):
         rows[i]["accuracy"] = acc
     if zero_jobs:
-        accs = _missing_accuracies(probe, X_test, y_test, [job for _, job in zero_jobs])
+        accs = masked_accuracies(probe, X_test, y_test, [job for _, job in zero_jobs])
         for (i, _), acc in zip(zero_jobs, accs):
             rows[i]["accuracy"] = acc
     cols = ["baseline", "method", "variant", "draw", "seed", "n_neurons", "accuracy"]
@@ -1098,7 +978,7 @@ def ablation_variants(ordering, X_train, y_train, X_test, y_test, *, probe, perc
     accs = {}
     for s, X, y in tqdm(splits, disable=not progress, desc="ablation variants", leave=False):
         # one pass over the split for every job: each costs only its own neurons' share of the logits
-        accs[s] = _missing_accuracies(probe, X, y, specs)
+        accs[s] = masked_accuracies(probe, X, y, specs)
     rows = [{"percent": float(pct), "selection": sel, "variant": variant, "fill": how,
              "n_neurons": n_for_percent(n_total, pct), "split": s, "accuracy": accs[s][i]}
             for i, (pct, sel, variant, how) in enumerate(jobs) for s, _, _ in splits]

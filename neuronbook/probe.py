@@ -24,7 +24,8 @@ from tqdm.auto import tqdm
 
 from .exceptions import UnseenLabelsWarning
 
-__all__ = ["ArrayView", "ElasticNetProbe", "clone", "encode_labels", "fit_probes"]
+__all__ = ["ArrayView", "ElasticNetProbe", "clone", "column_means", "encode_labels", "fit_copies", "fit_probes",
+           "masked_accuracies", "predict_many"]
 
 logger = logging.getLogger(__name__)
 
@@ -1042,3 +1043,149 @@ def clone(estimator=None, **changes):
         raise ValueError(f"{type(estimator).__name__} has no parameter(s) {unknown}; valid: {sorted(params)}")
     params.update(changes)
     return type(estimator)(**params)
+
+
+# -- many probes at once: fits on column sets, one pass over the rows to score them --------------------------------
+
+def fit_copies(estimator, X, y, column_sets, penalties=None):
+    """Copies of ``estimator`` fitted on column sets of ``X`` (``None``: all columns), together where they can be.
+
+    Sets that are prefixes of one ordering, or that have one size, share each mini-batch
+    (:func:`fit_probes`); other sets are grouped by size.  ``penalties`` gives each set its own
+    ``(l1, l2)``.  An estimator that is not an :class:`ElasticNetProbe` is fitted set by set.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 4)).astype("float32"); y = (X[:, 1] > 0).astype(int)
+    >>> fits = fit_copies(ElasticNetProbe(epochs=3), X, y, [[1], [1, 0], None])
+    >>> [p.coef_.shape[1] for p in fits]
+    [1, 2, 4]
+    """
+    sets = list(column_sets)
+    if penalties is None:
+        make = [lambda: clone(estimator)] * len(sets)
+    else:
+        make = [lambda a=a, b=b: clone(estimator, l1=a, l2=b) for a, b in penalties]
+    if not (estimator is None or isinstance(estimator, ElasticNetProbe)):
+        return [m().fit(X if c is None else X[:, c], y) for m, c in zip(make, sets)]
+    if _column_layout(sets, X.shape[1]) is not None:  # nested prefixes, or sets of one size
+        return fit_probes([m() for m in make], X, y, sets)
+    out = [None] * len(sets)
+    by_size = {}
+    for i, c in enumerate(sets):
+        by_size.setdefault(X.shape[1] if c is None else len(c), []).append(i)
+    for idx in by_size.values():
+        for i, p in zip(idx, fit_probes([make[i]() for i in idx], X, y, [sets[i] for i in idx])):
+            out[i] = p
+    return out
+
+
+def _float_blocks(data):
+    """``(start, stop, float32 tensor)`` over the rows of a selection, one reused buffer of about
+    :data:`BLOCK_BYTES`: the one loop every many-probe scorer below reads the rows with."""
+    step = max(1, BLOCK_BYTES // (4 * max(data.d, 1)))
+    buf = np.empty((min(step, data.n), data.d), np.float32)
+    for start in range(0, data.n, step):
+        stop = min(start + step, data.n)
+        yield start, stop, torch.from_numpy(data.take_into(np.arange(start, stop), buf))
+
+
+def predict_many(models, X):
+    """Predicted class positions (into each probe's ``classes_``) of many fitted probes, one pass over ``X``.
+
+    ``models``: ``(probe, columns)`` pairs, ``columns`` the columns of ``X`` the probe was fitted on
+    (``None``: all).  Each block of rows is read once for all the probes instead of once per probe.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3)).astype("float32"); y = np.where(X[:, 2] > 0, "a", "b")
+    >>> p = ElasticNetProbe(l1=0, l2=0, epochs=20, lr=1e-2, batch_size=32).fit(X[:, [2]], y)
+    >>> pred = predict_many([(p, [2])], X)[0]
+    >>> bool(np.mean(p.classes_[pred] == y) > 0.95)
+    True
+    """
+    data = _Selection(X)
+    folded = []
+    for probe, cols in models:
+        W, b = probe._raw_weights()
+        folded.append((None if cols is None else torch.from_numpy(np.array(cols, dtype=np.int64)),
+                       W.t().contiguous(), b))
+    out = [np.empty(data.n, np.int64) for _ in models]
+    with torch.no_grad():
+        for start, stop, Xt in _float_blocks(data):
+            for i, (cols, Wt, b) in enumerate(folded):
+                Xc = Xt if cols is None else torch.index_select(Xt, 1, cols)
+                out[i][start:stop] = torch.addmm(b, Xc, Wt).argmax(1).numpy()
+    return out
+
+
+def column_means(X):
+    """Float64 mean of every column of ``X``, block by block (no copy of ``X``).
+
+    Examples
+    --------
+    >>> column_means(np.array([[1.0, 2.0], [3.0, 6.0]], np.float32)).tolist()
+    [2.0, 4.0]
+    """
+    return _column_stats(_Selection(X))[0]
+
+
+def masked_accuracies(probe, X, y, jobs):
+    """Accuracy of the trained ``probe`` on ``(X, y)`` with neurons missing, for many neuron sets in one pass.
+
+    ``jobs``: ``(columns, keep, fill)`` triples; ``keep=True``: only ``columns`` are seen, else they are
+    the missing ones; ``fill``: one value per neuron that a missing neuron takes (raw units), or
+    ``None`` for the probe's own mean (zeroed weights: with standardisation the neuron sits at its
+    training mean, without it at 0).  Logits are linear in the neurons, so a job costs its own
+    neurons' share of the full product: with ``W' = coef / scale``,
+    ``logits = b + sum_j W'_j (x_j - mean_j)`` and a missing neuron's ``x_j`` is replaced by its fill.
+    Labels unseen in training count as errors, as in :meth:`ElasticNetProbe.score`.  Torch does the
+    products: its gathers and matrix products use every core (numpy's gather uses one).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(300, 4)).astype("float32"); y = np.where(X[:, 0] > 0, "a", "b")
+    >>> p = ElasticNetProbe(l1=0, l2=0, epochs=20, lr=1e-2, batch_size=32).fit(X, y)
+    >>> keep0, drop0 = masked_accuracies(p, X, y, [([0], True, None), ([0], False, None)])
+    >>> bool(keep0 > 0.95 and drop0 < 0.7)
+    True
+    """
+    data = _Selection(X)
+    y_idx = encode_labels(np.asarray(y), probe.classes_)
+    if len(y_idx) != data.n:
+        raise ValueError(f"X has {data.n} rows but y has {len(y_idx)} labels")
+    mean = np.asarray(probe.mean_, np.float64)
+    Wr = (np.asarray(probe.coef_, np.float64) / np.asarray(probe.scale_, np.float64))  # C x d
+    base = np.asarray(probe.intercept_, np.float64) - Wr @ mean  # logits of x = 0
+    everything = np.ones(data.d, bool)
+    need_full, parts, by_key = False, {}, {}
+    for i, (cols, keep, fill) in enumerate(jobs):
+        cols = np.asarray(cols, dtype=np.int64)
+        f = mean if fill is None else np.asarray(fill, np.float64)
+        if keep:  # the seen neurons' product, plus every other neuron at its fill
+            others = everything.copy()
+            others[cols] = False
+            const = base + Wr[:, others] @ f[others]
+        else:  # the full product, minus the missing neurons' share, plus their fill
+            const = Wr[:, cols] @ f[cols]
+            need_full = True
+        key = cols.tobytes()  # keep and remove of one set share its product
+        if key not in parts:  # np.array copies: a reversed (negative-stride) selection is not a valid tensor
+            parts[key] = (torch.from_numpy(np.array(cols)), torch.from_numpy(np.array(Wr[:, cols].T, np.float32)))
+        by_key.setdefault(key, []).append((i, torch.from_numpy(const.astype(np.float32)), keep))
+    Wr32 = torch.from_numpy(np.array(Wr.T, np.float32))
+    base32 = torch.from_numpy(base.astype(np.float32))
+    hits = np.zeros(len(jobs), np.int64)
+    with torch.no_grad():
+        for start, stop, Xb in _float_blocks(data):
+            yb = torch.as_tensor(y_idx[start:stop])
+            full = torch.addmm(base32, Xb, Wr32) if need_full else None
+            for key, (cols, Wc) in parts.items():
+                part = torch.index_select(Xb, 1, cols) @ Wc
+                for i, const, keep in by_key[key]:
+                    logits = (part + const) if keep else (full - part + const)
+                    hits[i] += int((logits.argmax(1) == yb).sum())
+    return (hits / max(data.n, 1)).tolist()

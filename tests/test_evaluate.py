@@ -8,7 +8,7 @@ import neuronbook.evaluate as ev
 from neuronbook.evaluate import (DEFAULT_REGULARIZATION_GRID, PERCENT_GRID, ablation, ablation_variants,
                                  baseline_seeds, baseline_summary, layer_matched_neurons, minimal_set,
                                  n_for_percent, oracle, random_baselines, search_regularization, selectivity)
-from neuronbook.probe import ElasticNetProbe
+from neuronbook.probe import ElasticNetProbe, masked_accuracies, predict_many
 from neuronbook.rank import random_neurons
 from neuronbook.exceptions import TargetNotReachedWarning, UnseenLabelsWarning
 
@@ -390,7 +390,7 @@ def test_missing_neurons_scored_in_one_pass_equal_refilled_inputs():
     fills = {"mean": None, "zero": np.zeros(X.shape[1]), "other": rng.normal(size=X.shape[1])}
     jobs = [(rng.choice(X.shape[1], k, replace=False), keep, name) for k in (1, 5, 20) for keep in (True, False)
             for name in fills]
-    got = ev._missing_accuracies(probe, Xt, yt, [(c, keep, fills[f]) for c, keep, f in jobs])
+    got = masked_accuracies(probe, Xt, yt, [(c, keep, fills[f]) for c, keep, f in jobs])
     for (cols, keep, name), acc in zip(jobs, got):
         missing = np.ones(X.shape[1], bool)
         missing[cols] = False
@@ -404,10 +404,10 @@ def test_missing_neurons_scored_in_one_pass_equal_refilled_inputs():
 
 def test_predictions_of_many_probes_in_one_pass():
     X, y, _, _, Xt, yt = planted(n=1200)
-    sets = [None, [3, 1], [11, 3, 2]]
+    sets = [None, [3, 1], [11, 3, 2]]  # the probe's predict_many, with evaluate's accuracies on top
     probes = [est(1e-3, 1e-3, {"epochs": 10, "lr": 1e-2, "batch_size": 32}).fit(X if c is None else X[:, c], y)
               for c in sets]
-    preds = ev._predictions(list(zip(probes, sets)), Xt)
+    preds = predict_many(list(zip(probes, sets)), Xt)
     for p, c, pred in zip(probes, sets, preds):
         assert np.array_equal(p.classes_[pred], p.predict(Xt if c is None else Xt[:, c]))
     accs = ev._accuracies(list(zip(probes, sets)), Xt, yt)
