@@ -34,7 +34,7 @@ def main(argv=None):
 
     import neuronbook as nb
     from neuronbook import evaluate as ev
-    from neuronbook.lca import _store_view, split_store_rows
+    from neuronbook.lca.data import split_store_rows, store_view
 
     overrides = {"task": "xpos", "progress": False}
     if opts.model:
@@ -44,7 +44,7 @@ def main(argv=None):
     data = nb.prepare(**overrides)
     c = data.config
     train, dev = split_store_rows(data.train_store, c.dev_fraction, c.seed)
-    view = _store_view(data.train_store)
+    view = store_view(data.train_store)
     X_train, X_dev = view[train].with_column_stats(), view[dev]
     y_train, y_dev = data.y_train[train], data.y_train[dev]
     grid = [(v, v) for v in c.search_grid]

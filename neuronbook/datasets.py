@@ -37,7 +37,7 @@ import pandas as pd
 from . import settings
 from .corpus import Corpus, read_conllu, read_corpus, read_pmb
 
-__all__ = ["DataNotFoundError", "data_dirs", "list_corpora", "load_corpus"]
+__all__ = ["DataNotFoundError", "corpus_file", "data_dirs", "list_corpora", "load_corpus"]
 
 logger = logging.getLogger(__name__)
 
@@ -152,6 +152,21 @@ def _find(collection: str, key: str, split: str, data_dir=None) -> tuple[Path | 
         if p.is_file():
             return p, tried
     return None, tried
+
+
+def corpus_file(name: str, split: str, data_dir=None) -> Path | None:
+    """The local file a named corpus split is read from, found without reading it (None: no data folder has it).
+
+    ``name`` is ``"ud:<treebank>"`` or ``"pmb:<lang>"``; the folders searched are :func:`data_dirs`.
+    Nothing is downloaded here.
+
+    Examples
+    --------
+    >>> corpus_file("ud:xx_nothing", "dev", data_dir="/nonexistent") is None
+    True
+    """
+    collection, key = _parse_name(name)
+    return _find(collection, key, split, data_dir)[0]
 
 
 def load_corpus(name: str, split: str | None = None, data_dir=None) -> Corpus:

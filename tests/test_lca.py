@@ -300,7 +300,7 @@ def tiny_corpus_dir(tmp_path):
 
 
 def test_run_lca_seeds_runs_and_caches_each(tmp_cache, tiny_corpus_dir, monkeypatch):
-    import neuronbook.lca as lca_mod
+    import neuronbook.lca.pipeline as lca_mod  # where run_lca looks its steps up
 
     train_file, test_file = tiny_corpus_dir
     cfg = LCAConfig(model="tiny-random", data="toy", train=str(train_file), test=str(test_file), task="upos",
@@ -319,7 +319,7 @@ def test_run_lca_seeds_runs_and_caches_each(tmp_cache, tiny_corpus_dir, monkeypa
 
 
 def test_run_lca_caches_the_whole_result(tmp_cache, tiny_corpus_dir, monkeypatch):
-    import neuronbook.lca as lca_mod
+    import neuronbook.lca.pipeline as lca_mod  # where run_lca looks its steps up
 
     train_file, test_file = tiny_corpus_dir
     cfg = LCAConfig(model="tiny-random", data="toy", train=str(train_file), test=str(test_file), task="upos",
@@ -337,7 +337,7 @@ def test_run_lca_caches_the_whole_result(tmp_cache, tiny_corpus_dir, monkeypatch
     assert "loaded_from_cache" in second.info and second_s < first_s
     pd.testing.assert_frame_equal(second.ranking, first.ranking, check_dtype=False)
     # the request index answers without parsing the corpus at all
-    monkeypatch.setattr(lca_mod, "_load_splits", lambda *a, **k: pytest.fail("parsed the corpus"))
+    monkeypatch.setattr(lca_mod, "load_splits", lambda *a, **k: pytest.fail("parsed the corpus"))
     assert "loaded_from_cache" in run_lca(cfg, progress=False).info
     # another setting is another result
     monkeypatch.undo()
@@ -456,7 +456,7 @@ def test_non_finite_activations_in_any_split_name_split_row_and_neuron(split, ba
 
 
 def test_finite_check_reads_row_blocks():
-    from neuronbook.lca import _check_finite
+    from neuronbook.lca.pipeline import _check_finite
 
     X = np.zeros((10, 3), np.float32)
     X[9, 2] = np.nan
@@ -500,7 +500,7 @@ def test_rare_tags_are_kept_with_a_warning():
 
 
 def test_enough_words_per_tag_gives_no_rare_tag_warning():
-    from neuronbook.lca import _check_classes
+    from neuronbook.lca.pipeline import _check_classes
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -578,10 +578,10 @@ def test_rare_tags_take_no_part_in_the_ranking(min_tag_count, first):
 
 
 def test_every_tag_rare_is_an_error_naming_the_setting():
-    from neuronbook.lca import _toy_result  # 50 training words per tag
+    from neuronbook.lca.result import toy_result  # 50 training words per tag
 
     with pytest.raises(ValueError, match="min_tag_count=60.*most frequent has 50"):
-        _toy_result().rerank(min_tag_count=60)
+        toy_result().rerank(min_tag_count=60)
 
 
 def test_a_target_never_reached_is_a_state_not_a_set():

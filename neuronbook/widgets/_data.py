@@ -16,8 +16,8 @@ def accuracy_table(result, split: str = "test", method: str = "retrain") -> pd.D
 
     Examples
     --------
-    >>> from neuronbook.lca import _toy_result
-    >>> accuracy_table(_toy_result()).columns.tolist()
+    >>> from neuronbook.lca.result import toy_result
+    >>> accuracy_table(toy_result()).columns.tolist()
     ['selection', 'method', 'percent', 'n_neurons', 'split', 'accuracy']
     """
     parts = []

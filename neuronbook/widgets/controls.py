@@ -105,9 +105,9 @@ def percent_slider(result, value: float | None = None, split: str = "test", meth
 
     Examples
     --------
-    >>> from neuronbook.lca import _toy_result
+    >>> from neuronbook.lca.result import toy_result
     >>> import pandas as pd
-    >>> r = _toy_result()
+    >>> r = toy_result()
     >>> r.curve = pd.DataFrame({"selection": ["top", "top"], "method": "retrain", "percent": [5.0, 10.0],
     ...                         "n_neurons": [1, 2], "split": "test", "accuracy": [0.5, 0.9]})
     >>> percent_slider(r, 9).value
@@ -257,8 +257,8 @@ def neuron_picker(result, top: int = 20, value=None) -> NeuronPicker:
 
     Examples
     --------
-    >>> from neuronbook.lca import _toy_result
-    >>> neuron_picker(_toy_result(), value=(0, 1)).value
+    >>> from neuronbook.lca.result import toy_result
+    >>> neuron_picker(toy_result(), value=(0, 1)).value
     (0, 1)
     """
     return NeuronPicker(result, top=top, value=value)

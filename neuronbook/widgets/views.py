@@ -245,8 +245,8 @@ def ranking_chart(result, top: int = 20):
 
     Examples
     --------
-    >>> from neuronbook.lca import _toy_result
-    >>> r = _toy_result().rerank()
+    >>> from neuronbook.lca.result import toy_result
+    >>> r = toy_result().rerank()
     >>> spec = ranking_chart(r).to_dict()
     >>> spec["params"][0]["name"], spec["mark"]["type"]
     ('neuron_pick', 'bar')
@@ -276,8 +276,8 @@ def weights_chart(weights: pd.DataFrame, title: str | None = None):
 
     Examples
     --------
-    >>> from neuronbook.lca import _toy_result
-    >>> weights_chart(_toy_result().neuron_weights(0, 0)).to_dict()["mark"]["type"]
+    >>> from neuronbook.lca.result import toy_result
+    >>> weights_chart(toy_result().neuron_weights(0, 0)).to_dict()["mark"]["type"]
     'bar'
     """
     import altair as alt
