@@ -33,7 +33,7 @@ _EXPORTS: dict[str, list[str]] = {
     "settings": ["cache_dir", "offline", "progress_enabled"],
     "exceptions": ["NeuronbookWarning", "TargetNotReachedWarning", "ApproximationWarning", "UnseenLabelsWarning",
                    "RareTagsWarning", "ClippedWordsWarning", "UnknownWordsWarning"],
-    "neurons": ["neuron_index", "as_neuron_index", "positions", "neuron_table", "relative_depth"],
+    "neurons": ["neuron_index", "as_neuron_index", "labelled_matrix", "positions", "neuron_table", "relative_depth"],
     "corpus": ["Corpus", "CorpusFormatError", "TASKS", "Task", "TaskKind", "available_tasks", "concat", "list_tasks",
                "read_columns", "read_conllu", "read_corpus", "read_parallel", "read_pmb", "read_tagged",
                "register_task", "task_labels", "unregister_task"],

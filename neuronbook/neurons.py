@@ -22,7 +22,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["neuron_index", "as_neuron_index", "positions", "neuron_table", "relative_depth"]
+__all__ = ["neuron_index", "as_neuron_index", "labelled_matrix", "positions", "neuron_table", "relative_depth"]
 
 NAMES = ("layer", "neuron")
 
@@ -118,3 +118,32 @@ def relative_depth(layer, n_layers: int):
     if (layer < 0).any() or (layer > n_layers - 1).any():
         raise ValueError(f"layers must lie in 0..{n_layers - 1} for n_layers={n_layers}")
     return layer / (n_layers - 1)
+
+
+def labelled_matrix(X, neurons=None):
+    """``(matrix, neuron labels)`` of an ndarray with ``neurons`` or of a labelled DataFrame.
+
+    What every ranker and analysis accepts as ``X``: a words x neurons array with ``neurons`` (a
+    ``(layer, neuron)`` index or table; default one layer 0), or a DataFrame whose columns are that index
+    (:meth:`ActivationStore.frame`).
+
+    Examples
+    --------
+    >>> X, idx = labelled_matrix(np.zeros((2, 3)), neuron_index([0], 3))
+    >>> X.shape, idx.tolist()
+    ((2, 3), [(0, 0), (0, 1), (0, 2)])
+    """
+    if isinstance(X, pd.DataFrame):
+        if isinstance(X.columns, pd.MultiIndex):
+            idx = as_neuron_index(X)
+            if neurons is not None and not as_neuron_index(neurons, X.shape[1]).equals(idx):
+                raise ValueError("X is a labelled DataFrame and `neurons` names other neurons; drop `neurons`")
+            return X.to_numpy(), idx
+        if neurons is None:
+            raise ValueError("X is a DataFrame whose columns are not a (layer, neuron) MultiIndex; label them "
+                             "(ActivationStore.frame does) or pass neurons=")
+        X = X.to_numpy()
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (words x neurons), got shape {X.shape}")
+    return X, as_neuron_index(neurons, X.shape[1])

@@ -31,7 +31,7 @@ import inspect
 import numpy as np
 import pandas as pd
 
-from .neurons import as_neuron_index, neuron_table
+from .neurons import as_neuron_index, labelled_matrix, neuron_table
 
 __all__ = [
     "top_neurons",
@@ -591,24 +591,6 @@ def ranking_overlap(a, b, k):
 
 # -- the ranker protocol ---------------------------------------------------------------------
 
-def _labelled(X, neurons):
-    """``(matrix, neuron labels)`` of an ndarray with ``neurons`` or of a labelled DataFrame."""
-    if isinstance(X, pd.DataFrame):
-        if isinstance(X.columns, pd.MultiIndex):
-            idx = as_neuron_index(X)
-            if neurons is not None and not as_neuron_index(neurons, X.shape[1]).equals(idx):
-                raise ValueError("X is a labelled DataFrame and `neurons` names other neurons; drop `neurons`")
-            return X.to_numpy(), idx
-        if neurons is None:
-            raise ValueError("X is a DataFrame whose columns are not a (layer, neuron) MultiIndex; label them "
-                             "(ActivationStore.frame does) or pass neurons=")
-        X = X.to_numpy()
-    X = np.asarray(X)
-    if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (words x neurons), got shape {X.shape}")
-    return X, as_neuron_index(neurons, X.shape[1])
-
-
 def _best_tags(classes, per):
     """The tag each neuron scores best for (ties: first tag in sorted order).
 
@@ -657,7 +639,7 @@ class Ranker:
             ``rank`` (1 = most salient), ``layer``, ``neuron``, ``tag`` (the tag the neuron serves
             best), ``score`` (the ranker's salience).
         """
-        X, idx = _labelled(X, neurons)
+        X, idx = labelled_matrix(X, neurons)
         y = np.asarray(y)
         if y.ndim != 1 or len(y) != len(X):
             raise ValueError(f"X must be words x neurons with one label per word: X {X.shape}, y {y.shape}")

@@ -133,16 +133,16 @@ def layerwise_probing(X_train, y_train, X_test, y_test, neurons=None, *, X_dev=N
     ([0, 1], True)
     """
     from ..probe import clone
-    from ..rank import _labelled
+    from ..neurons import labelled_matrix
 
-    X_train, idx = _labelled(X_train, neurons)
-    X_test, _ = _labelled(X_test, idx)
+    X_train, idx = labelled_matrix(X_train, neurons)
+    X_test, _ = labelled_matrix(X_test, idx)
     if X_train.shape[1] != X_test.shape[1]:
         raise ValueError(f"X_train {X_train.shape} and X_test {X_test.shape} must have the same columns")
     if (X_dev is None) != (y_dev is None):
         raise ValueError("give both X_dev and y_dev, or neither")
     if X_dev is not None:
-        X_dev, _ = _labelled(X_dev, idx)
+        X_dev, _ = labelled_matrix(X_dev, idx)
     layer_of = idx.get_level_values("layer").to_numpy()
     all_layers = sorted(np.unique(layer_of).tolist())
     if layers is None:

