@@ -27,6 +27,7 @@ from .exceptions import TargetNotReachedWarning
 from .probe import (ElasticNetProbe, clone, column_means, encode_labels, fit_copies, masked_accuracies,
                     predict_many)
 from .rank import neuron_ordering, random_neurons, random_ordering
+from .tables import COLUMNS
 
 __all__ = [
     "PERCENT_GRID",
@@ -136,7 +137,7 @@ def oracle(X_train, y_train, X_dev=None, y_dev=None, X_test=None, y_test=None, *
     probe = clone(estimator).fit(X_train, y_train) if probe is None else probe
     rows = [{"split": s, "accuracy": probe.score(X, y), "n_neurons": X.shape[1]}
             for s, X, y in _splits(train=(X_train, y_train), dev=(X_dev, y_dev), test=(X_test, y_test))]
-    return probe, pd.DataFrame(rows, columns=["split", "accuracy", "n_neurons"])
+    return probe, pd.DataFrame(rows, columns=list(COLUMNS["oracle"]))
 
 
 def minimal_set(ordering, X_train, y_train, X_dev, y_dev, X_test=None, y_test=None, *, oracle_accuracy,
@@ -286,7 +287,7 @@ def minimal_set(ordering, X_train, y_train, X_dev, y_dev, X_test=None, y_test=No
         if test_acc is not None:
             rows.append({"selection": "top", "method": "retrain", "percent": pct, "n_neurons": k, "split": "test",
                          "accuracy": test_acc})
-    curve = pd.DataFrame(rows, columns=["selection", "method", "percent", "n_neurons", "split", "accuracy"])
+    curve = pd.DataFrame(rows, columns=list(COLUMNS["curve"]))
     if bootstrap:
         correct = np.stack([results[k][1] for k in sizes])  # sizes x dev words
         boot = _bootstrap_sizes(correct, np.asarray(sizes), n_total, len(y_dev), groups, oracle_correct,
@@ -402,7 +403,7 @@ def ablation(ordering, X_train, y_train, X_test, y_test, *, probe=None, percents
         rows += [{"selection": sel, "method": method, "percent": float(pct), "n_neurons": k, "split": s,
                   "accuracy": a} for s, a in accs]
     bar.close()
-    return pd.DataFrame(rows, columns=["selection", "method", "percent", "n_neurons", "split", "accuracy"])
+    return pd.DataFrame(rows, columns=list(COLUMNS["ablation"]))
 
 
 def selectivity(X_train, y_train, control_train, X_test, y_test, control_test, *, selections=None,
@@ -458,15 +459,14 @@ def selectivity(X_train, y_train, control_train, X_test, y_test, control_test, *
         task, ctrl = accs[2 * i], accs[2 * i + 1]
         rows.append({"selection": name, "n_neurons": X_train.shape[1] if cols is None else len(cols),
                      "task_accuracy": task, "control_accuracy": ctrl, "selectivity": task - ctrl})
-    return pd.DataFrame(rows, columns=["selection", "n_neurons", "task_accuracy", "control_accuracy", "selectivity"])
+    return pd.DataFrame(rows, columns=list(COLUMNS["selectivity"]))
 
 
 #: Criteria of :func:`choose_penalty` (and ``LCAConfig.search_criterion``).
 CRITERIA = ("tolerance", "one_se", "gap")
 
 #: Columns of the search table, in order (``se`` only with ``criterion="one_se"``).
-SEARCH_COLUMNS = ("l1", "l2", "dev_accuracy", "nonzero", "top", "random", "bottom", "gap_random", "gap_bottom",
-                  "gap", "eligible", "chosen", "n_train")
+SEARCH_COLUMNS = COLUMNS["regularization"]
 
 
 def search_regularization(X_train, y_train, X_dev, y_dev, *, estimator=None, grid=DEFAULT_REGULARIZATION_GRID,
@@ -834,8 +834,7 @@ def random_baselines(ordering_or_selected_columns, X_train, y_train, X_test, y_t
         accs = masked_accuracies(probe, X_test, y_test, [job for _, job in zero_jobs])
         for (i, _), acc in zip(zero_jobs, accs):
             rows[i]["accuracy"] = acc
-    cols = ["baseline", "method", "variant", "draw", "seed", "n_neurons", "accuracy"]
-    table = pd.DataFrame(rows, columns=cols)
+    table = pd.DataFrame(rows, columns=list(COLUMNS["random_draws"]))
     # one block per (baseline, method, variant), draws in order
     key = (table["baseline"].map({b: i for i, b in enumerate(baselines)}) * 100
            + table["method"].map({m: i for i, m in enumerate(methods)}) * 10
@@ -908,9 +907,8 @@ def baseline_summary(top_accuracy, draws, *, confidence=0.95):
                "top": top, "difference": diff, "se": se, "ci_low": diff - half, "ci_high": diff + half,
                "confidence": float(confidence)}
         rows.append(row if has_variant else {k: v for k, v in row.items() if k != "variant"})
-    cols = ["baseline", "method", "variant", "n_draws", "mean", "sd", "top", "difference", "se", "ci_low", "ci_high",
-            "confidence"]
-    return pd.DataFrame(rows, columns=cols if has_variant else [c for c in cols if c != "variant"])
+    cols = COLUMNS["baseline_summary"]
+    return pd.DataFrame(rows, columns=list(cols) if has_variant else [c for c in cols if c != "variant"])
 
 
 ABLATION_VARIANTS = ("keep-selected", "remove-selected")
@@ -982,4 +980,4 @@ def ablation_variants(ordering, X_train, y_train, X_test, y_test, *, probe, perc
     rows = [{"percent": float(pct), "selection": sel, "variant": variant, "fill": how,
              "n_neurons": n_for_percent(n_total, pct), "split": s, "accuracy": accs[s][i]}
             for i, (pct, sel, variant, how) in enumerate(jobs) for s, _, _ in splits]
-    return pd.DataFrame(rows, columns=["percent", "selection", "variant", "fill", "n_neurons", "split", "accuracy"])
+    return pd.DataFrame(rows, columns=list(COLUMNS["ablation_variants"]))

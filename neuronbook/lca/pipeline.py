@@ -21,7 +21,8 @@ from ..neurons import as_neuron_index, neuron_table, positions
 from .cache import load_cached, remember_request, request_key, result_key, results_root
 from .data import flat_labels, load_splits, n_dev_sentences, prepare_stores, resolve_config, split_info, \
     split_store_rows, store_info, store_keys, store_view
-from .result import BASELINE_COLUMNS, LCAResult, combine_seeds, empty_table
+from ..tables import COLUMNS, empty
+from .result import LCAResult, combine_seeds
 
 __all__ = ["lca_from_arrays", "analyze_store", "run_lca", "rare_tags", "rank_tables"]
 
@@ -254,8 +255,7 @@ def _baselines(ordering, X_train, y_train, X_test, y_test, index, probe, ablatio
         return empty.baseline_draws, empty.baselines
     draws = pd.concat(draws, ignore_index=True)
     summary = pd.concat(summaries, ignore_index=True)
-    return (draws[["percent", "baseline", "method", "variant", "draw", "seed", "n_neurons", "accuracy"]],
-            summary[list(BASELINE_COLUMNS)])
+    return draws[list(COLUMNS["baseline_draws"])], summary[list(COLUMNS["baselines"])]
 
 
 def _warn_unseen(probe, **splits) -> None:
@@ -335,7 +335,7 @@ def _penalties(X_train, y_train, X_dev, y_dev, config: LCAConfig, progress: bool
             criterion=config.search_criterion, progress=progress, fitted=fitted)
     l1 = l2 if l1 is None else l1
     l2 = l1 if l2 is None else l2
-    return empty_table(*ev.SEARCH_COLUMNS), (l1, l2)
+    return empty("regularization"), (l1, l2)
 
 
 def _selectivity(X_train, y_train, X_test, y_test, control, minimal_columns, estimator, oracle,
@@ -343,7 +343,7 @@ def _selectivity(X_train, y_train, X_test, y_test, control, minimal_columns, est
     from .. import evaluate as ev
 
     if control is None or control is False:
-        return empty_table("selection", "n_neurons", "task_accuracy", "control_accuracy", "selectivity")
+        return empty("selectivity")
     c_train, c_test = control
     fitted = {"all": oracle} if minimal_probe is None else {"all": oracle, "minimal set": minimal_probe}
     selections = {"all": None} if minimal_columns is None else {"all": None, "minimal set": minimal_columns}

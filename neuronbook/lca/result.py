@@ -21,8 +21,9 @@ import pandas as pd
 from ..config import LCAConfig
 from ..models.cache import sha256_file
 from ..neurons import as_neuron_index, positions
+from ..tables import COLUMNS, empty
 
-__all__ = ["LCAResult", "RESULT_FORMAT", "RESULT_FILE", "BASELINE_COLUMNS", "combine_seeds", "empty_table", "toy_result"]
+__all__ = ["LCAResult", "RESULT_FORMAT", "RESULT_FILE", "combine_seeds", "toy_result"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,23 +35,13 @@ RESULT_FORMAT = 4  # 4: random baselines over draws, ablation variants, minimal-
 _TABLES = ("ranking", "per_tag_ranking", "oracle", "curve", "minimal_set", "ablation", "ablation_variants",
            "baseline_draws", "baselines", "selectivity", "layer_distribution", "tag_layer_distribution",
            "regularization", "neurons", "classes", "seed_runs", "seed_summary", "seed_overlap")
-
-
-BASELINE_COLUMNS = ("percent", "baseline", "method", "variant", "n_draws", "mean", "sd", "top", "difference", "se",
-                  "ci_low", "ci_high", "confidence")
-
-
 RESULT_FILE = "result.json"
-
-
 _PROBE = "probe.npz"
 
 
-_CURVE_COLS = ("selection", "method", "percent", "n_neurons", "split", "accuracy")
-
-
-def empty_table(*cols):
-    return pd.DataFrame(columns=list(cols))
+def _table(name):
+    """A default for a table field: no rows, the columns of :data:`neuronbook.tables.COLUMNS`."""
+    return field(default_factory=lambda: empty(name))
 
 
 @dataclass
@@ -119,31 +110,24 @@ class LCAResult:
     2
     """
 
-    ranking: pd.DataFrame = field(default_factory=lambda: empty_table("rank", "layer", "neuron", "tag", "score"))
-    per_tag_ranking: pd.DataFrame = field(default_factory=lambda: empty_table("tag", "rank", "layer", "neuron", "score",
-                                                                           "rare"))
-    oracle: pd.DataFrame = field(default_factory=lambda: empty_table("split", "accuracy", "n_neurons"))
-    curve: pd.DataFrame = field(default_factory=lambda: empty_table(*_CURVE_COLS))
-    minimal_set: pd.DataFrame = field(default_factory=lambda: empty_table("n_neurons", "percent", "dev_accuracy",
-                                                                     "test_accuracy", "target", "reached"))
-    ablation: pd.DataFrame = field(default_factory=lambda: empty_table(*_CURVE_COLS))
-    ablation_variants: pd.DataFrame = field(default_factory=lambda: empty_table(
-        "percent", "selection", "variant", "fill", "n_neurons", "split", "accuracy"))
-    baseline_draws: pd.DataFrame = field(default_factory=lambda: empty_table(
-        "percent", "baseline", "method", "variant", "draw", "seed", "n_neurons", "accuracy"))
-    baselines: pd.DataFrame = field(default_factory=lambda: empty_table(*BASELINE_COLUMNS))
-    selectivity: pd.DataFrame = field(default_factory=lambda: empty_table("selection", "n_neurons", "task_accuracy",
-                                                                     "control_accuracy", "selectivity"))
-    layer_distribution: pd.DataFrame = field(default_factory=lambda: empty_table("layer", "count", "share"))
-    tag_layer_distribution: pd.DataFrame = field(default_factory=lambda: empty_table("tag", "layer", "count", "share"))
-    regularization: pd.DataFrame = field(default_factory=lambda: empty_table("l1", "l2", "dev_accuracy"))
-    neurons: pd.DataFrame = field(default_factory=lambda: empty_table("layer", "neuron", "mean", "scale"))
-    classes: pd.DataFrame = field(default_factory=lambda: empty_table("tag", "n_train", "n_dev", "n_test", "intercept"))
-    seed_runs: pd.DataFrame = field(default_factory=lambda: empty_table("seed", "metric", "value"))
-    seed_summary: pd.DataFrame = field(default_factory=lambda: empty_table("metric", "n_seeds", "mean", "sd", "median",
-                                                                      "min", "max"))
-    seed_overlap: pd.DataFrame = field(default_factory=lambda: empty_table("seed_a", "seed_b", "selection", "n_a", "n_b",
-                                                                      "jaccard"))
+    ranking: pd.DataFrame = _table("ranking")
+    per_tag_ranking: pd.DataFrame = _table("per_tag_ranking")
+    oracle: pd.DataFrame = _table("oracle")
+    curve: pd.DataFrame = _table("curve")
+    minimal_set: pd.DataFrame = _table("minimal_set")
+    ablation: pd.DataFrame = _table("ablation")
+    ablation_variants: pd.DataFrame = _table("ablation_variants")
+    baseline_draws: pd.DataFrame = _table("baseline_draws")
+    baselines: pd.DataFrame = _table("baselines")
+    selectivity: pd.DataFrame = _table("selectivity")
+    layer_distribution: pd.DataFrame = _table("layer_distribution")
+    tag_layer_distribution: pd.DataFrame = _table("tag_layer_distribution")
+    regularization: pd.DataFrame = _table("regularization")
+    neurons: pd.DataFrame = _table("neurons")
+    classes: pd.DataFrame = _table("classes")
+    seed_runs: pd.DataFrame = _table("seed_runs")
+    seed_summary: pd.DataFrame = _table("seed_summary")
+    seed_overlap: pd.DataFrame = _table("seed_overlap")
     coef: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     config: LCAConfig = field(default_factory=LCAConfig)
     info: dict = field(default_factory=dict)
@@ -416,7 +400,7 @@ class LCAResult:
                      ("minimal set Jaccard between seeds (mean)", round(float(ms["jaccard"].mean()), 4))]
         if "wall_time_s" in i:
             rows.append(("wall time (s)", round(float(i["wall_time_s"]), 1)))
-        return pd.DataFrame(rows, columns=["metric", "value"])
+        return pd.DataFrame(rows, columns=list(COLUMNS["headline"]))
 
     def _ablation_headline(self) -> list:
         rows = []
