@@ -15,6 +15,7 @@ meet at the same values), ``n_neurons`` (the exact count: ``percent`` % of all n
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import warnings
 
@@ -35,6 +36,7 @@ __all__ = [
     "fit_many",
     "n_for_percent",
     "oracle",
+    "MinimalSet",
     "minimal_set",
     "ablation",
     "selectivity",
@@ -140,6 +142,50 @@ def oracle(X_train, y_train, X_dev=None, y_dev=None, X_test=None, y_test=None, *
     return probe, pd.DataFrame(rows, columns=list(COLUMNS["oracle"]))
 
 
+@dataclasses.dataclass(frozen=True)
+class MinimalSet:
+    """What :func:`minimal_set` found: the smallest prefix of a ranking that reaches the target, and its curve.
+
+    Attributes
+    ----------
+    n_neurons, percent : int, float
+        The prefix's size (all neurons, 100 %, when ``reached`` is False: the search's end, not a set).
+    dev_accuracy, test_accuracy : float
+        Of the probe retrained on the prefix (NaN when not reached, or without a test split).
+    target : float
+        ``oracle_accuracy * (1 - delta)``.
+    reached : bool
+        Whether any evaluated prefix reached ``target`` on dev.
+    columns : list of int
+        The prefix's neurons (columns of ``X``), most salient first.
+    curve : DataFrame
+        :data:`neuronbook.tables.COLUMNS` ``["curve"]``: every evaluated prefix's dev (and test) accuracy;
+        with a bootstrap also ``ci_low``/``ci_high`` of the dev accuracy.
+    probes : dict
+        Prefix size -> the probe fitted on that prefix (reusable, e.g. as the ablation's top sets).
+    bootstrap : dict or None
+        With resamples: ``n_bootstrap``, ``size_median``, ``size_low``, ``size_high`` (2.5 / 97.5 %
+        percentiles, in neurons) and ``share_not_reached``.
+    """
+
+    n_neurons: int
+    percent: float
+    dev_accuracy: float
+    test_accuracy: float
+    target: float
+    reached: bool
+    columns: list
+    curve: pd.DataFrame = dataclasses.field(repr=False)
+    probes: dict = dataclasses.field(default_factory=dict, repr=False)
+    bootstrap: dict | None = None
+
+    def table(self) -> pd.DataFrame:
+        """One row: :data:`neuronbook.tables.COLUMNS` ``["minimal_set"]``, plus the bootstrap's columns."""
+        row = {c: getattr(self, c) for c in COLUMNS["minimal_set"]}
+        row.update(self.bootstrap or {})
+        return pd.DataFrame([row])
+
+
 def minimal_set(ordering, X_train, y_train, X_dev, y_dev, X_test=None, y_test=None, *, oracle_accuracy,
                 delta=0.01, percents=PERCENT_GRID, estimator=None, seed=0, progress=False, fine_steps=4,
                 bootstrap=0, groups=None, oracle_correct=None):
@@ -180,26 +226,21 @@ def minimal_set(ordering, X_train, y_train, X_dev, y_dev, X_test=None, y_test=No
 
     Returns
     -------
-    summary : dict
-        ``n_neurons``, ``percent``, ``dev_accuracy``, ``test_accuracy``, ``target``, ``reached``
-        (False when no prefix reached the target: then all neurons are reported), ``columns``,
-        ``probes`` (prefix size -> the probe fitted on that prefix); with
-        ``bootstrap``: ``n_bootstrap``, ``size_median``, ``size_low``, ``size_high`` (2.5 / 97.5 %
-        percentiles, in neurons) and ``share_not_reached`` (resamples where no evaluated prefix
-        reached the target; they count as all neurons).
-    curve : DataFrame
-        ``selection`` ("top"), ``method`` ("retrain"), ``percent``, ``n_neurons``, ``split``, ``accuracy``;
-        with ``bootstrap`` also ``ci_low``/``ci_high`` of the dev accuracy (2.5 / 97.5 % percentiles).
+    MinimalSet
+        The prefix (``reached`` False when none reached the target: then all neurons are reported as the
+        search's end), the ``curve`` of every evaluated prefix, the fitted ``probes`` and, with
+        ``bootstrap``, the size's interval (resamples where no evaluated prefix reached the target count
+        as all neurons).
 
     Examples
     --------
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(400, 10)).astype("float32"); y = (X[:, 3] > 0).astype(int)
-    >>> s, curve = minimal_set([3, 0, 1, 2, 4, 5, 6, 7, 8, 9], X[:300], y[:300], X[300:], y[300:],
-    ...                        oracle_accuracy=0.95, percents=(10, 50),
-    ...                        estimator=ElasticNetProbe(l1=0, l2=0, epochs=20, lr=1e-2, batch_size=16))
-    >>> s["n_neurons"], s["reached"]
-    (1, True)
+    >>> ms = minimal_set([3, 0, 1, 2, 4, 5, 6, 7, 8, 9], X[:300], y[:300], X[300:], y[300:],
+    ...                  oracle_accuracy=0.95, percents=(10, 50),
+    ...                  estimator=ElasticNetProbe(l1=0, l2=0, epochs=20, lr=1e-2, batch_size=16))
+    >>> ms.n_neurons, ms.reached, ms.columns
+    (1, True, [3])
     """
     ordering = np.asarray(ordering, dtype=np.int64)
     y_dev = np.asarray(y_dev)
@@ -268,17 +309,15 @@ def minimal_set(ordering, X_train, y_train, X_dev, y_dev, X_test=None, y_test=No
     if passing:
         k = passing[0]
         pct, _, dev_acc, test_acc = results[k]
-        summary = {"n_neurons": k, "percent": pct, "dev_accuracy": dev_acc,
-                   "test_accuracy": np.nan if test_acc is None else test_acc, "target": target, "reached": True}
+        found = {"n_neurons": k, "percent": pct, "dev_accuracy": dev_acc,
+                 "test_accuracy": np.nan if test_acc is None else test_acc, "target": target, "reached": True}
     else:
         warnings.warn(f"no prefix of up to {max(percents):g}% of the neurons reached the target dev accuracy "
                       f"{target:.4f} (oracle {oracle_accuracy:.4f} minus delta={delta:g}): there is no minimal set "
                       f"(reached=False; its row counts all {n_total} neurons only as the search's end)",
                       TargetNotReachedWarning, stacklevel=2)
-        summary = {"n_neurons": n_total, "percent": 100.0, "dev_accuracy": np.nan, "test_accuracy": np.nan,
-                   "target": target, "reached": False}
-    summary["columns"] = ordering[: summary["n_neurons"]].tolist()
-    summary["probes"] = {k: probes[k] for k in sorted(results)}
+        found = {"n_neurons": n_total, "percent": 100.0, "dev_accuracy": np.nan, "test_accuracy": np.nan,
+                 "target": target, "reached": False}
     rows = []
     for k in sizes:
         pct, _, dev_acc, test_acc = results[k]
@@ -288,17 +327,19 @@ def minimal_set(ordering, X_train, y_train, X_dev, y_dev, X_test=None, y_test=No
             rows.append({"selection": "top", "method": "retrain", "percent": pct, "n_neurons": k, "split": "test",
                          "accuracy": test_acc})
     curve = pd.DataFrame(rows, columns=list(COLUMNS["curve"]))
+    interval = None
     if bootstrap:
         correct = np.stack([results[k][1] for k in sizes])  # sizes x dev words
         boot = _bootstrap_sizes(correct, np.asarray(sizes), n_total, len(y_dev), groups, oracle_correct,
                                 target, delta, int(bootstrap), seed)
-        summary.update(boot["summary"])
+        interval = boot["summary"]
         lo = dict(zip(sizes, boot["acc_low"]))
         hi = dict(zip(sizes, boot["acc_high"]))
         dev = curve["split"] == "dev"
         curve["ci_low"] = np.where(dev, curve["n_neurons"].map(lo), np.nan)
         curve["ci_high"] = np.where(dev, curve["n_neurons"].map(hi), np.nan)
-    return summary, curve
+    return MinimalSet(**found, columns=ordering[: found["n_neurons"]].tolist(), curve=curve,
+                      probes={k: probes[k] for k in sorted(results)}, bootstrap=interval)
 
 
 def _bootstrap_sizes(correct, sizes, n_total, n_dev, groups, oracle_correct, target, delta, n_boot, seed):

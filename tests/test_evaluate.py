@@ -52,10 +52,13 @@ def test_oracle_reports_each_split():
 def test_minimal_set_stops_at_the_planted_pair():
     Xtr, ytr, Xdv, ydv, Xte, yte = planted()
     probe, acc = oracle(Xtr, ytr, Xdv, ydv, estimator=est(1e-3, 1e-3))
-    s, curve = minimal_set(GOOD, Xtr, ytr, Xdv, ydv, Xte, yte, oracle_accuracy=acc.loc[1, "accuracy"],
-                           delta=0.02, percents=(2, 4, 10, 50), estimator=est(1e-3, 1e-3))
+    s = minimal_set(GOOD, Xtr, ytr, Xdv, ydv, Xte, yte, oracle_accuracy=acc.loc[1, "accuracy"],
+                    delta=0.02, percents=(2, 4, 10, 50), estimator=est(1e-3, 1e-3))
+    curve = s.curve
     # 2% of 50 = 1 neuron cannot separate four tags; 4% = the two planted neurons can
-    assert s["reached"] and s["n_neurons"] == 2 and s["percent"] == 4.0 and s["columns"] == [3, 11]
+    assert s.reached and s.n_neurons == 2 and s.percent == 4.0 and s.columns == [3, 11]
+    assert s.table().columns.tolist() == ["n_neurons", "percent", "dev_accuracy", "test_accuracy", "target", "reached"]
+    assert sorted(s.probes) == [1, 2] and s.probes[2].coef_.shape == (4, 2) and s.bootstrap is None
     assert curve["n_neurons"].unique().tolist() == [1, 2]
     assert curve.columns.tolist() == ["selection", "method", "percent", "n_neurons", "split", "accuracy"]
     one = curve[(curve.n_neurons == 1) & (curve.split == "dev")]["accuracy"].iloc[0]
@@ -65,10 +68,10 @@ def test_minimal_set_stops_at_the_planted_pair():
 def test_minimal_set_unreached_reports_all():
     Xtr, ytr, Xdv, ydv, _, _ = planted()
     with pytest.warns(TargetNotReachedWarning, match="no prefix of up to 4% .* all 50 neurons"):
-        s, curve = minimal_set(GOOD[::-1], Xtr, ytr, Xdv, ydv, oracle_accuracy=1.0, delta=0.0, percents=(2, 4),
-                               estimator=est(0, 0))
-    assert not s["reached"] and s["n_neurons"] == 50 and np.isnan(s["dev_accuracy"])
-    assert set(curve["split"]) == {"dev"}
+        s = minimal_set(GOOD[::-1], Xtr, ytr, Xdv, ydv, oracle_accuracy=1.0, delta=0.0, percents=(2, 4),
+                        estimator=est(0, 0))
+    assert not s.reached and s.n_neurons == 50 and np.isnan(s.dev_accuracy)
+    assert set(s.curve["split"]) == {"dev"}
 
 
 def test_ablation_top_random_bottom_and_zero_out():
@@ -312,14 +315,15 @@ def test_minimal_set_fine_grid_between_last_miss_and_first_hit():
     X = rng.normal(size=(3000, 10)).astype(np.float32)
     y = (X[:, 0] + X[:, 1] + X[:, 2] > 0).astype(int)
     kw = dict(estimator=est(0, 0, {"epochs": 15, "lr": 1e-2, "batch_size": 64}))
-    coarse, c_curve = minimal_set(list(range(10)), X[:2000], y[:2000], X[2000:], y[2000:], oracle_accuracy=0.99,
-                                  delta=0.02, percents=(10, 50), fine_steps=0, **kw)
-    fine, f_curve = minimal_set(list(range(10)), X[:2000], y[:2000], X[2000:], y[2000:], oracle_accuracy=0.99,
-                                delta=0.02, percents=(10, 50), fine_steps=4, **kw)
-    assert coarse["n_neurons"] == 5 and fine["n_neurons"] == 3 and fine["reached"]
+    coarse = minimal_set(list(range(10)), X[:2000], y[:2000], X[2000:], y[2000:], oracle_accuracy=0.99,
+                         delta=0.02, percents=(10, 50), fine_steps=0, **kw)
+    fine = minimal_set(list(range(10)), X[:2000], y[:2000], X[2000:], y[2000:], oracle_accuracy=0.99,
+                       delta=0.02, percents=(10, 50), fine_steps=4, **kw)
+    f_curve = fine.curve
+    assert coarse.n_neurons == 5 and fine.n_neurons == 3 and fine.reached
     # 10 %, then 18, 26, 34, 42 % (2, 3, 3, 4 neurons; 3 only once), then 50 %
     assert sorted(f_curve.loc[f_curve["split"] == "dev", "n_neurons"].tolist()) == [1, 2, 3, 4, 5]
-    assert fine["columns"] == [0, 1, 2]
+    assert fine.columns == [0, 1, 2]
 
 
 def test_bootstrap_sizes_hand_checked():
@@ -339,10 +343,11 @@ def test_bootstrap_sizes_hand_checked():
 def test_minimal_set_bootstrap_columns():
     Xtr, ytr, Xdv, ydv, Xte, yte = planted()
     probe, acc = oracle(Xtr, ytr, Xdv, ydv, estimator=est(1e-3, 1e-3))
-    s, curve = minimal_set(GOOD, Xtr, ytr, Xdv, ydv, Xte, yte, oracle_accuracy=acc.loc[1, "accuracy"], delta=0.02,
-                           percents=(2, 4, 10, 50), estimator=est(1e-3, 1e-3), bootstrap=100,
-                           groups=np.arange(len(ydv)) // 5, oracle_correct=probe.predict(Xdv) == ydv)
-    assert s["n_neurons"] == 2 and s["n_bootstrap"] == 100
+    ms = minimal_set(GOOD, Xtr, ytr, Xdv, ydv, Xte, yte, oracle_accuracy=acc.loc[1, "accuracy"], delta=0.02,
+                     percents=(2, 4, 10, 50), estimator=est(1e-3, 1e-3), bootstrap=100,
+                     groups=np.arange(len(ydv)) // 5, oracle_correct=probe.predict(Xdv) == ydv)
+    s, curve = ms.bootstrap, ms.curve
+    assert ms.n_neurons == 2 and s["n_bootstrap"] == 100 and ms.table().loc[0, "n_bootstrap"] == 100
     assert s["size_low"] <= s["size_median"] <= s["size_high"]
     dev = curve[curve["split"] == "dev"]
     assert (dev["ci_low"] <= dev["accuracy"] + 1e-12).all() and (dev["ci_high"] >= dev["accuracy"] - 1e-12).all()

@@ -104,7 +104,7 @@ def step_lca():
             abl = r.ablation[(r.ablation.method == "retrain") & (r.ablation.split == "test")].set_index("selection")
             abl = abl["accuracy"].reindex(["top", "random", "bottom"])
             rows.append({"model": model_key, "task": task, "n_classes": len(r.classes),
-                         "l1": r.info["l1"], "oracle_test": oracle["test"], "n_neurons": int(ms["n_neurons"]),
+                         "l1": r.best_params["l1"], "oracle_test": oracle["test"], "n_neurons": int(ms["n_neurons"]),
                          "percent": ms["percent"], "minimal_test": ms["test_accuracy"],
                          "top10": abl["top"], "random10": abl["random"], "bottom10": abl["bottom"],
                          "wall_s": r.info.get("analysis_time_s")})

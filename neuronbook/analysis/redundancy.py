@@ -291,16 +291,16 @@ def disjoint_minimal_sets(X_train, y_train, X_dev, y_dev, X_test=None, y_test=No
         with warnings.catch_warnings():
             # a round that misses the target is how the search stops; the summary records it
             warnings.simplefilter("ignore", TargetNotReachedWarning)
-            found, _ = minimal_set(ordering, sub(X_train), y_train, sub(X_dev), y_dev, sub(X_test), y_test,
-                                   oracle_accuracy=oracle_dev, delta=delta, percents=percents, estimator=estimator,
-                                   seed=seed)
-        row = {"set": round_, "reached": bool(found["reached"]), "n_neurons": np.nan, "percent": np.nan,
-               "dev_accuracy": found["dev_accuracy"], "test_accuracy": found["test_accuracy"],
+            found = minimal_set(ordering, sub(X_train), y_train, sub(X_dev), y_dev, sub(X_test), y_test,
+                                oracle_accuracy=oracle_dev, delta=delta, percents=percents, estimator=estimator,
+                                seed=seed)
+        row = {"set": round_, "reached": bool(found.reached), "n_neurons": np.nan, "percent": np.nan,
+               "dev_accuracy": found.dev_accuracy, "test_accuracy": found.test_accuracy,
                "remaining": len(remaining),
                "remaining_dev_accuracy": float(rest_acc.loc[rest_acc["split"] == "dev", "accuracy"].iloc[0]),
-               "target": found["target"], "mean_layer": np.nan, "mean_relative_depth": np.nan}
-        if found["reached"]:
-            cols = remaining[np.asarray(found["columns"], dtype=np.int64)]
+               "target": found.target, "mean_layer": np.nan, "mean_relative_depth": np.nan}
+        if found.reached:
+            cols = remaining[np.asarray(found.columns, dtype=np.int64)]
             chosen = pd.DataFrame({"set": round_, "rank": np.arange(1, len(cols) + 1),
                                    "layer": table["layer"].to_numpy()[cols], "neuron": table["neuron"].to_numpy()[cols]})
             sets.append(chosen)
@@ -308,9 +308,9 @@ def disjoint_minimal_sets(X_train, y_train, X_dev, y_dev, X_test=None, y_test=No
             row.update(n_neurons=len(cols), percent=100.0 * len(cols) / n_total, mean_layer=loc["mean_layer"],
                        mean_relative_depth=loc["mean_relative_depth"])
             remaining = np.setdiff1d(remaining, cols)
-            logger.info("set %d: %d neurons, dev accuracy %.4f", round_, len(cols), found["dev_accuracy"])
+            logger.info("set %d: %d neurons, dev accuracy %.4f", round_, len(cols), found.dev_accuracy)
         rows.append(row)
-        if not found["reached"]:
+        if not found.reached:
             break
     bar.close()
     summary = pd.DataFrame(rows)

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import warnings
@@ -158,18 +159,18 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None
 
         t = time.perf_counter()
         dev_acc = float(oracle.loc[oracle["split"] == "dev", "accuracy"].iloc[0])
-        ms, curve = ev.minimal_set(ordering, X_train, y_train, X_dev, y_dev, X_test, y_test,
+        ms = ev.minimal_set(ordering, X_train, y_train, X_dev, y_dev, X_test, y_test,
                                    oracle_accuracy=dev_acc, delta=config.delta, percents=config.percents,
                                    bootstrap=config.bootstrap, groups=dev_groups,
                                    oracle_correct=probe.predict(X_dev) == np.asarray(y_dev), progress=progress,
                                    estimator=estimator, seed=config.seed)
         timings["minimal_set_s"] = time.perf_counter() - t
-        if not ms["reached"]:  # the whole ranking is the oracle: report its accuracies, not NaN
-            ms["dev_accuracy"] = dev_acc
-            ms["test_accuracy"] = float(oracle.set_index("split")["accuracy"].get("test", np.nan))
+        if not ms.reached:  # the whole ranking is the oracle: report its accuracies, not NaN
+            ms = dataclasses.replace(ms, dev_accuracy=dev_acc,
+                                     test_accuracy=float(oracle.set_index("split")["accuracy"].get("test", np.nan)))
 
         t = time.perf_counter()
-        prefix_probes = ms.pop("probes")  # the top sets' refits, where the minimal set already fitted them
+        prefix_probes = ms.probes  # the top sets' refits, where the minimal set already fitted them
         ablation = ev.ablation(ordering, X_train, y_train, X_test, y_test, probe=probe,
                                percents=config.ablation_percents, methods=config.ablation_methods, X_dev=X_dev,
                                y_dev=y_dev, progress=progress, fitted=prefix_probes, estimator=estimator,
@@ -186,9 +187,10 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None
         t = time.perf_counter()
         # an unreached target leaves no minimal set: its selectivity row would repeat "all"
         selectivity = _selectivity(X_train, y_train, X_test, y_test, control,
-                                   ms["columns"] if ms["reached"] else None, estimator, probe,
-                                   prefix_probes.get(len(ms["columns"])) if ms["reached"] else None)
+                                   ms.columns if ms.reached else None, estimator, probe,
+                                   prefix_probes.get(len(ms.columns)) if ms.reached else None)
         del prefix_probes
+        ms = dataclasses.replace(ms, probes={})  # the prefixes' refits are not kept past this point (memory)
         timings["selectivity_s"] = time.perf_counter() - t
 
     _warn_unseen(probe, dev=y_dev, test=y_test)
@@ -202,11 +204,11 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None
         "timings_s": timings, "analysis_time_s": time.perf_counter() - t0,
     })
     out_info.setdefault("wall_time_s", out_info["analysis_time_s"])
-    return LCAResult(ranking=ranking, per_tag_ranking=per_tag, oracle=oracle, curve=curve,
-                     minimal_set=pd.DataFrame([{k: v for k, v in ms.items() if k != "columns"}]),
+    return LCAResult(ranking=ranking, per_tag_ranking=per_tag, oracle=oracle, curve=ms.curve,
+                     minimal_set=ms.table(),
                      ablation=ablation, ablation_variants=variants, baseline_draws=draws, baselines=baselines,
                      selectivity=selectivity,
-                     layer_distribution=_layer_table(index, ms["columns"] if ms["reached"] else [], n_layers),
+                     layer_distribution=_layer_table(index, ms.columns if ms.reached else [], n_layers),
                      tag_layer_distribution=tag_layers, regularization=regularization,
                      neurons=neuron_table(index).assign(mean=np.asarray(probe.mean_, np.float64),
                                                         scale=np.asarray(probe.scale_, np.float64)),
