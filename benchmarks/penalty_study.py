@@ -56,9 +56,9 @@ def study_one(nb, ev, arrays, *, seed, standardize, grid, estimator, sparse, n_d
 
     Xtr, ytr, Xdv, ydv = (arrays[k] for k in ("X_train", "y_train", "X_dev", "y_dev"))
     estimator = clone(estimator, standardize=standardize, seed=seed)
-    fitted = {}
-    table, _ = ev.search_regularization(Xtr, ytr, Xdv, ydv, estimator=estimator, grid=[(v, v) for v in grid],
-                                        criterion="tolerance", seed=seed, fitted=fitted)
+    search = ev.search_regularization(Xtr, ytr, Xdv, ydv, estimator=estimator, grid=[(v, v) for v in grid],
+                                      criterion="tolerance", seed=seed)
+    table, fitted = search.table, search.probes
     labels, counts = np.unique(np.asarray(ytr), return_counts=True)
     n_train = dict(zip(labels.tolist(), counts.tolist()))
     n_total = Xtr.shape[1]

@@ -53,7 +53,7 @@ _EXPORTS: dict[str, list[str]] = {
               "finetuning_shift_chart", "language_similarity_chart", "layer_distribution_chart",
               "layerwise_accuracy_chart", "minimal_set_chart", "save_chart", "tag_layer_heatmap", "top_words", "top_words_chart"],
     "evaluate": ["PERCENT_GRID", "DEFAULT_REGULARIZATION_GRID", "fit_many", "n_for_percent", "oracle", "MinimalSet",
-                 "minimal_set", "ablation", "selectivity", "search_regularization", "baseline_seeds",
+                 "minimal_set", "ablation", "selectivity", "PenaltySearch", "search_regularization", "baseline_seeds",
                  "layer_matched_neurons", "random_baselines", "baseline_summary", "ABLATION_VARIANTS",
                  "ABLATION_FILLS", "ablation_variants", "choose_penalty", "CRITERIA", "SEARCH_COLUMNS"],
     "groundtruth": ["planting_plan", "plant_neurons", "planted_recall", "summarize_recall"],

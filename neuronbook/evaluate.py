@@ -40,6 +40,7 @@ __all__ = [
     "minimal_set",
     "ablation",
     "selectivity",
+    "PenaltySearch",
     "search_regularization",
     "choose_penalty",
     "CRITERIA",
@@ -369,11 +370,11 @@ def _bootstrap_sizes(correct, sizes, n_total, n_dev, groups, oracle_correct, tar
 
 
 def ablation(ordering, X_train, y_train, X_test, y_test, *, probe=None, percents=(10,), X_dev=None, y_dev=None,
-             methods=("retrain", "zero-out"), estimator=None, seed=0, progress=False, fitted=None):
+             methods=("retrain", "zero-out"), estimator=None, seed=0, progress=False, top_probes=None):
     """Accuracy with only the top / random / bottom ``percent`` % of neurons.
 
-    ``retrain`` fits a copy of ``estimator`` on the selected neurons (``fitted``: prefix size -> a probe already
-    fitted on that prefix of ``ordering`` with these settings, e.g. :func:`minimal_set`'s ``probes``, is
+    ``retrain`` fits a copy of ``estimator`` on the selected neurons (``top_probes``: prefix size -> a probe
+    already fitted on that prefix of ``ordering`` with these settings, e.g. :attr:`MinimalSet.probes`, is
     scored instead of fitted again); ``zero-out`` keeps the trained
     oracle ``probe`` and zeroes the weights of every other neuron (with a standardizing
     probe this replaces their activations by their training mean).  Top is the head of
@@ -417,7 +418,7 @@ def ablation(ordering, X_train, y_train, X_test, y_test, *, probe=None, percents
     def fit_columns(pct, sel):  # the bottom set as a prefix of the reversed ordering: all sets nest per selection
         return ordering[::-1][:n_for_percent(n_total, pct)] if sel == "bottom" else columns(pct, sel)
 
-    fitted = dict(fitted or {})
+    fitted = dict(top_probes or {})
     fill = _mean_fill(probe, X_train) if "zero-out" in methods else None
     models = {}
     for sel in ("top", "random", "bottom"):
@@ -448,7 +449,7 @@ def ablation(ordering, X_train, y_train, X_test, y_test, *, probe=None, percents
 
 
 def selectivity(X_train, y_train, control_train, X_test, y_test, control_test, *, selections=None,
-                estimator=None, fitted=None):
+                estimator=None, probes=None):
     """Selectivity (Hewitt & Liang, 2019): task accuracy minus control-task accuracy.
 
     Parameters
@@ -459,7 +460,7 @@ def selectivity(X_train, y_train, control_train, X_test, y_test, control_test, *
         Name -> neuron columns (``None`` = all neurons).  Default ``{"all": None}``.
     estimator : ElasticNetProbe, optional
         The unfitted probe the task and control fits copy (``None``: ``ElasticNetProbe()``).
-    fitted : dict, optional
+    probes : dict, optional
         Name -> a task probe already fitted on that selection with these settings (e.g. the oracle
         for ``"all"``): scored instead of fitted again.
 
@@ -480,7 +481,7 @@ def selectivity(X_train, y_train, control_train, X_test, y_test, control_test, *
     True
     """
     selections = {"all": None} if selections is None else selections
-    fitted = dict(fitted or {})
+    fitted = dict(probes or {})
     jobs, columns, labels = [], [], []
     for name, cols in selections.items():
         cols = None if cols is None else np.asarray(cols, dtype=np.int64)
@@ -510,9 +511,34 @@ CRITERIA = ("tolerance", "one_se", "gap")
 SEARCH_COLUMNS = COLUMNS["regularization"]
 
 
+@dataclasses.dataclass(frozen=True)
+class PenaltySearch:
+    """What :func:`search_regularization` found.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per pair: :data:`SEARCH_COLUMNS` (plus ``se`` with ``criterion="one_se"``).
+    best : tuple of float
+        The chosen ``(l1, l2)``.
+    probes : dict
+        ``(l1, l2)`` -> the probe fitted on all neurons with that pair (on the ``max_train`` subsample when
+        there is one: ``table["n_train"]`` says how many words each saw).
+    """
+
+    table: pd.DataFrame
+    best: tuple
+    probes: dict = dataclasses.field(default_factory=dict, repr=False)
+
+    @property
+    def best_probe(self):
+        """The fitted probe of the chosen pair."""
+        return self.probes[self.best]
+
+
 def search_regularization(X_train, y_train, X_dev, y_dev, *, estimator=None, grid=DEFAULT_REGULARIZATION_GRID,
                           percent=10, tolerance=0.02, max_train=None, search_stride=100, seed=0, progress=False,
-                          criterion="tolerance", fitted=None):
+                          criterion="tolerance"):
     """Fit one probe per ``(l1, l2)`` of ``grid`` on all neurons and choose a pair on dev (:func:`choose_penalty`).
 
     Every pair is a copy of ``estimator`` (``None``: ``ElasticNetProbe()``) with that pair's penalties,
@@ -525,24 +551,21 @@ def search_regularization(X_train, y_train, X_dev, y_dev, *, estimator=None, gri
     Cost: one full fit per pair; with ``"gap"`` three fits on ``percent`` % of the neurons per
     eligible pair besides (about 1.3 full fits each).  ``max_train`` subsamples the training words (with
     ``seed``, which also draws the gap criterion's random subset) and an ``estimator`` with fewer epochs makes
-    each fit cheaper.  ``fitted``: a dict that receives
-    ``{(l1, l2): probe}``, the full fits (on the ``max_train`` subsample when there is one).
+    each fit cheaper.
 
     Returns
     -------
-    table : DataFrame
-        :data:`SEARCH_COLUMNS`; plus ``se`` with ``criterion="one_se"``.
-    best : tuple
-        The chosen ``(l1, l2)``.
+    PenaltySearch
+        The table, the chosen pair and every pair's fitted probe.
 
     Examples
     --------
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(600, 20)).astype("float32"); y = (X[:, :2].sum(1) > 0).astype(int)
-    >>> table, best = search_regularization(X[:400], y[:400], X[400:], y[400:], grid=[(0, 0), (0.3, 0.3)],
-    ...                                     criterion="tolerance", tolerance=0.01,
-    ...                                     estimator=ElasticNetProbe(epochs=20, lr=1e-2, batch_size=16))
-    >>> best, table["nonzero"].round(2).tolist()   # 0.3 switches every weight off: chance, not eligible
+    >>> found = search_regularization(X[:400], y[:400], X[400:], y[400:], grid=[(0, 0), (0.3, 0.3)],
+    ...                               criterion="tolerance", tolerance=0.01,
+    ...                               estimator=ElasticNetProbe(epochs=20, lr=1e-2, batch_size=16))
+    >>> found.best, found.table["nonzero"].round(2).tolist()   # 0.3 switches every weight off: chance, not eligible
     ((0.0, 0.0), [1.0, 0.0])
     """
     if criterion not in CRITERIA:
@@ -561,13 +584,12 @@ def search_regularization(X_train, y_train, X_dev, y_dev, *, estimator=None, gri
     dev_accs = _accuracies([(p, None) for p in probes], X_dev, y_dev)
     table = pd.DataFrame({"l1": [a for a, _ in grid], "l2": [b for _, b in grid], "dev_accuracy": dev_accs,
                           "nonzero": [float(np.count_nonzero(p.coef_)) / p.coef_.size for p in probes]})
-    if fitted is not None:  # the caller may reuse the probes (the chosen one is the oracle, when on all words)
-        fitted.update({pair: p for pair, p in zip(grid, probes)})
     if criterion == "gap":
         _gap_columns(table, probes, X_train, y_train, X_dev, y_dev, percent=percent, tolerance=tolerance,
                      estimator=estimator, search_stride=search_stride, seed=seed)
     table["n_train"] = len(X_train)  # words each fit saw (after any max_train subsample)
-    return choose_penalty(table, criterion, tolerance=tolerance, n_dev=len(y_dev))
+    table, best = choose_penalty(table, criterion, tolerance=tolerance, n_dev=len(y_dev))
+    return PenaltySearch(table, best, dict(zip(grid, probes)))
 
 
 def _gap_reference(table):

@@ -185,12 +185,12 @@ def _lca_rows(X_train, y_train, X_dev, y_dev, planted, *, pairs, criteria, stand
     from .rank import neuron_ordering
 
     k = len(planted)
-    fitted = {}
     # one fit per penalty, all on the same mini-batches; "gap" adds the top/random/bottom refits
     estimator = clone(estimator, standardize=standardize, seed=seed)
-    table, _ = search_regularization(X_train, y_train, X_dev, y_dev, estimator=estimator, grid=pairs,
-                                     tolerance=tolerance, search_stride=search_stride, seed=seed,
-                                     criterion="gap" if "gap" in criteria else "tolerance", fitted=fitted)
+    search = search_regularization(X_train, y_train, X_dev, y_dev, estimator=estimator, grid=pairs,
+                                   tolerance=tolerance, search_stride=search_stride, seed=seed,
+                                   criterion="gap" if "gap" in criteria else "tolerance")
+    table, fitted = search.table, search.probes
     labels, counts = np.unique(y_train, return_counts=True)
     rows = {}
     for pair, acc, nonzero in zip(zip(table["l1"], table["l2"]), table["dev_accuracy"], table["nonzero"]):

@@ -103,8 +103,9 @@ def test_selectivity_task_beats_control():
 def test_search_regularization_criterion():
     Xtr, ytr, Xdv, ydv, _, _ = planted()
     grid = [(0.0, 0.0), (1e-3, 1e-3), (10.0, 10.0)]
-    table, best = search_regularization(Xtr, ytr, Xdv, ydv, grid=grid, percent=4, estimator=est(0, 0),
-                                        criterion="gap")
+    found = search_regularization(Xtr, ytr, Xdv, ydv, grid=grid, percent=4, estimator=est(0, 0), criterion="gap")
+    table, best = found.table, found.best
+    assert found.best_probe is found.probes[best] and sorted(found.probes) == grid
     assert table[["l1", "l2"]].values.tolist() == [[0, 0], [1e-3, 1e-3], [10, 10]]
     # a huge penalty zeroes the probe: not close to the unregularised accuracy, so never chosen
     assert not table.loc[2, "eligible"] and np.isnan(table.loc[2, "top"])
@@ -118,11 +119,11 @@ def test_search_regularization_criterion():
 
 def test_search_subsamples_training_words():
     Xtr, ytr, Xdv, ydv, _, _ = planted()
-    table, _ = search_regularization(Xtr, ytr, Xdv, ydv, grid=[(1e-3, 1e-3)], percent=4, estimator=est(0, 0),
-                                     max_train=200)
+    table = search_regularization(Xtr, ytr, Xdv, ydv, grid=[(1e-3, 1e-3)], percent=4, estimator=est(0, 0),
+                                  max_train=200).table
     assert table.loc[0, "eligible"] and table.loc[0, "chosen"]
     assert table.loc[0, "n_train"] == 200 and len(Xtr) > 200
-    full, _ = search_regularization(Xtr, ytr, Xdv, ydv, grid=[(1e-3, 1e-3)], percent=4, estimator=est(0, 0))
+    full = search_regularization(Xtr, ytr, Xdv, ydv, grid=[(1e-3, 1e-3)], percent=4, estimator=est(0, 0)).table
     assert full.loc[0, "n_train"] == len(Xtr)
     # the subsample changes what the probe saw, so its dev accuracy differs from the full fit's
     assert table.loc[0, "dev_accuracy"] != full.loc[0, "dev_accuracy"]
@@ -292,14 +293,15 @@ def test_search_regularization_one_se_differs_from_gap():
     X = np.tile(np.arange(20, dtype=np.float32), (400, 1))
     y = np.zeros(400, int)
     grid = [(v, v) for v in (0.0, 1e-4, 1e-3, 1e-2)]
-    gap, best_gap = search_regularization(X, y, X, y, estimator=_GridProbe(), grid=grid, percent=10, seed=0,
-                                           criterion="gap")
+    found = search_regularization(X, y, X, y, estimator=_GridProbe(), grid=grid, percent=10, seed=0, criterion="gap")
+    gap, best_gap = found.table, found.best
     # gap: within 0.02 of (0, 0)'s 0.90 are 0, 1e-4, 1e-3; top - max(random, bottom) = 0.1, 0.3, 0.2
     assert gap["eligible"].tolist() == [True, True, True, False]
     assert gap["gap"].iloc[:3].round(6).tolist() == [0.1, 0.3, 0.2] and best_gap == (1e-4, 1e-4)
     assert "se" not in gap.columns
-    se_t, best_se = search_regularization(X, y, X, y, estimator=_GridProbe(), grid=grid, percent=10, seed=0,
-                                             criterion="one_se")
+    found = search_regularization(X, y, X, y, estimator=_GridProbe(), grid=grid, percent=10, seed=0,
+                                  criterion="one_se")
+    se_t, best_se = found.table, found.best
     # best 0.92 on 400 dev words: se = sqrt(0.92 * 0.08 / 400) = 0.013565; within it: 1e-4 and 1e-3
     assert se_t["se"].iloc[0] == pytest.approx(np.sqrt(0.92 * 0.08 / 400))
     assert se_t["eligible"].tolist() == [False, True, True, False]
@@ -462,9 +464,9 @@ def test_choose_penalty_tolerance_takes_the_sparsest_within_it():
 
 def test_search_table_reports_the_share_of_non_zero_weights():
     Xtr, ytr, Xdv, ydv, _, _ = planted()
-    fitted = {}
-    table, best = search_regularization(Xtr, ytr, Xdv, ydv, grid=[(0.0, 0.0), (3e-2, 3e-2)], estimator=est(0, 0),
-                                        criterion="tolerance", tolerance=0.05, fitted=fitted)
+    found = search_regularization(Xtr, ytr, Xdv, ydv, grid=[(0.0, 0.0), (3e-2, 3e-2)], estimator=est(0, 0),
+                                  criterion="tolerance", tolerance=0.05)
+    table, fitted = found.table, found.probes
     for (l1, l2), share in zip(table[["l1", "l2"]].itertuples(index=False), table["nonzero"]):
         coef = fitted[(l1, l2)].coef_
         assert share == pytest.approx(np.count_nonzero(coef) / coef.size)

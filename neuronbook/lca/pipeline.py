@@ -132,15 +132,16 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None
         # every refit scores dev and test again: one summary below instead of a warning per fit
         warnings.simplefilter("ignore", UnseenLabelsWarning)
         t = time.perf_counter()
-        searched = {}
-        regularization, (l1, l2) = _penalties(X_train, y_train, X_dev, y_dev, config, progress, searched)
+        search = _penalties(X_train, y_train, X_dev, y_dev, config, progress)
+        regularization, (l1, l2) = search.table, search.best
         timings["search_s"] = time.perf_counter() - t
         estimator = config.make_probe(l1, l2)  # every fit below copies it
 
         t = time.perf_counter()
         # the search's fit of the chosen penalty on all training words is the oracle: not fitted twice
-        reuse = searched.get((l1, l2)) if len(regularization) and int(regularization["n_train"].iloc[0]) == len(
+        reuse = search.probes.get((l1, l2)) if len(regularization) and int(regularization["n_train"].iloc[0]) == len(
             X_train) else None
+        del search  # the other penalties' fits are not needed past here
         probe, oracle = ev.oracle(X_train, y_train, X_dev, y_dev, X_test, y_test, probe=reuse,
                                   estimator=estimator)
         timings["oracle_s"] = time.perf_counter() - t
@@ -173,7 +174,7 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None
         prefix_probes = ms.probes  # the top sets' refits, where the minimal set already fitted them
         ablation = ev.ablation(ordering, X_train, y_train, X_test, y_test, probe=probe,
                                percents=config.ablation_percents, methods=config.ablation_methods, X_dev=X_dev,
-                               y_dev=y_dev, progress=progress, fitted=prefix_probes, estimator=estimator,
+                               y_dev=y_dev, progress=progress, top_probes=prefix_probes, estimator=estimator,
                                seed=config.seed)
         variants = ev.ablation_variants(ordering, X_train, y_train, X_test, y_test, probe=probe,
                                         percents=config.ablation_percents, seed=config.seed, progress=progress)
@@ -324,8 +325,8 @@ def _check_classes(y_train) -> None:
                       RareTagsWarning, stacklevel=4)
 
 
-def _penalties(X_train, y_train, X_dev, y_dev, config: LCAConfig, progress: bool, fitted=None):
-    """The search table and the chosen ``(l1, l2)``: searched when neither is set, else as given."""
+def _penalties(X_train, y_train, X_dev, y_dev, config: LCAConfig, progress: bool):
+    """The :class:`~neuronbook.evaluate.PenaltySearch`: searched when neither penalty is set, else as given."""
     from .. import evaluate as ev
 
     l1, l2 = config.l1, config.l2
@@ -334,10 +335,10 @@ def _penalties(X_train, y_train, X_dev, y_dev, config: LCAConfig, progress: bool
             X_train, y_train, X_dev, y_dev, estimator=config.make_probe(0.0, 0.0),
             grid=[(v, v) for v in config.search_grid], tolerance=config.search_tolerance,
             max_train=config.search_max_train, search_stride=config.search_stride, seed=config.seed,
-            criterion=config.search_criterion, progress=progress, fitted=fitted)
+            criterion=config.search_criterion, progress=progress)
     l1 = l2 if l1 is None else l1
     l2 = l1 if l2 is None else l2
-    return empty("regularization"), (l1, l2)
+    return ev.PenaltySearch(empty("regularization"), (l1, l2))
 
 
 def _selectivity(X_train, y_train, X_test, y_test, control, minimal_columns, estimator, oracle,
@@ -349,7 +350,7 @@ def _selectivity(X_train, y_train, X_test, y_test, control, minimal_columns, est
     c_train, c_test = control
     fitted = {"all": oracle} if minimal_probe is None else {"all": oracle, "minimal set": minimal_probe}
     selections = {"all": None} if minimal_columns is None else {"all": None, "minimal set": minimal_columns}
-    return ev.selectivity(X_train, y_train, c_train, X_test, y_test, c_test, selections=selections, fitted=fitted,
+    return ev.selectivity(X_train, y_train, c_train, X_test, y_test, c_test, selections=selections, probes=fitted,
                           estimator=estimator)
 
 
