@@ -758,6 +758,161 @@ def _column_layout(col_sets, d):
     return None
 
 
+class _Group:
+    """How a group of fits reads its data: the shared or gathered columns, the standardisation folded into
+    the weights, and the mask of shorter prefixes (see :func:`_column_layout`)."""
+
+    def __init__(self, data, val, col_sets, stats, K, device, checked):
+        col_sets = [None] * K if col_sets is None else list(col_sets)
+        self.mode, cols, pos = _column_layout(col_sets, data.d)
+        mean_all, scale_all = stats
+        if cols is not None:  # train on the union of the sets' columns only
+            data = _Selection(data.X, data.rows, cols if data.columns is None else data.columns[cols], data.name)
+            if val is not None:
+                val = _Selection(val.X, val.rows, cols if val.columns is None else val.columns[cols], val.name)
+            mean_all, scale_all = mean_all[cols], scale_all[cols]
+        u = data.d
+        self.sizes = [u if c is None else len(c) for c in col_sets]
+        self.K, self.u, self.pos = K, u, pos
+        self.k = k = u if self.mode == "shared" else pos.shape[1]
+        # a small selection is gathered once: batches of a few neurons then skip reading whole rows
+        if (data.rows is not None or data.columns is not None or data.X.dtype != np.float32
+                or not data.X.flags.c_contiguous) and data.n * u * 4 <= COMPACT_BLOCKS * BLOCK_BYTES:
+            if not checked:
+                for start, block in data.blocks():
+                    err = data.not_finite(block, start)
+                    if err is not None:
+                        raise err
+                checked = True
+            data = data.compact()
+        self.data, self.val, self.checked = data, val, checked
+        self.mean_all, self.scale_all = mean_all, scale_all
+        standardized = bool(np.any(mean_all != 0) or np.any(scale_all != 1))
+        inv_all = (1.0 / scale_all.astype(np.float64)).astype(np.float32)
+        if self.mode == "shared":  # one (1, 1, u) row of statistics for every fit
+            self.mean_t = torch.as_tensor(mean_all, device=device).reshape(1, 1, u)
+            self.inv_t = torch.as_tensor(inv_all, device=device).reshape(1, 1, u) if standardized else None
+            self.pos_t = None
+        else:
+            self.mean_t = torch.as_tensor(mean_all[pos], device=device).reshape(K, 1, k)
+            self.inv_t = torch.as_tensor(inv_all[pos], device=device).reshape(K, 1, k) if standardized else None
+            self.pos_t = torch.as_tensor(pos, device=device)
+        self.mask = None
+        if any(s < k for s in self.sizes):  # shorter prefixes: their extra columns hold zero weights, masked
+            self.mask = torch.zeros(K, 1, k, device=device)
+            for i, s in enumerate(self.sizes):
+                self.mask[i, 0, :s] = 1
+
+    def inputs(self, Xb):
+        """A block of rows -> what the products read: (m, u) shared, (K, m, k) gathered."""
+        K, k = self.K, self.k
+        return Xb if self.pos_t is None else torch.index_select(Xb, 1, self.pos_t.flatten()).view(-1, K, k).transpose(0, 1)
+
+    def logits(self, W, b, Xin):
+        """(K, m, C) logits of standardised inputs, from raw ones: the standardisation is folded into W."""
+        K, C, k = W.shape
+        inv_t, mean_t = self.inv_t, self.mean_t
+        Wr = W if inv_t is None else W * inv_t
+        if inv_t is None:
+            br = b
+        elif self.pos_t is None:  # one mean row for every fit: a matrix-vector product
+            br = torch.addmv(b.reshape(-1), Wr.reshape(K * C, k), mean_t.reshape(k), alpha=-1).reshape(K, C)
+        else:
+            br = b - torch.bmm(Wr, mean_t.transpose(1, 2)).squeeze(2)
+        if self.pos_t is None:
+            return torch.addmm(br.reshape(1, K * C), Xin, Wr.reshape(K * C, k).t()).reshape(-1, K, C).transpose(0, 1)
+        return torch.baddbmm(br.unsqueeze(1), Xin, Wr.transpose(1, 2))
+
+    def cross_entropy(self, W, b, Xin, yb, minus_one):
+        """Mean cross-entropy of every fit on a batch and its gradient in standardised units, by hand
+        (softmax minus one-hot: no autograd graph)."""
+        K, C, k = W.shape
+        m = len(yb)
+        logp = torch.log_softmax(self.logits(W, b, Xin), dim=2)
+        idx = yb.reshape(1, m, 1).expand(K, m, 1)
+        loss = -logp.gather(2, idx).mean(dim=(1, 2)).double()
+        G = logp.exp_()
+        G.scatter_add_(2, idx, minus_one[:, :m])
+        gb = G.sum(1)
+        if self.pos_t is None:
+            gW = torch.mm(G.transpose(1, 2).reshape(K * C, m), Xin).reshape(K, C, k)
+        else:
+            gW = torch.bmm(G.transpose(1, 2), Xin)
+        mask, inv_t, mean_t = self.mask, self.inv_t, self.mean_t
+        if inv_t is not None:  # back to standardised units: d/dW of x @ (W / scale).T - (W / scale) @ mean
+            if self.pos_t is None:
+                gW.view(K * C, k).addr_(gb.reshape(-1), mean_t.reshape(k), alpha=-1)
+            else:
+                gW.baddbmm_(gb.unsqueeze(2), mean_t, alpha=-1)
+            gW.mul_(inv_t * (1.0 / m) if mask is None else inv_t * mask * (1.0 / m))
+        else:
+            gW.mul_(1.0 / m if mask is None else mask * (1.0 / m))
+        gb.mul_(1.0 / m)
+        return loss, gW, gb
+
+    def finish(self, probes, classes, weights, best_epoch, history):
+        """Write every probe's fitted attributes: its own columns of the group's weights."""
+        for i, p in enumerate(probes):
+            Wi, bi = weights[i]
+            s = self.sizes[i]
+            p.classes_ = classes
+            p.n_features_in_ = s
+            p.coef_ = Wi[:, :s].cpu().numpy().copy()
+            p.intercept_ = bi.cpu().numpy().copy()
+            if self.mode == "shared":
+                p.mean_, p.scale_ = self.mean_all[:s].copy(), self.scale_all[:s].copy()
+            else:
+                p.mean_, p.scale_ = self.mean_all[self.pos[i]].copy(), self.scale_all[self.pos[i]].copy()
+            p.best_epoch_ = best_epoch[i]
+            p.history_ = pd.DataFrame(history[i], columns=["epoch", "loss", "val_accuracy"])
+
+
+def _add_penalties(W, gW, loss, l1, l2, proximal):
+    """The elastic net's smooth part (and, without the proximal step, L1's subgradient) added to a batch's
+    loss and gradient: ``l2 * ||W||_F`` and ``l1 * sum|W|`` per fit."""
+    if bool(l2.any()):
+        norm = torch.linalg.vector_norm(W, dim=(1, 2), keepdim=True)
+        loss += (l2 * norm).flatten().double()
+        gW.addcmul_(W, l2 / norm.clamp_min(1e-30))  # d||W||/dW = W / ||W||; zero at W = 0 (no NaN)
+    if bool(l1.any()) and not proximal:
+        loss += (l1.flatten() * W.abs().sum(dim=(1, 2))).double()
+        gW.addcmul_(torch.sign(W), l1)
+    return loss
+
+
+class _Adam:
+    """Adam on the group's ``(W, b)``, with the denominator kept for the proximal L1 step.
+
+    Written out rather than ``torch.optim.Adam``, for a measured reason: the proximal step needs Adam's
+    per-weight denominator, which ``torch.optim`` does not keep (it is recomputed from the second moment
+    each step), and in ``benchmarks/adam_optimizer.py`` the whole fit took 17.3 s with ``torch.optim.Adam``
+    against 13.5 s with this one (2 CPU threads, same weights to 5e-7 relative; docs/benchmarks.md).
+    """
+
+    def __init__(self, W, b, lr, betas=(0.9, 0.999), eps=1e-8):
+        self.params = (W, b)
+        self.lr, (self.beta1, self.beta2), self.eps = float(lr), betas, eps
+        # the moments and scratch space, allocated once (the loop runs thousands of times)
+        self.state = [tuple(torch.zeros_like(p) for _ in range(3)) for p in self.params]
+        self.scratch = torch.zeros_like(W)
+        self.steps = 0
+
+    def step(self, grads):
+        self.steps += 1
+        c1, c2 = 1 - self.beta1 ** self.steps, 1 - self.beta2 ** self.steps
+        for p, g, (mo, v, den) in zip(self.params, grads, self.state):
+            mo.mul_(self.beta1).add_(g, alpha=1 - self.beta1)
+            v.mul_(self.beta2).addcmul_(g, g, value=1 - self.beta2)
+            torch.mul(v, 1.0 / c2, out=den).sqrt_().add_(self.eps)
+            p.addcdiv_(mo, den, value=-self.lr / c1)
+
+    def soft_threshold(self, l1):
+        """The proximal step of ``l1 * sum|W|`` in Adam's metric: soft-thresholding gives exact zeros."""
+        W, den = self.params[0], self.state[0][2]
+        thr = torch.reciprocal(den, out=den).mul_(self.lr).mul_(l1)
+        W.sub_(torch.clamp(W, min=torch.neg(thr, out=self.scratch), max=thr))
+
+
 def _train_group(probes, data, y, classes, col_sets, val, y_val, device, starts, stats, checked):
     """Train several probes in one loop over the same mini-batches (see :func:`fit_probes`).
 
@@ -767,87 +922,31 @@ def _train_group(probes, data, y, classes, col_sets, val, y_val, device, starts,
     """
     first = probes[0]
     K, C = len(probes), len(classes)
-    col_sets = [None] * K if col_sets is None else list(col_sets)
-    mode, cols, pos = _column_layout(col_sets, data.d)
-    mean_all, scale_all = stats
-    if cols is not None:  # train on the union of the sets' columns only
-        data = _Selection(data.X, data.rows, cols if data.columns is None else data.columns[cols], data.name)
-        if val is not None:
-            val = _Selection(val.X, val.rows, cols if val.columns is None else val.columns[cols], val.name)
-        mean_all, scale_all = mean_all[cols], scale_all[cols]
-    n, u = data.n, data.d
-    sizes = [u if c is None else len(c) for c in col_sets]
-    k = u if mode == "shared" else pos.shape[1]
-    # a small selection is gathered once: batches of a few neurons then skip reading whole rows
-    if (data.rows is not None or data.columns is not None or data.X.dtype != np.float32
-            or not data.X.flags.c_contiguous) and n * u * 4 <= COMPACT_BLOCKS * BLOCK_BYTES:
-        if not checked:
-            for start, block in data.blocks():
-                err = data.not_finite(block, start)
-                if err is not None:
-                    raise err
-            checked = True
-        data = data.compact()
-
-    standardized = bool(np.any(mean_all != 0) or np.any(scale_all != 1))
-    inv_all = (1.0 / scale_all.astype(np.float64)).astype(np.float32)
-    if mode == "shared":  # one (1, 1, u) row of statistics for every fit
-        mean_t = torch.as_tensor(mean_all, device=device).reshape(1, 1, u)
-        inv_t = torch.as_tensor(inv_all, device=device).reshape(1, 1, u) if standardized else None
-        pos_t = None
-    else:
-        mean_t = torch.as_tensor(mean_all[pos], device=device).reshape(K, 1, k)
-        inv_t = torch.as_tensor(inv_all[pos], device=device).reshape(K, 1, k) if standardized else None
-        pos_t = torch.as_tensor(pos, device=device)
-    mask = None
-    if any(s < k for s in sizes):  # shorter prefixes: their extra columns hold zero weights, gradients masked
-        mask = torch.zeros(K, 1, k, device=device)
-        for i, s in enumerate(sizes):
-            mask[i, 0, :s] = 1
+    group = _Group(data, val, col_sets, stats, K, device, checked)
+    data, val, checked, k = group.data, group.val, group.checked, group.k
+    n = data.n
     W = torch.zeros(K, C, k, device=device)
     b = torch.zeros(K, C, device=device)
     for i, (W0, b0) in enumerate(starts):
-        W[i, :, :sizes[i]] = torch.as_tensor(W0)
+        W[i, :, :group.sizes[i]] = torch.as_tensor(W0)
         b[i] = torch.as_tensor(b0)
     l1 = torch.tensor([float(p.l1) for p in probes], device=device).reshape(K, 1, 1)
     l2 = torch.tensor([float(p.l2) for p in probes], device=device).reshape(K, 1, 1)
-    any_l1, any_l2 = bool(l1.any()), bool(l2.any())
     proximal = first.solver == "proximal"
-    beta1, beta2, eps = 0.9, 0.999, 1e-8
-    lr = float(first.lr)
-
-    def inputs(Xb):
-        """A block of rows -> what the products read: (m, u) shared, (K, m, k) gathered."""
-        return Xb if pos_t is None else torch.index_select(Xb, 1, pos_t.flatten()).view(-1, K, k).transpose(0, 1)
-
-    def logits(Xin):
-        """(K, m, C) logits of standardised inputs, from raw ones: the standardisation is folded into W."""
-        Wr = W if inv_t is None else W * inv_t
-        if inv_t is None:
-            br = b
-        elif pos_t is None:  # one mean row for every fit: a matrix-vector product
-            br = torch.addmv(b.reshape(-1), Wr.reshape(K * C, k), mean_t.reshape(k), alpha=-1).reshape(K, C)
-        else:
-            br = b - torch.bmm(Wr, mean_t.transpose(1, 2)).squeeze(2)
-        if pos_t is None:
-            return torch.addmm(br.reshape(1, K * C), Xin, Wr.reshape(K * C, k).t()).reshape(-1, K, C).transpose(0, 1)
-        return torch.baddbmm(br.unsqueeze(1), Xin, Wr.transpose(1, 2))
+    prox = proximal and bool(l1.any())
+    adam = _Adam(W, b, first.lr)
 
     yt = torch.as_tensor(encode_labels(y, classes), device=device)
     val_blocks = yv = None
     if val is not None:
         yv = torch.as_tensor(encode_labels(y_val, classes), device=device)
-        if val.n * u * 4 <= BLOCK_BYTES:  # read again every epoch, unless the rows fit in one block
-            val_blocks = [(s, inputs(first._raw(blk, device))) for s, blk in val.blocks()]
+        if val.n * group.u * 4 <= BLOCK_BYTES:  # read again every epoch, unless the rows fit in one block
+            val_blocks = [(s, group.inputs(first._raw(blk, device))) for s, blk in val.blocks()]
 
     gen = torch.Generator(device="cpu").manual_seed(int(first.seed))
     bs = n if not first.batch_size or first.batch_size >= n else int(first.batch_size)
-    # Adam's moments and scratch space, allocated once (the loop below runs thousands of times)
-    mW, vW, dW, tW = (torch.zeros_like(W) for _ in range(4))
-    mb, vb, db = (torch.zeros_like(b) for _ in range(3))
-    buf = np.empty((bs, u), np.float32)
+    buf = np.empty((bs, group.u), np.float32)
     minus_one = torch.full((K, bs, 1), -1.0, device=device)  # the one-hot, subtracted from the softmax
-    step = 0
     history = [[] for _ in range(K)]
     best_acc = np.full(K, -1.0)
     best = [None] * K
@@ -860,68 +959,33 @@ def _train_group(probes, data, y, classes, col_sets, val, y_val, device, starts,
         total = torch.zeros(K, dtype=torch.float64, device=device)
         for start in range(0, n, bs):
             p_np = perm_np[start:start + bs]
-            m = len(p_np)
             raw = data.take_into(p_np, buf)
             if not checked and not np.isfinite(raw).all():  # values seen for the first time: checked here
                 i, j = np.argwhere(~np.isfinite(raw))[0]
                 row, col = data.where(p_np[i], j)
                 raise ValueError(f"X contains a non-finite value (at row {row}, column {col})")
-            Xin = inputs(torch.from_numpy(raw).to(device))
-            yb = yt[perm[start:start + bs]]
-            # the gradient of the mean cross-entropy by hand: softmax minus one-hot, no autograd graph
-            logp = torch.log_softmax(logits(Xin), dim=2)
-            idx = yb.reshape(1, m, 1).expand(K, m, 1)
-            loss = -logp.gather(2, idx).mean(dim=(1, 2)).double()
-            G = logp.exp_()
-            G.scatter_add_(2, idx, minus_one[:, :m])
-            gb = G.sum(1)
-            if pos_t is None:
-                gW = torch.mm(G.transpose(1, 2).reshape(K * C, m), Xin).reshape(K, C, k)
-            else:
-                gW = torch.bmm(G.transpose(1, 2), Xin)
-            if inv_t is not None:  # back to standardised units: d/dW of x @ (W / scale).T - (W / scale) @ mean
-                if pos_t is None:
-                    gW.view(K * C, k).addr_(gb.reshape(-1), mean_t.reshape(k), alpha=-1)
-                else:
-                    gW.baddbmm_(gb.unsqueeze(2), mean_t, alpha=-1)
-                gW.mul_(inv_t * (1.0 / m) if mask is None else inv_t * mask * (1.0 / m))
-            else:
-                gW.mul_(1.0 / m if mask is None else mask * (1.0 / m))
-            gb.mul_(1.0 / m)
-            if any_l2:
-                norm = torch.linalg.vector_norm(W, dim=(1, 2), keepdim=True)
-                loss += (l2 * norm).flatten().double()
-                # d||W||/dW = W / ||W||; zero at W = 0 (no NaN)
-                gW.addcmul_(W, l2 / norm.clamp_min(1e-30))
-            if any_l1 and not proximal:
+            Xin = group.inputs(torch.from_numpy(raw).to(device))
+            loss, gW, gb = group.cross_entropy(W, b, Xin, yt[perm[start:start + bs]], minus_one)
+            loss = _add_penalties(W, gW, loss, l1, l2, proximal)
+            adam.step((gW, gb))
+            if prox:
+                adam.soft_threshold(l1)
                 loss += (l1.flatten() * W.abs().sum(dim=(1, 2))).double()
-                gW.addcmul_(torch.sign(W), l1)
-            step += 1
-            c1, c2 = 1 - beta1 ** step, 1 - beta2 ** step
-            for p, g, mo, v, den in ((W, gW, mW, vW, dW), (b, gb, mb, vb, db)):
-                mo.mul_(beta1).add_(g, alpha=1 - beta1)
-                v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-                torch.mul(v, 1.0 / c2, out=den).sqrt_().add_(eps)
-                p.addcdiv_(mo, den, value=-lr / c1)
-            if any_l1 and proximal:
-                # proximal step for l1 * sum|W| in Adam's metric: soft-thresholding gives exact zeros
-                thr = torch.reciprocal(dW, out=dW).mul_(lr).mul_(l1)
-                W.sub_(torch.clamp(W, min=torch.neg(thr, out=tW), max=thr))
-                loss += (l1.flatten() * W.abs().sum(dim=(1, 2))).double()
-            total += loss * m
+            total += loss * len(p_np)
         checked = True
         total = total.cpu()
         for i, p in enumerate(probes):
             if not np.isfinite(float(total[i])):
                 raise FloatingPointError(f"the probe's training loss became {float(total[i]) / n} in epoch {epoch} "
-                                         f"(l1={p.l1}, l2={p.l2}, lr={lr}): lower lr, or check the activations' scale")
+                                         f"(l1={p.l1}, l2={p.l2}, lr={adam.lr}): lower lr, or check the activations' "
+                                         f"scale")
         accs = np.full(K, np.nan)
         if val is not None:
             hits = torch.zeros(K, dtype=torch.float64, device=device)
             blocks = val_blocks if val_blocks is not None else (
-                (s, inputs(first._raw(blk, device))) for s, blk in val.blocks())
+                (s, group.inputs(first._raw(blk, device))) for s, blk in val.blocks())
             for s, Xv in blocks:
-                hits += (logits(Xv).argmax(2) == yv[s:s + Xv.shape[-2]]).sum(1).double()
+                hits += (group.logits(W, b, Xv).argmax(2) == yv[s:s + Xv.shape[-2]]).sum(1).double()
             accs = (hits / val.n).cpu().numpy()
             for i in range(K):
                 if accs[i] > best_acc[i]:
@@ -932,19 +996,9 @@ def _train_group(probes, data, y, classes, col_sets, val, y_val, device, starts,
             history[i].append({"epoch": epoch, "loss": float(total[i]) / n, "val_accuracy": float(accs[i])})
         if first.patience is not None and val is not None and np.all(stale >= first.patience):
             break
-    for i, p in enumerate(probes):
-        Wi, bi = best[i] if best[i] is not None else (W[i], b[i])
-        s = sizes[i]
-        p.classes_ = classes
-        p.n_features_in_ = s
-        p.coef_ = Wi[:, :s].cpu().numpy().copy()
-        p.intercept_ = bi.cpu().numpy().copy()
-        if mode == "shared":
-            p.mean_, p.scale_ = mean_all[:s].copy(), scale_all[:s].copy()
-        else:
-            p.mean_, p.scale_ = mean_all[pos[i]].copy(), scale_all[pos[i]].copy()
-        p.best_epoch_ = best_epoch[i] if best[i] is not None else len(history[i])
-        p.history_ = pd.DataFrame(history[i], columns=["epoch", "loss", "val_accuracy"])
+    weights = [best[i] if best[i] is not None else (W[i], b[i]) for i in range(K)]
+    epochs = [best_epoch[i] if best[i] is not None else len(history[i]) for i in range(K)]
+    group.finish(probes, classes, weights, epochs, history)
 
 
 def fit_probes(probes, X, y, columns=None, *, rows=None):
