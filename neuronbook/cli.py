@@ -327,7 +327,7 @@ def _run(args) -> int:
                                                             f"{config.task}"))
             result.save(out, overwrite=args.overwrite)
             print(result.summary())
-            how = "loaded from the result cache" if result.info.get("loaded_from_cache") else "computed"
+            how = "loaded from the result cache" if result.from_cache else "computed"
             print(f"\nresult {how} in {time.perf_counter() - t:.1f}s, written to {out}")
     return 0
 

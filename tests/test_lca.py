@@ -262,6 +262,7 @@ def test_analyze_store_uses_store_layers_and_warns_on_approximation(tmp_path):
     assert set(r.neurons["layer"]) == {2} and r.n_layers == 3 and len(r.neurons) == 8
     assert tuple(r.ranking.loc[0, ["layer", "neuron"]]) == (2, 1)
     assert r.info["approximation"] == "4-bit weights" and "approximate model" in r.summary()
+    assert r.approximation == "4-bit weights" and not r.from_cache
     assert r.info["n_dev_sentences"] == 8 and r.info["n_train_sentences"] == 72
     # the target was not reached: the minimal set is every neuron, with the oracle's accuracies
     ms = r.minimal_set.iloc[0]
@@ -310,7 +311,7 @@ def test_run_lca_seeds_runs_and_caches_each(tmp_cache, tiny_corpus_dir, monkeypa
     assert both.config.seed == 3 and both.info["seeds"] == [3, 5]
     assert sorted(both.seed_runs["seed"].unique()) == [3, 5]
     single = run_lca(cfg.replace(seed=5, seeds=None), progress=False)  # each seed's run is cached on its own
-    assert "loaded_from_cache" in single.info and single.config.seed == 5
+    assert "loaded_from_cache" in single.info and single.from_cache and single.config.seed == 5
     assert both.seed_runs.query("seed == 5").set_index("metric")["value"].drop("wall time (s)").to_dict() == \
         single.headline().set_index("metric")["value"].drop("wall time (s)").to_dict()
     monkeypatch.setattr(lca_mod, "lca_from_arrays", lambda *a, **k: pytest.fail("refitted a cached seed"))
@@ -566,7 +567,7 @@ def test_rare_tags_take_no_part_in_the_ranking(min_tag_count, first):
                             min_tag_count=min_tag_count, percents=[10, 50], n_draws=0, control=False,
                             ablation_percents=[], progress=False, **FAST)
     assert tuple(r.ranking.loc[0, ["layer", "neuron"]].astype(int)) in first  # columns 2 and 5-7
-    assert r.info["rare_tags"] == ({} if min_tag_count == 1 else {"R": 4})
+    assert r.info["rare_tags"] == ({} if min_tag_count == 1 else {"R": 4}) and r.rare_tags == r.info["rare_tags"]
     # the per-tag table keeps the rare tag, marked
     per = r.per_tag_ranking
     assert "R" in set(per["tag"]) and per.loc[per["tag"] == "R", "rare"].all() == (min_tag_count > 1)

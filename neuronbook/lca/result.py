@@ -173,6 +173,22 @@ class LCAResult:
         """The penalties the oracle was fitted with, ``{"l1": ..., "l2": ...}`` (searched or as given)."""
         return {"l1": float(self.info.get("l1", 0.0)), "l2": float(self.info.get("l2", 0.0))}
 
+    @property
+    def from_cache(self) -> bool:
+        """Whether this result was loaded from the result cache instead of computed (``info["loaded_from_cache"]``
+        holds the folder)."""
+        return bool(self.info.get("loaded_from_cache"))
+
+    @property
+    def rare_tags(self) -> dict:
+        """Tags with fewer than ``config.min_tag_count`` training words, kept out of the ranking: tag -> words."""
+        return dict(self.info.get("rare_tags") or {})
+
+    @property
+    def approximation(self) -> str | None:
+        """How the activations approximate the model (e.g. a 4-bit engine), or None for the exact model."""
+        return self.info.get("approximation") or None
+
     def estimator(self):
         """An unfitted probe with this analysis's settings and chosen penalties (``config.make_probe``).
 
@@ -463,7 +479,7 @@ class LCAResult:
     def _repr_html_(self):
         c = self.config
         note = (f"<p><b>Note:</b> activations of an approximate model: {self.info['approximation']}</p>"
-                if self.info.get("approximation") else "")
+                if self.approximation else "")
         return (f"<b>LCA</b> {c.model} / {c.data} / {c.task}" + note
                 + self.headline().to_html(index=False)
                 + "<p>minimal set by layer</p>" + self.layer_distribution.to_html(index=False))

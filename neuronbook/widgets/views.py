@@ -125,7 +125,7 @@ class RunPanel(View):
         if self.error is not None:
             raise self.error  # re-raised outside the Output, so a caller and the front end see it too
         self.result = result
-        self.status.value = "done" + (" (loaded from the cache)" if result.info.get("loaded_from_cache") else "")
+        self.status.value = "done" + (" (loaded from the cache)" if result.from_cache else "")
         self._show_result()
         for callback in self._callbacks:
             callback(result)
