@@ -32,7 +32,7 @@ _EXPORTS: dict[str, list[str]] = {
     "config": ["LCAConfig", "DEFAULT_PERCENTS", "DEFAULT_SEARCH_GRID"],
     "settings": ["cache_dir", "offline", "progress_enabled"],
     "exceptions": ["NeuronbookWarning", "TargetNotReachedWarning", "ApproximationWarning", "UnseenLabelsWarning",
-                   "RareTagsWarning", "ClippedWordsWarning", "UnknownWordsWarning"],
+                   "RareTagsWarning", "ClippedWordsWarning", "UnknownWordsWarning", "NotFittedError"],
     "neurons": ["neuron_index", "as_neuron_index", "positions", "neuron_table", "relative_depth"],
     "corpus": ["Corpus", "CorpusFormatError", "TASKS", "Task", "TaskKind", "available_tasks", "concat", "list_tasks",
                "read_columns", "read_conllu", "read_corpus", "read_parallel", "read_pmb", "read_tagged",

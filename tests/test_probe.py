@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from neuronbook.exceptions import UnseenLabelsWarning
+from neuronbook.exceptions import NotFittedError, UnseenLabelsWarning
 from neuronbook.probe import ElasticNetProbe, encode_labels
 from neuronbook.rank import neuron_ordering
 
@@ -118,7 +118,7 @@ def test_errors():
     bad[3, 4] = np.nan
     with pytest.raises(ValueError, match="row 3, column 4"):
         ElasticNetProbe().fit(bad, y)
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         ElasticNetProbe().predict(X)
     probe = ElasticNetProbe(epochs=1).fit(X, y)
     with pytest.raises(ValueError, match="10 features but the probe was fitted on 40"):
@@ -127,6 +127,20 @@ def test_errors():
         ElasticNetProbe(solver="sgd").fit(X, y)
     with pytest.raises(ValueError, match="unknown parameter"):
         probe.set_params(alpha=1)
+
+
+def test_not_fitted_error_without_sklearn(monkeypatch):
+    import sys
+
+    from neuronbook.exceptions import not_fitted
+
+    monkeypatch.delitem(sys.modules, "sklearn.exceptions", raising=False)  # as where scikit-learn is not imported
+    err = not_fitted("x")
+    assert type(err) is NotFittedError and isinstance(err, ValueError) and isinstance(err, AttributeError)
+    p = ElasticNetProbe()
+    with pytest.raises(NotFittedError, match="coef_ is set by fit"):
+        p.coef_
+    assert not hasattr(p, "intercept_")
 
 
 def test_init_only_stores_arguments():
