@@ -784,10 +784,17 @@ def main(argv=None):
     if opts._stage:
         STAGES[opts._stage](opts)
         return
+    # NEURONBOOK_DATA=../shared/data (the usage above) means the folder relative to here, also for the children
+    # that run elsewhere (the command-line stages run in a scratch folder): made absolute in os.environ by this
+    # checkout's package, before any child starts
+    sys.path.insert(0, ROOT)
+    from neuronbook.settings import absolute_path_settings
+
+    absolute_path_settings()
     if opts.threads:  # the children inherit it, NeuroX's interpreter included
         os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(opts.threads)
     own = opts.workdir is None
-    opts.workdir = tempfile.mkdtemp(prefix="nb-bench-") if own else opts.workdir
+    opts.workdir = tempfile.mkdtemp(prefix="nb-bench-") if own else os.path.abspath(opts.workdir)
     os.makedirs(opts.workdir, exist_ok=True)
     try:
         parts = [opts.only] if opts.only else ["table"] + (["scaling"] if opts.scaling else []) + \

@@ -30,9 +30,10 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 # module -> the public names it exports (each module's own __all__; a test keeps them in step).
 _EXPORTS: dict[str, list[str]] = {
     "config": ["LCAConfig", "DEFAULT_PERCENTS", "DEFAULT_SEARCH_GRID"],
-    "settings": ["cache_dir", "offline", "progress_enabled"],
+    "settings": ["cache_dir", "offline", "progress_enabled", "PATH_SETTINGS", "path_setting",
+                 "absolute_path_settings"],
     "exceptions": ["NeuronbookWarning", "TargetNotReachedWarning", "ApproximationWarning", "UnseenLabelsWarning",
-                   "RareTagsWarning", "ClippedWordsWarning", "UnknownWordsWarning"],
+                   "RareTagsWarning", "ClippedWordsWarning", "UnknownWordsWarning", "NotFittedError"],
     "neurons": ["neuron_index", "as_neuron_index", "labelled_matrix", "positions", "neuron_table", "relative_depth"],
     "corpus": ["Corpus", "CorpusFormatError", "TASKS", "Task", "TaskKind", "available_tasks", "concat", "list_tasks",
                "read_columns", "read_conllu", "read_corpus", "read_parallel", "read_pmb", "read_tagged",

@@ -3,7 +3,8 @@
 Data directory lookup order (first file found wins):
 
 1. the ``data_dir`` argument;
-2. ``$NEURONBOOK_DATA`` (several directories may be joined with ``os.pathsep``);
+2. ``$NEURONBOOK_DATA`` (several directories may be joined with ``os.pathsep``; a relative one is
+   relative to the folder the command ran in, see :mod:`neuronbook.settings`);
 3. the user cache, ``neuronbook.settings.cache_dir("data")`` (``$NEURONBOOK_CACHE/data``, by
    default ``~/.cache/neuronbook/data`` on Linux).
 
@@ -86,9 +87,7 @@ def data_dirs(data_dir=None) -> list[Path]:
     dirs = []
     if data_dir is not None:
         dirs.append(Path(data_dir).expanduser())
-    env = os.environ.get("NEURONBOOK_DATA")
-    if env:
-        dirs += [Path(p).expanduser() for p in env.split(os.pathsep) if p]
+    dirs += settings.path_setting("NEURONBOOK_DATA")  # absolute: a relative one means the launch folder
     dirs.append(settings.cache_dir("data"))
     return dirs
 

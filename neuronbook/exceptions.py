@@ -1,4 +1,4 @@
-"""Warnings a user must act on, as one hierarchy.
+"""Warnings a user must act on, as one hierarchy; and the error of an estimator used before ``fit``.
 
 Library code never prints: what a user must see goes through :func:`warnings.warn` with one of
 these categories (a notebook shows it under the cell; ``warnings.simplefilter("error",
@@ -20,8 +20,11 @@ True
 
 from __future__ import annotations
 
+import functools
+import sys
+
 __all__ = ["NeuronbookWarning", "TargetNotReachedWarning", "ApproximationWarning", "UnseenLabelsWarning",
-           "RareTagsWarning", "ClippedWordsWarning", "UnknownWordsWarning"]
+           "RareTagsWarning", "ClippedWordsWarning", "UnknownWordsWarning", "NotFittedError"]
 
 
 class NeuronbookWarning(UserWarning):
@@ -51,3 +54,42 @@ class ClippedWordsWarning(NeuronbookWarning):
 
 class UnknownWordsWarning(NeuronbookWarning):
     """A word produced no piece and was read as the unknown token."""
+
+
+class NotFittedError(ValueError, AttributeError):
+    """An estimator (:class:`~neuronbook.probe.ElasticNetProbe`) was used before ``fit``.
+
+    A ValueError and an AttributeError, as scikit-learn's own ``sklearn.exceptions.NotFittedError``
+    (so ``hasattr(probe, "coef_")`` is False before ``fit``).  Where scikit-learn is imported, the error
+    raised (:func:`not_fitted`) is also an instance of scikit-learn's class, so ``except
+    sklearn.exceptions.NotFittedError`` catches it too.  neuronbook does not import scikit-learn for
+    this (it costs a second at import): code that can name scikit-learn's class has imported it.
+
+    Examples
+    --------
+    >>> err = not_fitted("call fit first")
+    >>> isinstance(err, NotFittedError) and isinstance(err, ValueError) and isinstance(err, AttributeError)
+    True
+    """
+
+
+@functools.cache
+def _with_sklearn(sklearn_error):
+    """``NotFittedError`` that is also a ``sklearn_error`` (scikit-learn's class), made once."""
+    return type("NotFittedError", (NotFittedError, sklearn_error),
+                {"__module__": __name__, "__qualname__": "_SklearnNotFittedError", "__doc__": NotFittedError.__doc__})
+
+
+def not_fitted(message):
+    """The :class:`NotFittedError` to raise: an instance of scikit-learn's class too when it is imported."""
+    skl = sys.modules.get("sklearn.exceptions")
+    base = getattr(skl, "NotFittedError", None)
+    return (NotFittedError if base is None else _with_sklearn(base))(message)
+
+
+def __getattr__(name):  # unpickling the scikit-learn variant (by its qualified name) in another process
+    if name == "_SklearnNotFittedError":
+        from sklearn.exceptions import NotFittedError as base
+
+        return _with_sklearn(base)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -323,18 +323,12 @@ def _kernel_manager_with(env: dict[str, str]):
     return _EnvKernelManager
 
 
-#: Settings that hold paths: made absolute for the kernel, which starts in the notebook's folder.
-_PATH_SETTINGS = ("NEURONBOOK_DATA", "NEURONBOOK_CACHE")
-
-
 def _absolute_path_settings() -> dict[str, str]:
-    """``NEURONBOOK_DATA=../shared/data`` means relative to where the command ran, not to notebooks/."""
-    out = {}
-    for name in _PATH_SETTINGS:
-        value = os.environ.get(name)
-        if value:
-            out[name] = os.pathsep.join(str(Path(v).expanduser().resolve()) for v in value.split(os.pathsep) if v)
-    return out
+    """``NEURONBOOK_DATA=../shared/data`` means relative to where the command ran, not to notebooks/
+    (the kernel starts in the notebook's folder): :func:`neuronbook.settings.absolute_path_settings`."""
+    from .settings import absolute_path_settings
+
+    return absolute_path_settings()
 
 
 def run_notebook(notebook, parameters: dict | None = None, output_dir=None, *, kernel_name: str | None = None,
@@ -380,6 +374,8 @@ def run_notebook(notebook, parameters: dict | None = None, output_dir=None, *, k
     out.mkdir(parents=True, exist_ok=True)
     executed = out / path.name
     parameters["output_dir"] = str(out)
+    if isinstance(parameters.get("data_dir"), str):  # relative to here, not to the kernel's folder (notebooks/)
+        parameters["data_dir"] = str(Path(parameters["data_dir"]).expanduser().resolve())
     log.info("running %s -> %s", path, executed)
     try:
         pm.execute_notebook(

@@ -22,7 +22,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from .exceptions import UnseenLabelsWarning
+from .exceptions import UnseenLabelsWarning, not_fitted
 
 __all__ = ["ArrayView", "ElasticNetProbe", "clone", "column_means", "encode_labels", "fit_copies", "fit_probes",
            "masked_accuracies", "predict_many"]
@@ -428,19 +428,53 @@ class ElasticNetProbe:
         Wr = W * inv
         return Wr, torch.addmv(b, Wr, torch.as_tensor(self.mean_, device=device), alpha=-1)
 
-    def get_params(self):
-        """The constructor arguments, as a dict (scikit-learn convention)."""
-        return {k: getattr(self, k) for k in ("l1", "l2", "epochs", "batch_size", "lr", "standardize", "seed",
-                                              "device", "patience", "solver", "progress", "warm_start")}
+    #: The constructor's arguments, in its order (what get_params reports and set_params takes).
+    _PARAMS = ("l1", "l2", "epochs", "batch_size", "lr", "standardize", "seed", "device", "patience", "solver",
+               "progress", "warm_start")
+
+    #: What ``fit`` sets (scikit-learn's convention: a trailing underscore); before it, reading one is a
+    #: :class:`~neuronbook.exceptions.NotFittedError`.
+    _FITTED = ("classes_", "coef_", "intercept_", "mean_", "scale_", "n_features_in_", "history_", "best_epoch_")
+
+    #: scikit-learn before 1.6 reads the estimator type here (later versions: ``__sklearn_tags__``).
+    _estimator_type = "classifier"
+
+    def get_params(self, deep=True):
+        """The constructor arguments, as a dict (scikit-learn convention).
+
+        ``deep`` is scikit-learn's: with True, the parameters of parameters that are estimators are
+        included too (as ``name__param``); no argument of the probe is an estimator, so both give the
+        same dict.
+        """
+        params = {k: getattr(self, k) for k in self._PARAMS}
+        if deep:
+            for k, v in list(params.items()):
+                if hasattr(v, "get_params") and not isinstance(v, type):
+                    params.update((f"{k}__{sub}", val) for sub, val in v.get_params(deep=True).items())
+        return params
 
     def set_params(self, **params):
-        """Set constructor arguments; returns self."""
-        valid = self.get_params()
+        """Set constructor arguments; returns self.  An unknown name is a ValueError naming the valid ones."""
+        for k in params:
+            if k not in self._PARAMS:
+                raise ValueError(f"unknown parameter {k!r} for ElasticNetProbe; valid parameters: "
+                                 f"{sorted(self._PARAMS)}")
         for k, v in params.items():
-            if k not in valid:
-                raise ValueError(f"unknown parameter {k!r}; valid: {sorted(valid)}")
             setattr(self, k, v)
         return self
+
+    def __getattr__(self, name):
+        # only called when ordinary lookup fails: a fitted attribute read before fit
+        if name in type(self)._FITTED:
+            raise not_fitted(f"this ElasticNetProbe is not fitted yet ({name} is set by fit); call fit(X, y) first")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __sklearn_tags__(self):
+        """scikit-learn's estimator tags (1.6 and later): a classifier of 2-D numeric input, labels required."""
+        from sklearn.utils import ClassifierTags, InputTags, Tags, TargetTags
+
+        return Tags(estimator_type="classifier", target_tags=TargetTags(required=True),
+                    classifier_tags=ClassifierTags(), input_tags=InputTags(two_d_array=True))
 
     def _check_params(self):
         for name in ("l1", "l2", "lr"):  # a NaN penalty would train to garbage without a word
@@ -576,8 +610,8 @@ class ElasticNetProbe:
 
     # -- inference -----------------------------------------------------------------------------
     def _check_fitted(self):
-        if not hasattr(self, "coef_"):
-            raise RuntimeError("this ElasticNetProbe is not fitted yet; call fit(X, y) first")
+        if "coef_" not in vars(self):
+            raise not_fitted("this ElasticNetProbe is not fitted yet; call fit(X, y) first")
 
     def _selection(self, X, rows, columns):
         data = _Selection(X, rows, columns, "X")
@@ -629,6 +663,7 @@ class ElasticNetProbe:
         Labels not seen in training cannot be predicted; they count as errors and a
         warning reports how many there were.
         """
+        self._check_fitted()
         y = np.asarray(y)
         n = len(X) if rows is None else len(rows)
         if len(y) != n:
@@ -647,8 +682,9 @@ class ElasticNetProbe:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"ElasticNetProbe({args})"
 
-    def __sklearn_clone__(self):  # pragma: no cover - convenience for sklearn users
-        return type(self)(**copy.deepcopy(self.get_params()))
+    def __sklearn_clone__(self):
+        """What ``sklearn.base.clone`` returns: a new, unfitted probe with a deep copy of the parameters."""
+        return type(self)(**copy.deepcopy(self.get_params(deep=False)))
 
 
 def _memory_available():

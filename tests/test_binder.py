@@ -45,6 +45,19 @@ def test_torch_is_pinned_to_a_cpu_build_from_the_cpu_index():
     assert any(ln.startswith("vl-convert-python") for ln in _requirements())
 
 
+def test_requirements_pin_every_dependency_of_the_package():
+    """postBuild installs neuronbook with --no-deps: requirements.txt must name all of pyproject's dependencies."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    def name(requirement):
+        return re.match(r"[A-Za-z0-9_.\-]+", requirement).group(0).lower().replace("_", "-")
+
+    declared = {name(r) for r in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]}
+    pinned = {name(ln) for ln in _requirements() if not ln.startswith("-")}
+    assert "pyyaml" in declared  # neuronbook.cli reads --set values as YAML
+    assert declared <= pinned, sorted(declared - pinned)
+
+
 def test_postbuild_installs_the_package_the_default_model_and_the_data():
     from neuronbook.models import DEFAULT_MODEL, get_preset
 

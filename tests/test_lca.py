@@ -1,7 +1,6 @@
 """LCA end to end: arrays, stores, the named pipeline; the result's probe, round trip and cache."""
 
 import json
-import time
 import warnings
 
 import numpy as np
@@ -325,17 +324,23 @@ def test_run_lca_caches_the_whole_result(tmp_cache, tiny_corpus_dir, monkeypatch
     train_file, test_file = tiny_corpus_dir
     cfg = LCAConfig(model="tiny-random", data="toy", train=str(train_file), test=str(test_file), task="upos",
                     l1=1e-3, percents=[10, 50], control=False, max_sentences=40, **FAST)
-    t = time.perf_counter()
     first = run_lca(cfg, progress=False)
-    first_s = time.perf_counter() - t
     assert first.info["n_sentences_train_split"] == 40 and "loaded_from_cache" not in first.info
     assert set(first.tags) == {"DET", "NOUN", "VERB", "PUNCT"}
-    # the second identical call loads the saved result and fits nothing
+    # the second identical call loads the saved result: no model, no extraction, no probe trained
+    # (what made it fast; timing it belongs to benchmarks/bench_result_cache.py, not here)
+    import sys
+
+    import neuronbook.models
+    import neuronbook.probe as probe_mod
+
     monkeypatch.setattr(lca_mod, "lca_from_arrays", lambda *a, **k: pytest.fail("refitted a cached result"))
-    t = time.perf_counter()
+    monkeypatch.setattr(probe_mod, "_train_group", lambda *a, **k: pytest.fail("trained a probe for a cached result"))
+    monkeypatch.setattr(sys.modules["neuronbook.extract"], "extract",
+                        lambda *a, **k: pytest.fail("extracted activations for a cached result"))
+    monkeypatch.setattr(neuronbook.models, "load_model", lambda *a, **k: pytest.fail("loaded the model"))
     second = run_lca(cfg, progress=False)
-    second_s = time.perf_counter() - t
-    assert "loaded_from_cache" in second.info and second_s < first_s
+    assert "loaded_from_cache" in second.info
     pd.testing.assert_frame_equal(second.ranking, first.ranking, check_dtype=False)
     # the request index answers without parsing the corpus at all
     monkeypatch.setattr(lca_mod, "load_splits", lambda *a, **k: pytest.fail("parsed the corpus"))

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from neuronbook.exceptions import UnseenLabelsWarning
-from neuronbook.probe import ElasticNetProbe, encode_labels
+from neuronbook.exceptions import NotFittedError, UnseenLabelsWarning
+from neuronbook.probe import ElasticNetProbe, encode_labels, fit_probes
 from neuronbook.rank import neuron_ordering
 
 FAST = {"epochs": 15, "batch_size": 64, "lr": 1e-2}
@@ -118,7 +118,7 @@ def test_errors():
     bad[3, 4] = np.nan
     with pytest.raises(ValueError, match="row 3, column 4"):
         ElasticNetProbe().fit(bad, y)
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         ElasticNetProbe().predict(X)
     probe = ElasticNetProbe(epochs=1).fit(X, y)
     with pytest.raises(ValueError, match="10 features but the probe was fitted on 40"):
@@ -127,6 +127,20 @@ def test_errors():
         ElasticNetProbe(solver="sgd").fit(X, y)
     with pytest.raises(ValueError, match="unknown parameter"):
         probe.set_params(alpha=1)
+
+
+def test_not_fitted_error_without_sklearn(monkeypatch):
+    import sys
+
+    from neuronbook.exceptions import not_fitted
+
+    monkeypatch.delitem(sys.modules, "sklearn.exceptions", raising=False)  # as where scikit-learn is not imported
+    err = not_fitted("x")
+    assert type(err) is NotFittedError and isinstance(err, ValueError) and isinstance(err, AttributeError)
+    p = ElasticNetProbe()
+    with pytest.raises(NotFittedError, match="coef_ is set by fit"):
+        p.coef_
+    assert not hasattr(p, "intercept_")
 
 
 def test_init_only_stores_arguments():
@@ -195,6 +209,83 @@ def test_default_path_gives_the_recorded_weights(case, lean, tmp_path):
     assert [coef[0, 7], coef[1, 19], coef[2, 31], coef[3, 0]] == pytest.approx(picked, rel=1e-4, abs=1e-6)
     assert probe.intercept_ == pytest.approx(intercept, rel=1e-4, abs=1e-6)
     assert probe.best_epoch_ == best_epoch
+
+
+# -- optimality: the recorded weights above pin the algorithm, not that it minimises the right objective ------
+def kkt_toy(n=400, d=8, seed=0):
+    """Four classes from noisy logits of neurons 0, 1, 2 (not separable: the optimum is finite); every neuron
+    has its own scale and an offset, so the standardisation matters."""
+    rng = np.random.default_rng(seed)
+    X = (rng.normal(size=(n, d)) * rng.uniform(0.5, 3, d) + 2).astype(np.float32)
+    logits = 1.5 * np.stack([X[:, 0] - 2, X[:, 1] - 2, 0.5 * (X[:, 2] - 2), np.zeros(n)], 1) + rng.gumbel(size=(n, 4))
+    return X, np.array(list("abcd"))[logits.argmax(1)]
+
+
+def kkt_residuals(probe, X, y, l1, l2, coef=None, squared_l2=False):
+    """Optimality residuals of ``(coef or probe.coef_, probe.intercept_)`` for the probe's objective (float64)::
+
+        mean cross-entropy(softmax(((x - mean_) / scale_) @ W.T + b)) + l1 * sum|W| + l2 * ||W||_F
+
+    (Frobenius norm unsquared, bias unpenalised).  With G the gradient of the smooth part in W: for W != 0,
+    ``G + l1 * sign(W) = 0``; for W == 0, ``|G| <= l1``; the bias gradient is 0.  Returns the largest
+    violation of each.  ``squared_l2``: the same for ``l2 * ||W||_F**2`` (another objective).
+    """
+    W = np.asarray(probe.coef_ if coef is None else coef, np.float64)
+    Xs = (X.astype(np.float64) - probe.mean_) / probe.scale_
+    Z = Xs @ W.T + probe.intercept_
+    P = np.exp(Z - Z.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    R = P - (y[:, None] == probe.classes_[None, :])  # softmax minus one-hot
+    G = R.T @ Xs / len(y)
+    norm = np.linalg.norm(W)
+    G += 2 * l2 * W if squared_l2 else (l2 * W / norm if norm > 0 else 0)
+    on = W != 0
+    return {"nonzero": float(np.abs(G + l1 * np.sign(W))[on].max(initial=0)),
+            "zero": float(np.maximum(np.abs(G[~on]) - l1, 0).max(initial=0)),
+            "bias": float(np.abs(R.mean(axis=0)).max()), "n_zero": int((~on).sum()), "n_nonzero": int(on.sum())}
+
+
+#: Converged full-batch fits (3000 steps, lr 1e-2) reach residuals of about 1e-7 or less; one weight moved by
+#: 1e-3 gives about 5e-5 (by 1e-2: 5e-4), weights 5 % too large 5e-3, 500 steps 2e-2, a flipped sign 0.6.
+KKT_TOL = 1e-5
+
+
+def assert_kkt(res):
+    assert res["nonzero"] < KKT_TOL and res["zero"] < KKT_TOL and res["bias"] < KKT_TOL, res
+    assert res["n_zero"] > 0 and res["n_nonzero"] > 0, res  # both conditions are exercised
+
+
+@pytest.mark.parametrize("standardize", [True, False], ids=["standardized", "raw"])
+def test_converged_probe_satisfies_the_optimality_conditions(standardize):
+    X, y = kkt_toy()
+    l1, l2 = 2e-2, 1e-2
+    params = {"batch_size": None, "lr": 1e-2, "device": "cpu", "standardize": standardize}
+    probe = ElasticNetProbe(l1=l1, l2=l2, epochs=3000, **params).fit(X, y)
+    res = kkt_residuals(probe, X, y, l1, l2)
+    assert_kkt(res)
+    # the check has power: each of these departures from the optimum fails it
+    W = probe.coef_
+    i, j = np.argwhere(W != 0)[0]
+    moved, flipped = W.copy(), W.copy()
+    moved[i, j] += 1e-2
+    flipped[i, j] *= -1
+    for coef in (moved, flipped, 1.05 * W):
+        bad = kkt_residuals(probe, X, y, l1, l2, coef=coef)
+        assert max(bad["nonzero"], bad["zero"], bad["bias"]) > 10 * KKT_TOL, bad
+    assert kkt_residuals(probe, X, y, l1, l2, squared_l2=True)["nonzero"] > 10 * KKT_TOL  # not ridge's l2
+    assert kkt_residuals(probe, X, y, 1.2 * l1, l2)["nonzero"] > 10 * KKT_TOL  # not another l1
+    early = ElasticNetProbe(l1=l1, l2=l2, epochs=100, **params).fit(X, y)
+    assert kkt_residuals(early, X, y, l1, l2)["nonzero"] > 10 * KKT_TOL  # not converged: fails
+
+
+def test_probes_fitted_together_each_minimise_their_own_objective():
+    X, y = kkt_toy(seed=1)
+    pens = [(2e-2, 1e-2), (5e-3, 0.0), (5e-2, 5e-2)]
+    probes = fit_probes([ElasticNetProbe(l1=a, l2=b, epochs=3000, batch_size=None, lr=1e-2, device="cpu")
+                         for a, b in pens], X, y)
+    for probe, (a, b) in zip(probes, pens):
+        assert_kkt(kkt_residuals(probe, X, y, a, b))
+    assert kkt_residuals(probes[0], X, y, *pens[2])["nonzero"] > 10 * KKT_TOL  # another probe's penalty: fails
 
 
 def _memmap(tmp_path, X, name="X.npy"):

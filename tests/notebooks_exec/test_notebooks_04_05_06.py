@@ -62,7 +62,18 @@ def test_finetuning_searches_the_penalty_on_the_pretrained_model(ws, models):
     check_run(out, executed, True, ["finetuning_shift", "finetuning_layers"], ["finetuning_overlap"])
     runs = pd.read_csv(out / "runs.csv").set_index("model")
     assert runs.loc["pretrained", "searched"] and not runs.loc["fine-tuned", "searched"]
-    assert runs.loc["fine-tuned", "l1"] == runs.loc["pretrained", "l1"] in (0.0, 0.01)
+    # the pretrained run's pair is the criterion's own pick from the search table it recorded; the
+    # fine-tuned run uses that pair
+    pre = nb.LCAResult.load(out / "results" / "pretrained-upos")
+    searched = pre.regularization
+    assert searched[["l1", "l2"]].values.tolist() == [[0.0, 0.0], [0.01, 0.01]]  # the grid given, both tried
+    _, best = nb.choose_penalty(searched, pre.config.search_criterion, tolerance=pre.config.search_tolerance,
+                                n_dev=int(pre.classes["n_dev"].sum()))
+    assert (pre.info["l1"], pre.info["l2"]) == best
+    assert searched.loc[searched["chosen"], ["l1", "l2"]].values.tolist() == [list(best)]
+    for model in ("pretrained", "fine-tuned"):
+        assert (runs.loc[model, "l1"], runs.loc[model, "l2"]) == pytest.approx(best)
+    assert nb.LCAResult.load(out / "results" / "fine-tuned-upos").info["l1"] == best[0]
 
 
 @pytest.mark.parametrize("interactive", [False, True])
