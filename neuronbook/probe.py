@@ -413,14 +413,14 @@ class ElasticNetProbe:
             block = block.copy()
         return torch.as_tensor(block, device=device)
 
-    def _raw_weights(self, coef=None, device=None):
-        """``(W, b)`` tensors that act on raw activations as ``coef`` (default ``coef_``) and ``intercept_``
-        act on standardised ones.
+    def _raw_weights(self, device=None):
+        """``(W, b)`` tensors that act on raw activations as ``coef_`` and ``intercept_`` act on standardised
+        ones.
 
         ``((x - mean) / scale) @ W.T + b == x @ (W / scale).T + (b - (W / scale) @ mean)``: one pass
         over the weights instead of two over every block of activations.
         """
-        W = torch.as_tensor(self.coef_ if coef is None else np.asarray(coef, np.float32), device=device)
+        W = torch.as_tensor(self.coef_, device=device)
         b = torch.as_tensor(self.intercept_, device=device)
         if not (np.any(self.mean_ != 0) or np.any(self.scale_ != 1)):
             return W, b
@@ -619,8 +619,8 @@ class ElasticNetProbe:
             raise ValueError(f"X has {data.d} features but the probe was fitted on {self.n_features_in_}")
         return data
 
-    def decision_function(self, X, coef=None, *, rows=None, columns=None):
-        """Logits, shape (n_words, n_classes); ``coef`` overrides ``coef_`` (e.g. with neurons zeroed).
+    def decision_function(self, X, *, rows=None, columns=None):
+        """Logits, shape (n_words, n_classes).
 
         ``rows`` and ``columns`` select part of ``X`` as in :meth:`fit`; ``X`` is read a block of
         rows at a time.
@@ -628,7 +628,7 @@ class ElasticNetProbe:
         self._check_fitted()
         data = self._selection(X, rows, columns)
         device = self._device()
-        W, b = self._raw_weights(coef, device)
+        W, b = self._raw_weights(device=device)
         out = np.empty((data.n, len(self.classes_)), np.float32)
         with torch.no_grad():
             for start, block in data.blocks():
@@ -642,10 +642,10 @@ class ElasticNetProbe:
         p = np.exp(logits)
         return p / p.sum(axis=1, keepdims=True)
 
-    def predict(self, X, coef=None, *, rows=None, columns=None):
+    def predict(self, X, *, rows=None, columns=None):
         """Predicted labels (elements of ``classes_``)."""
         self._check_fitted()
-        return self.classes_[self.decision_function(X, coef=coef, rows=rows, columns=columns).argmax(axis=1)]
+        return self.classes_[self.decision_function(X, rows=rows, columns=columns).argmax(axis=1)]
 
     def unseen_labels(self, y):
         """Counts of the labels in ``y`` that were not seen in training (a Series, label -> count)."""
@@ -657,7 +657,7 @@ class ElasticNetProbe:
         labels, counts = np.unique(y[mask], return_counts=True)
         return pd.Series(counts, index=pd.Index(labels, name="label"), name="count").sort_values(ascending=False)
 
-    def score(self, X, y, coef=None, *, rows=None, columns=None):
+    def score(self, X, y, *, rows=None, columns=None):
         """Accuracy on ``(X, y)`` (``y``: one label per row of ``X``, or per entry of ``rows``).
 
         Labels not seen in training cannot be predicted; they count as errors and a
@@ -676,7 +676,7 @@ class ElasticNetProbe:
                           f"unseen in training and count as errors: "
                           + ", ".join(f"{k}={v}" for k, v in unseen.head(10).items()), UnseenLabelsWarning,
                           stacklevel=2)
-        return float(np.mean(self.predict(X, coef=coef, rows=rows, columns=columns) == y))
+        return float(np.mean(self.predict(X, rows=rows, columns=columns) == y))
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
