@@ -33,6 +33,17 @@ def in_kernel() -> bool:
     return get_ipython() is not None
 
 
+def require_columns(df, columns, what: str) -> None:
+    """Raise unless ``df`` is a DataFrame with ``columns`` (the message the charts' own check gives)."""
+    import pandas as pd
+
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"{what} must be a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{what} lacks column(s) {missing}; it has {list(df.columns)}")
+
+
 def show_in(output, obj) -> None:
     """Replace what an ``ipywidgets.Output`` shows by ``obj`` (nothing to draw outside IPython)."""
     if not in_kernel():
