@@ -30,7 +30,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 # module -> the public names it exports (each module's own __all__; a test keeps them in step).
 _EXPORTS: dict[str, list[str]] = {
     "config": ["LCAConfig", "DEFAULT_PERCENTS", "DEFAULT_SEARCH_GRID"],
-    "settings": ["cache_dir", "offline", "progress_enabled"],
+    "settings": ["cache_dir", "offline", "progress_enabled", "in_kernel"],
     "exceptions": ["NeuronbookWarning", "TargetNotReachedWarning", "ApproximationWarning", "UnseenLabelsWarning",
                    "RareTagsWarning", "ClippedWordsWarning", "UnknownWordsWarning"],
     "neurons": ["neuron_index", "as_neuron_index", "positions", "neuron_table", "relative_depth"],

@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib.util
 import logging
 
+from ..settings import in_kernel
+
 logger = logging.getLogger(__name__)
 
 
@@ -20,17 +22,6 @@ def ipw():
         raise ImportError("neuronbook.widgets needs ipywidgets: `pip install ipywidgets` "
                           "(or neuronbook[jupyter])") from err
     return ipywidgets
-
-
-def in_kernel() -> bool:
-    """True when running under IPython (a notebook kernel or a terminal IPython)."""
-    import sys
-
-    if "IPython" not in sys.modules:
-        return False
-    from IPython import get_ipython
-
-    return get_ipython() is not None
 
 
 def require_columns(df, columns, what: str) -> None:
@@ -45,7 +36,7 @@ def require_columns(df, columns, what: str) -> None:
 
 
 def show_in(output, obj) -> None:
-    """Replace what an ``ipywidgets.Output`` shows by ``obj`` (nothing to draw outside IPython)."""
+    """Replace what an ``ipywidgets.Output`` shows by ``obj`` (nothing to draw outside a Jupyter kernel)."""
     if not in_kernel():
         return
     from IPython.display import display

@@ -12,7 +12,8 @@ import logging
 
 import numpy as np
 
-from ._base import ChartBox, View, in_kernel, ipw, show_in
+from ..settings import in_kernel
+from ._base import ChartBox, View, ipw, show_in
 from ._data import accuracy_table, measured_percents, minimal_percent, nearest, neuron_label, oracle_accuracy
 from .controls import corpus_picker, model_picker, neuron_picker, percent_slider, task_picker
 
