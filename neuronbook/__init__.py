@@ -30,7 +30,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 # module -> the public names it exports (each module's own __all__; a test keeps them in step).
 _EXPORTS: dict[str, list[str]] = {
     "config": ["LCAConfig", "DEFAULT_PERCENTS", "DEFAULT_SEARCH_GRID"],
-    "settings": ["cache_dir", "offline", "progress_enabled", "PATH_SETTINGS", "path_setting",
+    "settings": ["cache_dir", "offline", "progress_enabled", "in_kernel", "PATH_SETTINGS", "path_setting",
                  "absolute_path_settings"],
     "exceptions": ["NeuronbookWarning", "TargetNotReachedWarning", "ApproximationWarning", "UnseenLabelsWarning",
                    "RareTagsWarning", "ClippedWordsWarning", "UnknownWordsWarning", "NotFittedError"],
@@ -52,7 +52,9 @@ _EXPORTS: dict[str, list[str]] = {
     "plots": ["MAX_ROWS", "SELECTION_COLORS", "activation_html", "activation_text_chart",
               "accuracy_curve_chart", "add_relative_depth", "architecture_comparison_chart", "baseline_chart",
               "finetuning_shift_chart", "language_similarity_chart", "layer_distribution_chart",
-              "layerwise_accuracy_chart", "minimal_set_chart", "save_chart", "tag_layer_heatmap", "top_words", "top_words_chart"],
+              "layerwise_accuracy_chart", "minimal_set_chart", "save_chart", "tag_layer_heatmap", "top_words", "top_words_chart",
+              "agreement_charts", "cluster_charts", "depth_heatmap", "disjoint_sets_chart", "finetuning_layers_chart",
+              "ranking_chart", "tag_similarity_chart", "weights_chart", "marked_accuracy_curve_chart"],
     "evaluate": ["PERCENT_GRID", "DEFAULT_REGULARIZATION_GRID", "fit_many", "n_for_percent", "oracle", "MinimalSet",
                  "minimal_set", "ablation", "selectivity", "PenaltySearch", "search_regularization", "baseline_seeds",
                  "layer_matched_neurons", "random_baselines", "baseline_summary", "ABLATION_VARIANTS",

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .exceptions import NeuronbookWarning
+from .settings import in_kernel
 
 __all__ = ["RENDERERS", "CellError", "NotebookError", "notebook_setup", "notebook_errors", "run_notebook",
            "save_headline", "sweep", "report"]
@@ -80,18 +81,6 @@ def _importable(name: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(name) is not None
-
-
-def _live_kernel() -> bool:
-    """True inside a Jupyter kernel (Lab, VS Code, papermill) rather than plain Python or a terminal IPython."""
-    import sys
-
-    if "IPython" not in sys.modules:
-        return False
-    from IPython import get_ipython
-
-    shell = get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 def _headless() -> bool:
@@ -132,7 +121,7 @@ def notebook_setup(renderer: str = "auto") -> str:
         raise ImportError("neuronbook's notebooks draw charts offline with vl-convert-python; install it with "
                           "`pip install vl-convert-python` (or neuronbook[export])")
     if renderer == "auto":
-        renderer = "jupyter" if _live_kernel() and not _headless() and _importable("anywidget") else "svg"
+        renderer = "jupyter" if in_kernel() and not _headless() and _importable("anywidget") else "svg"
     if renderer == "jupyter" and not _importable("anywidget"):
         raise ImportError("the 'jupyter' renderer needs anywidget: `pip install anywidget`, or use 'svg'")
 

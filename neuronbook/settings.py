@@ -7,6 +7,8 @@
   value; then nothing is downloaded, by neuronbook or by transformers.
 * :func:`progress_enabled` -- what ``progress="auto"`` means here.
 * :func:`path_setting` -- the folders a path setting (``NEURONBOOK_DATA``, ``NEURONBOOK_CACHE``) names.
+* :func:`in_kernel` -- whether this runs inside a live Jupyter kernel: the one check of it that
+  :func:`progress_enabled`, :func:`neuronbook.notebook_setup` and the widgets share.
 
 A relative path in a path setting (the README's ``NEURONBOOK_DATA=../shared/data``) means relative
 to the folder the command ran in.  neuronbook makes it absolute when it is imported (and when a
@@ -30,7 +32,8 @@ import os
 import sys
 from pathlib import Path
 
-__all__ = ["cache_dir", "offline", "progress_enabled", "PATH_SETTINGS", "path_setting", "absolute_path_settings"]
+__all__ = ["cache_dir", "offline", "progress_enabled", "in_kernel", "PATH_SETTINGS", "path_setting",
+           "absolute_path_settings"]
 
 _TRUE = ("1", "true", "yes", "on")
 
@@ -120,6 +123,24 @@ def offline() -> bool:
     return _truthy(os.environ.get("NEURONBOOK_OFFLINE")) or _truthy(os.environ.get("HF_HUB_OFFLINE"))
 
 
+def in_kernel() -> bool:
+    """True inside a live Jupyter kernel (JupyterLab, VS Code, papermill), False in plain Python or a terminal IPython.
+
+    A Jupyter kernel is an IPython shell with a ``kernel`` attached; IPython is not imported to find out.
+
+    Examples
+    --------
+    >>> in_kernel()
+    False
+    """
+    if "IPython" not in sys.modules:
+        return False
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
 def progress_enabled(progress="auto") -> bool:
     """Resolve a ``progress=`` switch: ``True``/``False`` as given; ``"auto"`` decides.
 
@@ -139,7 +160,7 @@ def progress_enabled(progress="auto") -> bool:
     env = os.environ.get("NEURONBOOK_PROGRESS")
     if env is not None:
         return _truthy(env)
-    if "ipykernel" in sys.modules:
+    if in_kernel():
         return True
     try:
         return sys.stderr.isatty()

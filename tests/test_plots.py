@@ -9,27 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from chart_checks import datasets
 from neuronbook import plots
-
-
-def datasets(chart) -> tuple[dict, list[list[dict]]]:
-    """The chart's spec and the rows of each named dataset, in order of first use."""
-    spec = chart.to_dict()
-    names = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            if isinstance(node.get("data"), dict) and "name" in node["data"]:
-                if node["data"]["name"] not in names:
-                    names.append(node["data"]["name"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(spec)
-    return spec, [spec["datasets"][name] for name in names]
+from neuronbook.plots import export
 
 
 def records(df: pd.DataFrame) -> list[dict]:
@@ -401,7 +383,7 @@ def test_save_png(tmp_path):
 
 
 def test_save_png_without_vl_convert(tmp_path, monkeypatch):
-    monkeypatch.setattr(plots, "_have_vl_convert", lambda: False)
+    monkeypatch.setattr(export, "_have_vl_convert", lambda: False)
     with pytest.raises(ImportError, match="needs vl-convert-python"):
         plots.save_chart(small_chart(), tmp_path / "chart.png")
     assert not (tmp_path / "chart.png").exists()

@@ -1,12 +1,17 @@
-"""Path settings: a relative NEURONBOOK_DATA / NEURONBOOK_CACHE means the folder the command ran in,
-in this process after a chdir and in child processes started in other folders."""
+"""neuronbook.settings: path settings (a relative NEURONBOOK_DATA / NEURONBOOK_CACHE means the folder the
+command ran in, in this process after a chdir and in child processes started in other folders), and the one
+check of "are we in a Jupyter kernel" with what progress="auto" makes of it."""
 
+import ast
 import os
 import subprocess
 import sys
+import types
+from pathlib import Path
 
 import pytest
 
+import neuronbook
 from conftest import REPO
 from neuronbook import settings
 from neuronbook.datasets import data_dirs, load_corpus
@@ -78,3 +83,48 @@ def test_run_notebook_gets_absolute_paths(layout, monkeypatch):
     monkeypatch.chdir(layout / "launch")
     monkeypatch.setenv("NEURONBOOK_DATA", "../data")
     assert notebooks._absolute_path_settings()["NEURONBOOK_DATA"] == str(layout / "data")
+
+
+PACKAGE = Path(neuronbook.__file__).parent
+
+
+def _shell(monkeypatch, shell):
+    import IPython
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+
+
+def test_plain_python_is_not_a_kernel():
+    assert settings.in_kernel() is False
+
+
+def test_a_terminal_ipython_is_not_a_kernel_a_jupyter_shell_is(monkeypatch):
+    _shell(monkeypatch, types.SimpleNamespace())  # a terminal IPython: a shell, no kernel
+    assert settings.in_kernel() is False
+    _shell(monkeypatch, types.SimpleNamespace(kernel=None))
+    assert settings.in_kernel() is False
+    _shell(monkeypatch, types.SimpleNamespace(kernel=object()))
+    assert settings.in_kernel() is True
+
+
+def test_progress_auto_is_on_in_a_kernel_unless_switched_off(monkeypatch):
+    monkeypatch.delenv("NEURONBOOK_PROGRESS", raising=False)
+    monkeypatch.setattr("sys.stderr", types.SimpleNamespace(isatty=lambda: False))
+    assert settings.progress_enabled("auto") is False
+    _shell(monkeypatch, types.SimpleNamespace(kernel=object()))
+    assert settings.progress_enabled("auto") is True
+    monkeypatch.setenv("NEURONBOOK_PROGRESS", "0")  # what a headless run sets
+    assert settings.progress_enabled("auto") is False
+    with pytest.raises(ValueError, match="progress must be"):
+        settings.progress_enabled("sometimes")
+
+
+def test_the_kernel_check_lives_in_settings_only():
+    # notebooks.notebook_setup, the widgets and progress_enabled all ask settings.in_kernel
+    asking = sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py") if "get_ipython" in p.read_text())
+    assert asking == ["settings.py"]
+    for path in PACKAGE.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        defined = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+        if path.name != "settings.py":
+            assert not defined & {"in_kernel", "_live_kernel", "_in_kernel"}, path

@@ -15,6 +15,10 @@ happens when a control or view is built. Each piece works alone in any notebook:
 Views keep their state in attributes (``chart``, ``text`` ...) and are driven from Python with
 ``set_percent`` / ``set_neuron`` / ``run``; ``view.widget`` is the container a notebook shows.
 
+The charts the views draw are :mod:`neuronbook.plots`' (``nb.cluster_charts``, ``nb.weights_chart``
+...); the views only compose them. The chart functions that used to live here are still reachable
+as ``neuronbook.widgets.<name>`` (the same functions, from :mod:`neuronbook.plots`).
+
 Examples
 --------
 >>> import neuronbook.widgets as nbw
@@ -35,23 +39,31 @@ from .controls import (
     task_picker,
     threshold_slider,
 )
-from .comparisons import (
-    ArchitectureView,
-    FineTuningView,
-    LanguagePairView,
-    finetuning_layers_chart,
-    tag_similarity_chart,
-)
-from .localization import LocalizationView, depth_heatmap
-from .rankers import RankerAgreementView, agreement_charts, k_grid
-from .redundancy import ClusterView, cluster_charts, cluster_sweep, disjoint_sets_chart
-from .views import AccuracyCurveView, NeuronBrowser, RunPanel, ranking_chart, weights_chart
+from .comparisons import ArchitectureView, FineTuningView, LanguagePairView
+from .localization import LocalizationView
+from .rankers import RankerAgreementView, k_grid
+from .redundancy import ClusterView, cluster_sweep
+from .views import AccuracyCurveView, NeuronBrowser, RunPanel
 
 __all__ = ["model_picker", "corpus_picker", "task_picker", "percent_slider", "neuron_picker", "NeuronPicker",
            "ranker_picker", "threshold_slider", "RunPanel", "AccuracyCurveView", "NeuronBrowser", "ChartBox",
-           "jupyter_chart_available", "ranking_chart", "weights_chart",
+           "jupyter_chart_available",
            # 02 localization, 03 redundancy, 07 rankers
-           "LocalizationView", "depth_heatmap", "ClusterView", "cluster_sweep", "cluster_charts",
-           "disjoint_sets_chart", "RankerAgreementView", "agreement_charts", "k_grid",
+           "LocalizationView", "ClusterView", "cluster_sweep", "RankerAgreementView", "k_grid",
            # 04 fine-tuning, 05 architectures, 06 languages
-           "FineTuningView", "ArchitectureView", "LanguagePairView", "finetuning_layers_chart", "tag_similarity_chart"]
+           "FineTuningView", "ArchitectureView", "LanguagePairView"]
+
+#: Charts that lived in this package before they moved to :mod:`neuronbook.plots`: still found here
+#: (imported on first use, so ``import neuronbook.widgets`` does not import altair).
+_MOVED_TO_PLOTS = ("ranking_chart", "weights_chart", "depth_heatmap", "cluster_charts", "disjoint_sets_chart",
+                   "agreement_charts", "finetuning_layers_chart", "tag_similarity_chart")
+
+
+def __getattr__(name: str):
+    if name in _MOVED_TO_PLOTS:
+        from .. import plots
+
+        value = getattr(plots, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'neuronbook.widgets' has no attribute {name!r}")

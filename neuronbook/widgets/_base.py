@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib.util
 import logging
 
+from ..settings import in_kernel
+
 logger = logging.getLogger(__name__)
 
 
@@ -22,19 +24,19 @@ def ipw():
     return ipywidgets
 
 
-def in_kernel() -> bool:
-    """True when running under IPython (a notebook kernel or a terminal IPython)."""
-    import sys
+def require_columns(df, columns, what: str) -> None:
+    """Raise unless ``df`` is a DataFrame with ``columns`` (the message the charts' own check gives)."""
+    import pandas as pd
 
-    if "IPython" not in sys.modules:
-        return False
-    from IPython import get_ipython
-
-    return get_ipython() is not None
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"{what} must be a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{what} lacks column(s) {missing}; it has {list(df.columns)}")
 
 
 def show_in(output, obj) -> None:
-    """Replace what an ``ipywidgets.Output`` shows by ``obj`` (nothing to draw outside IPython)."""
+    """Replace what an ``ipywidgets.Output`` shows by ``obj`` (nothing to draw outside a Jupyter kernel)."""
     if not in_kernel():
         return
     from IPython.display import display

@@ -14,8 +14,8 @@ part of it chosen with a control:
 As in :mod:`neuronbook.widgets.views`, state lives in attributes (``chart``, ``table``, ``text``)
 and setters (``set_task``, ``set_models``, ``set_relative``, ``set_pair``) drive a view from Python;
 ``view.widget`` is the ipywidgets container a notebook shows. ipywidgets is imported when a view is
-built, never at import time. :func:`finetuning_layers_chart` and :func:`tag_similarity_chart` are
-the two charts the views add to :mod:`neuronbook.plots`; notebooks use them for static output too.
+built, never at import time. The charts are :mod:`neuronbook.plots`' (among them
+:func:`~neuronbook.plots.finetuning_layers_chart` and :func:`~neuronbook.plots.tag_similarity_chart`).
 
 Examples
 --------
@@ -37,104 +37,18 @@ import logging
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 
 from ._base import ChartBox, View, ipw, show_in
 
-__all__ = ["FineTuningView", "ArchitectureView", "LanguagePairView", "finetuning_layers_chart",
-           "tag_similarity_chart"]
+__all__ = ["FineTuningView", "ArchitectureView", "LanguagePairView"]
 
 logger = logging.getLogger(__name__)
 
-#: Colours of the two models of a fine-tuning comparison (those of ``plots.finetuning_shift_chart``).
-_STATES = {"pretrained": "#8c8c8c", "fine-tuned": "#7b3294"}
 _STYLE = {"description_width": "initial"}
 
 
 def _fmt(value, spec: str = ".3f") -> str:
     return "n/a" if value is None or (isinstance(value, float) and np.isnan(value)) else format(value, spec)
-
-
-# ----------------------------------------------------------------------------------- charts
-
-def finetuning_layers_chart(layers: pd.DataFrame):
-    """Share of the selected neurons per layer, pretrained and fine-tuned side by side, one panel per task.
-
-    Parameters
-    ----------
-    layers : DataFrame
-        ``FineTuningComparison.layers``: columns ``task``, ``model`` (``"pretrained"`` /
-        ``"fine-tuned"``), ``layer``, ``share`` (and optionally ``count``).
-
-    Examples
-    --------
-    >>> df = pd.DataFrame({"task": ["pos"] * 4, "model": ["pretrained"] * 2 + ["fine-tuned"] * 2,
-    ...                    "layer": [0, 1, 0, 1], "count": [1, 3, 2, 2], "share": [0.25, 0.75, 0.5, 0.5]})
-    >>> spec = finetuning_layers_chart(df).to_dict()
-    >>> spec["mark"]["type"], spec["encoding"]["xOffset"]["field"]
-    ('bar', 'model')
-    """
-    import altair as alt
-
-    from ..plots import _require
-
-    _require(layers, ["task", "model", "layer", "share"], "fine-tuning layer table")
-    unknown = sorted(set(layers["model"].astype(str)) - set(_STATES))
-    if unknown:
-        raise ValueError(f"fine-tuning layer table: model must be 'pretrained' or 'fine-tuned', got {unknown}")
-    cols = ["task", "model", "layer", "share"] + (["count"] if "count" in layers.columns else [])
-    data = layers[cols].reset_index(drop=True).copy()
-    data["layer"] = data["layer"].astype(int)
-    data["share"] = data["share"].astype(float)
-    n_tasks = data["task"].nunique()
-    tooltip = ["task:N", "model:N", "layer:O"] + (["count:Q"] if "count" in cols else []) + [
-        alt.Tooltip("share:Q", format=".1%")]
-    return alt.Chart(data).mark_bar().encode(
-        x=alt.X("layer:O", title="layer (0 = embeddings)", axis=alt.Axis(labelAngle=0)),
-        xOffset=alt.XOffset("model:N", sort=list(_STATES)),
-        y=alt.Y("share:Q", title="share of selected neurons", axis=alt.Axis(format="%")),
-        color=alt.Color("model:N", title="model", sort=list(_STATES),
-                        scale=alt.Scale(domain=list(_STATES), range=list(_STATES.values())),
-                        legend=alt.Legend(orient="top")),
-        facet=alt.Facet("task:N", title="task", columns=min(3, max(1, n_tasks)),
-                        sort=list(dict.fromkeys(data["task"].astype(str)))),  # the tasks in the order given
-        tooltip=tooltip,
-    ).properties(width=240, height=160, title="Where the neurons sit, before and after fine-tuning")
-
-
-def tag_similarity_chart(table: pd.DataFrame, title: str | None = None):
-    """Jaccard overlap of two languages' neuron sets for each tag, largest first.
-
-    Parameters
-    ----------
-    table : DataFrame
-        Columns ``tag``, ``jaccard`` (and optionally ``intersection``): one row per tag, e.g. the
-        rows of ``LanguageComparison.tag_similarity`` for one pair of languages.
-    title : str, optional
-
-    Examples
-    --------
-    >>> df = pd.DataFrame({"tag": ["PER", "DEF"], "jaccard": [0.2, 0.05], "intersection": [12, 1]})
-    >>> tag_similarity_chart(df).to_dict()["encoding"]["y"]["sort"]
-    '-x'
-    """
-    import altair as alt
-
-    from ..plots import _require
-
-    _require(table, ["tag", "jaccard"], "tag similarity table")
-    cols = ["tag", "jaccard"] + (["intersection"] if "intersection" in table.columns else [])
-    data = table[cols].reset_index(drop=True).copy()
-    data["tag"] = data["tag"].astype(str)
-    if data["tag"].duplicated().any():
-        raise ValueError("tag similarity table: one row per tag expected (filter it to one pair of languages)")
-    tooltip = ["tag:N", alt.Tooltip("jaccard:Q", format=".3f")] + (["intersection:Q"] if "intersection" in cols
-                                                                   else [])
-    return alt.Chart(data).mark_bar(color="#7b3294").encode(
-        y=alt.Y("tag:N", sort="-x", title=None),
-        x=alt.X("jaccard:Q", title="Jaccard overlap of the tag's neurons"),  # scaled to the data: overlaps are small
-        tooltip=tooltip,
-    ).properties(width=220, height=max(60, 13 * len(data)), title=title or "Same neurons per tag?")
 
 
 # ------------------------------------------------------------------------------ fine-tuning
@@ -207,6 +121,8 @@ class FineTuningView(View):
         return self
 
     def _update_state(self) -> None:
+        from ..plots import finetuning_layers_chart
+
         c, task = self.comparison, self.task
         self.chart = finetuning_layers_chart(c.layers[c.layers["task"] == task])
         self.table = c.summary[c.summary["task"] == task].drop(columns="task").reset_index(drop=True)
@@ -314,24 +230,12 @@ class ArchitectureView(View):
         show_in(self.table_out, self.table)
 
     def _update_state(self) -> None:
-        import altair as alt
-
         from ..analysis.compare import architecture_comparison
         from ..plots import architecture_comparison_chart
 
         self.comparison = architecture_comparison({m: self.results[m] for m in self.models})
         self.table = self.comparison.summary
-        chart = architecture_comparison_chart(self.comparison.layers)
-        if not self.relative:  # same two panels, the left one on absolute layer numbers
-            layers = self.comparison.layers[["model", "layer", "share"]].reset_index(drop=True)
-            left = alt.Chart(layers).mark_line(point=True).encode(
-                x=alt.X("layer:Q", title="layer (0 = embeddings)", axis=alt.Axis(tickMinStep=1, format="d")),
-                y=alt.Y("share:Q", title="share of selected neurons", axis=alt.Axis(format="%")),
-                color=alt.Color("model:N", title="model"),
-                tooltip=["model:N", "layer:O", alt.Tooltip("share:Q", format=".1%")],
-            ).properties(width=320, height=220, title="Where the neurons sit (layer)")
-            chart = alt.hconcat(left, chart.hconcat[1])
-        self.chart = chart
+        self.chart = architecture_comparison_chart(self.comparison.layers, relative_depth=self.relative)
 
 
 # -------------------------------------------------------------------------------- languages
@@ -414,7 +318,7 @@ class LanguagePairView(View):
     def _update_state(self) -> None:
         import altair as alt
 
-        from ..plots import language_similarity_chart
+        from ..plots import language_similarity_chart, tag_similarity_chart
 
         c, (a, b) = self.comparison, self.pair
         sim = c.similarity

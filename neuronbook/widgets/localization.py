@@ -21,38 +21,15 @@ import logging
 import numpy as np
 import pandas as pd
 
-from ._base import ChartBox, View, ipw
+from ._base import ChartBox, View, ipw, require_columns
 
-__all__ = ["LocalizationView", "depth_heatmap"]
+__all__ = ["LocalizationView"]
 
 logger = logging.getLogger(__name__)
 
 #: The tag selector's entry for "every tag of the task" (the heat map).
 ALL_TAGS = "(all tags)"
 _STYLE = {"description_width": "initial"}
-
-
-def depth_heatmap(df: pd.DataFrame):
-    """Heat map of neurons per tag over relative depth (the tag x layer table with a depth axis).
-
-    The columns are the layers, labelled by their relative depth (``layer / (n_layers - 1)``), so
-    runs of models of different depth read on one scale.
-
-    Parameters
-    ----------
-    df : DataFrame
-        :func:`neuronbook.tag_layer_counts`: ``tag``, ``layer``, ``count``, ``relative_depth``.
-
-    Examples
-    --------
-    >>> df = pd.DataFrame({"tag": ["NN", "NN"], "layer": [0, 1], "count": [4, 1], "relative_depth": [0.0, 1.0]})
-    >>> spec = depth_heatmap(df).to_dict()
-    >>> spec["layer"][0]["encoding"]["x"]["title"]
-    'relative depth (0 = embeddings, 1 = last layer)'
-    """
-    from ..plots import tag_layer_heatmap
-
-    return tag_layer_heatmap(df, relative_depth=True)
 
 
 class LocalizationView(View):
@@ -94,11 +71,9 @@ class LocalizationView(View):
 
     def __init__(self, tag_layers: pd.DataFrame, distribution: pd.DataFrame | None = None, *, task=None, tag=None,
                  relative_depth: bool = False, chart_mode: str = "auto"):
-        from ..plots import _require  # the charts' column check
-
-        _require(tag_layers, ["tag", "layer", "count", "share", "relative_depth"], "tag_layers")
+        require_columns(tag_layers, ["tag", "layer", "count", "share", "relative_depth"], "tag_layers")
         if distribution is not None:
-            _require(distribution, ["task", "layer", "count", "share", "relative_depth"], "distribution")
+            require_columns(distribution, ["task", "layer", "count", "share", "relative_depth"], "distribution")
         w = ipw()
         self.tag_layers = tag_layers.copy()
         if "task" not in self.tag_layers.columns:
@@ -202,7 +177,7 @@ class LocalizationView(View):
         self.note.value = self.text
 
     def _update_state(self) -> None:
-        from ..plots import layer_distribution_chart, tag_layer_heatmap
+        from ..plots import depth_heatmap, layer_distribution_chart, tag_layer_heatmap
 
         rows = self.tag_layers[self.tag_layers["task"].astype(str) == self.task]
         if self.tag is None:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from ._base import ChartBox, View, ipw
 
-__all__ = ["RankerAgreementView", "k_grid", "agreement_charts"]
+__all__ = ["RankerAgreementView", "k_grid"]
 
 logger = logging.getLogger(__name__)
 
@@ -61,73 +61,6 @@ def _top_layers(rankings: Mapping[str, pd.DataFrame], k: int, n_layers: int) -> 
     top = pd.concat([r.sort_values("rank", kind="stable").head(k)[["layer"]].assign(ranker=name)
                      for name, r in rankings.items()], ignore_index=True)
     return layer_distribution(top, n_layers, by="ranker")
-
-
-def agreement_charts(at_k: pd.DataFrame, curve: pd.DataFrame, k: int, layers: pd.DataFrame | None = None):
-    """Overlap of every pair of rankers at ``k`` (a matrix), overlap against k, and, optionally, their layers.
-
-    Parameters
-    ----------
-    at_k : DataFrame
-        :func:`neuronbook.ranker_agreement` rows at one k.
-    curve : DataFrame
-        :func:`neuronbook.ranker_agreement` rows at every k of the grid.
-    k : int
-        Marked with a rule on the curve.
-    layers : DataFrame, optional
-        :func:`neuronbook.layer_distribution` of each ranker's top k ``by="ranker"``.
-
-    Examples
-    --------
-    >>> rows = pd.DataFrame({"ranker_a": ["a"], "ranker_b": ["b"], "k": [2], "intersection": [1],
-    ...                      "jaccard": [1 / 3], "overlap": [0.5], "expected_overlap": [0.5]})
-    >>> len(agreement_charts(rows, rows, 2).to_dict()["hconcat"])
-    2
-    """
-    import altair as alt
-
-    names = list(dict.fromkeys(list(curve["ranker_a"]) + list(curve["ranker_b"])))
-    pairs = at_k[["ranker_a", "ranker_b", "intersection", "overlap"]]
-    mirrored = pairs.rename(columns={"ranker_a": "ranker_b", "ranker_b": "ranker_a"})
-    diagonal = pd.DataFrame({"ranker_a": names, "ranker_b": names, "intersection": int(k), "overlap": 1.0})
-    matrix = pd.concat([pairs, mirrored, diagonal], ignore_index=True)
-    base = alt.Chart(matrix).encode(x=alt.X("ranker_a:N", title=None, sort=names, axis=alt.Axis(labelAngle=0)),
-                                    y=alt.Y("ranker_b:N", title=None, sort=names))
-    heat = alt.layer(
-        base.mark_rect().encode(color=alt.Color("overlap:Q", title="overlap", scale=alt.Scale(domain=[0, 1],
-                                                                                              scheme="blues")),
-                                tooltip=["ranker_a:N", "ranker_b:N", "intersection:Q",
-                                         alt.Tooltip("overlap:Q", format=".0%")]),
-        base.mark_text(fontSize=12).encode(
-            text=alt.Text("overlap:Q", format=".0%"),
-            color=alt.condition(alt.datum.overlap > 0.5, alt.value("white"), alt.value("black"))),
-    ).properties(width=60 * len(names), height=60 * len(names), title=f"Share of the top {k} in common")
-    lines = curve.assign(pair=curve["ranker_a"] + " / " + curve["ranker_b"])[["pair", "k", "overlap",
-                                                                                "expected_overlap"]]
-    expected = lines.drop_duplicates("k")[["k", "expected_overlap"]]
-    span = [int(lines["k"].min()), int(lines["k"].max())]
-    x = alt.X("k:Q", title="top k neurons (log scale)", axis=alt.Axis(values=sorted(set(lines["k"].astype(int))),
-                                                                     labelAngle=0),
-              scale=alt.Scale(type="log", domain=span, nice=False) if span[0] < span[1] else alt.Undefined)
-    curve_chart = alt.layer(
-        alt.Chart(lines).mark_line(point=True).encode(
-            x=x, y=alt.Y("overlap:Q", title="overlap (share of the top k)", scale=alt.Scale(domain=[0, 1])),
-            color=alt.Color("pair:N", title="rankers"),
-            tooltip=["pair:N", "k:Q", alt.Tooltip("overlap:Q", format=".0%")]),
-        alt.Chart(expected).mark_line(strokeDash=[4, 3], color="#888").encode(x=x, y="expected_overlap:Q"),
-        alt.Chart(pd.DataFrame({"k": [int(k)]})).mark_rule(color="#555").encode(x="k:Q"),
-    ).properties(width=320, height=220, title="Overlap vs k (dashed: two random rankings)")
-    charts = [heat, curve_chart]
-    if layers is not None:
-        n_layers = layers["layer"].nunique()
-        charts.append(alt.Chart(layers[["ranker", "layer", "share"]]).mark_bar().encode(
-            x=alt.X("layer:O", title="layer (0 = embeddings)", axis=alt.Axis(labelAngle=0)),
-            xOffset=alt.XOffset("ranker:N", sort=names),
-            y=alt.Y("share:Q", title="share of the top k", axis=alt.Axis(format="%")),
-            color=alt.Color("ranker:N", title="ranker", sort=names, scale=alt.Scale(scheme="dark2")),
-            tooltip=["ranker:N", "layer:O", alt.Tooltip("share:Q", format=".0%")],
-        ).properties(width=max(220, 14 * len(names) * n_layers), height=220, title=f"Where each ranker's top {k} sit"))
-    return alt.hconcat(*charts).resolve_scale(color="independent")
 
 
 class RankerAgreementView(View):
@@ -198,6 +131,8 @@ class RankerAgreementView(View):
         return self
 
     def _update_state(self) -> None:
+        from ..plots import agreement_charts
+
         self.table = self.agreement[self.agreement["k"] == self.k].reset_index(drop=True)
         self.layers = _top_layers(self.rankings, self.k, self.n_layers)
         self.chart = agreement_charts(self.table, self.agreement, self.k, self.layers)

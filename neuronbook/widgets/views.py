@@ -11,17 +11,17 @@ import html
 import logging
 
 import numpy as np
-import pandas as pd
 
-from ._base import ChartBox, View, in_kernel, ipw, show_in
+from ..settings import in_kernel
+from ._base import ChartBox, View, ipw, show_in
 from ._data import accuracy_table, measured_percents, minimal_percent, nearest, neuron_label, oracle_accuracy
 from .controls import corpus_picker, model_picker, neuron_picker, percent_slider, task_picker
 
-__all__ = ["RunPanel", "AccuracyCurveView", "NeuronBrowser", "ranking_chart", "weights_chart"]
+__all__ = ["RunPanel", "AccuracyCurveView", "NeuronBrowser"]
 
 logger = logging.getLogger(__name__)
 
-#: Name of the click selection of :func:`ranking_chart`.
+#: Name of the click selection of the ranking chart (:func:`neuronbook.plots.ranking_chart`).
 PICK = "neuron_pick"
 _SELECTIONS = ("top", "random", "bottom")
 
@@ -203,22 +203,14 @@ class AccuracyCurveView(View):
         return percent
 
     def _update_state(self) -> None:
-        import altair as alt
-
-        from ..plots import SELECTION_COLORS, accuracy_curve_chart
+        from ..plots import marked_accuracy_curve_chart
 
         t = self.table
         self.markers = t.loc[np.isclose(t["percent"], self.percent),
                              ["selection", "percent", "n_neurons", "accuracy"]].reset_index(drop=True)
         # one method is shown: without the column the chart draws no method legend
-        base = accuracy_curve_chart(t.drop(columns="method"), oracle=self.oracle, split=self.split)
-        rule = alt.Chart(pd.DataFrame({"percent": [self.percent]})).mark_rule(color="#555").encode(x="percent:Q")
-        points = alt.Chart(self.markers).mark_point(size=160, filled=True, stroke="black", strokeWidth=1).encode(
-            x="percent:Q", y="accuracy:Q",
-            color=alt.Color("selection:N", scale=alt.Scale(domain=list(SELECTION_COLORS),
-                                                           range=list(SELECTION_COLORS.values())), legend=None),
-            tooltip=["selection:N", "n_neurons:Q", alt.Tooltip("accuracy:Q", format=".3f")])
-        self.chart = alt.layer(base, rule, points)
+        self.chart = marked_accuracy_curve_chart(t.drop(columns="method"), self.percent, oracle=self.oracle,
+                                                 split=self.split)
         self.text = self._describe()
 
     def _describe(self) -> str:
@@ -236,63 +228,6 @@ class AccuracyCurveView(View):
 
 
 # ------------------------------------------------------------------------------------- neurons
-
-def ranking_chart(result, top: int = 20):
-    """Bars of the ``top`` highest-ranked neurons (score, coloured by tag), clickable.
-
-    A click selects a neuron through the point selection ``neuron_pick`` over ``layer`` and
-    ``neuron`` (read it with ``alt.JupyterChart(...).selections.neuron_pick``).
-
-    Examples
-    --------
-    >>> from neuronbook.lca.result import toy_result
-    >>> r = toy_result().rerank()
-    >>> spec = ranking_chart(r).to_dict()
-    >>> spec["params"][0]["name"], spec["mark"]["type"]
-    ('neuron_pick', 'bar')
-    """
-    import altair as alt
-
-    head = result.ranking.sort_values("rank").head(int(top))
-    data = pd.DataFrame({"rank": head["rank"].astype(int).to_numpy(), "layer": head["layer"].astype(int).to_numpy(),
-                         "neuron": head["neuron"].astype(int).to_numpy(),
-                         "tag": head["tag"].astype(object).where(head["tag"].notna(), "(none)").astype(str).to_numpy(),
-                         "score": head["score"].astype(float).to_numpy()})
-    data["label"] = [f"#{r} {neuron_label(la, n)}" for r, la, n in zip(data["rank"], data["layer"], data["neuron"])]
-    pick = alt.selection_point(name=PICK, fields=["layer", "neuron"], on="click")
-    return alt.Chart(data).mark_bar().encode(
-        x=alt.X("label:N", sort=alt.EncodingSortField("rank"), title="neuron (rank, layer, number)",
-                axis=alt.Axis(labelAngle=-45)),
-        y=alt.Y("score:Q", title="score (share of a tag's weight mass)"),
-        color=alt.Color("tag:N", title="tag"),
-        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.4)),
-        tooltip=["rank:Q", "layer:Q", "neuron:Q", "tag:N", alt.Tooltip("score:Q", format=".3f")],
-    ).add_params(pick).properties(width=max(200, 22 * len(data)), height=160,
-                                  title="Top-ranked neurons (click one to browse it)")
-
-
-def weights_chart(weights: pd.DataFrame, title: str | None = None):
-    """Bars of one neuron's weight per tag (:meth:`LCAResult.neuron_weights`), red negative, blue positive.
-
-    Examples
-    --------
-    >>> from neuronbook.lca.result import toy_result
-    >>> weights_chart(toy_result().neuron_weights(0, 0)).to_dict()["mark"]["type"]
-    'bar'
-    """
-    import altair as alt
-
-    data = weights[["tag", "weight", "share", "n_train"]].copy()
-    data["tag"] = data["tag"].astype(str)
-    data["sign"] = np.where(data["weight"] < 0, "negative", "positive")
-    return alt.Chart(data).mark_bar().encode(
-        y=alt.Y("tag:N", sort=alt.EncodingSortField("weight", order="descending"), title=None),
-        x=alt.X("weight:Q", title="probe weight"),
-        color=alt.Color("sign:N", scale=alt.Scale(domain=["negative", "positive"], range=["#d73027", "#4575b4"]),
-                        legend=None),
-        tooltip=["tag:N", alt.Tooltip("weight:Q", format=".3f"), alt.Tooltip("share:Q", format=".1%"), "n_train:Q"],
-    ).properties(width=240, height=max(60, 14 * len(data)), title=title or "Weight per tag")
-
 
 class NeuronBrowser(View):
     """One neuron at a time: its weight per tag, its activation over sentences, its top words.
@@ -339,6 +274,8 @@ class NeuronBrowser(View):
 
     def __init__(self, result, store=None, neuron=None, *, top: int = 20, n_sentences: int = 5,
                  max_sentences: int = 1000, k: int = 15, chart_mode: str = "auto"):
+        from ..plots import ranking_chart
+
         w = ipw()
         self.result = result
         self.n_sentences, self.max_sentences, self.k = int(n_sentences), int(max_sentences), int(k)
@@ -347,7 +284,7 @@ class NeuronBrowser(View):
         self.picker = neuron_picker(result, top=top, value=neuron)
         self.neuron = self.picker.value
         self._update_state()
-        self.ranking_chart = ranking_chart(result, top=top)
+        self.ranking_chart = ranking_chart(result, top=top, selection=PICK)
         self.ranking_box = ChartBox(self.ranking_chart, chart_mode)
         self.clickable = self.ranking_box.on_select(PICK, self._on_click)
         self.weights_box = ChartBox(self.chart, chart_mode)
@@ -394,7 +331,7 @@ class NeuronBrowser(View):
             self.set_neuron(p["layer"], p["neuron"])
 
     def _update_state(self) -> None:
-        from ..plots import activation_html, top_words, top_words_chart
+        from ..plots import activation_html, top_words, top_words_chart, weights_chart
 
         layer, neuron = self.neuron
         label = neuron_label(layer, neuron)

@@ -9,13 +9,7 @@ import pandas as pd
 import pytest
 
 from neuronbook.analysis.compare import NeuronSelection, as_selection, jaccard
-from neuronbook.widgets.comparisons import (
-    ArchitectureView,
-    FineTuningView,
-    LanguagePairView,
-    finetuning_layers_chart,
-    tag_similarity_chart,
-)
+from neuronbook.widgets.comparisons import ArchitectureView, FineTuningView, LanguagePairView
 
 def selection(neurons, n_layers, width=8, accuracy=0.9):
     """A hand-built minimal set; each neuron also serves two tags (N and V for the first, A and D for the rest)."""
@@ -39,30 +33,6 @@ def toy(planted_result):
 def _sets(result):
     per_tag = as_selection(result).per_tag
     return {t: set(zip(g["layer"], g["neuron"])) for t, g in per_tag.groupby("tag")}
-
-
-# ------------------------------------------------------------------------------------ charts
-
-def test_finetuning_layers_chart_puts_both_models_side_by_side():
-    df = pd.DataFrame({"task": ["pos"] * 4 + ["dep"] * 4, "model": (["pretrained"] * 2 + ["fine-tuned"] * 2) * 2,
-                       "layer": [0, 1] * 4, "count": [1, 3, 2, 2, 4, 0, 0, 4], "share": [.25, .75, .5, .5, 1, 0, 0, 1]})
-    chart = finetuning_layers_chart(df)
-    spec = chart.to_dict()
-    facet = spec["encoding"]["facet"]
-    assert facet["field"] == "task" and facet["columns"] == 2 and facet["sort"] == ["pos", "dep"]
-    assert spec["encoding"]["color"]["scale"]["domain"] == ["pretrained", "fine-tuned"]
-    assert chart.data["share"].tolist() == df["share"].tolist()
-    with pytest.raises(ValueError, match="'pretrained' or 'fine-tuned', got \\['base'\\]"):
-        finetuning_layers_chart(df.replace({"pretrained": "base"}))
-    with pytest.raises(ValueError, match="lacks column"):
-        finetuning_layers_chart(df.drop(columns="share"))
-
-
-def test_tag_similarity_chart_needs_one_row_per_tag():
-    df = pd.DataFrame({"tag": ["PER", "DEF"], "jaccard": [0.2, 0.05]})
-    assert tag_similarity_chart(df).data["tag"].tolist() == ["PER", "DEF"]
-    with pytest.raises(ValueError, match="one row per tag"):
-        tag_similarity_chart(pd.concat([df, df]))
 
 
 # ------------------------------------------------------------------------------- fine-tuning

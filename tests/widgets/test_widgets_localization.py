@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from neuronbook.analysis import layer_distribution, tag_layer_counts
-from neuronbook.widgets.localization import ALL_TAGS, LocalizationView, depth_heatmap
+from neuronbook.plots import depth_heatmap
+from neuronbook.widgets.localization import ALL_TAGS, LocalizationView
 
 
 def _records(chart) -> list[dict]:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from neuronbook.neurons import neuron_index
-from neuronbook.widgets.redundancy import ClusterView, cluster_sweep, disjoint_sets_chart
+from neuronbook.widgets.redundancy import ClusterView, cluster_sweep
 
 
 def _records(chart) -> list[dict]:
@@ -65,20 +65,3 @@ def test_threshold_slider_and_chart_follow(sweep):
 def test_cluster_view_rejects_other_tables():
     with pytest.raises(ValueError, match="cluster_sweep"):
         ClusterView(pd.DataFrame({"layer": [0], "neuron": [0]}))
-
-
-def test_disjoint_sets_chart_draws_sizes_accuracy_and_layers():
-    summary = pd.DataFrame({"set": [1, 2, 3], "reached": [True, True, False], "n_neurons": [2, 3, np.nan],
-                            "dev_accuracy": [0.95, 0.93, np.nan], "remaining_dev_accuracy": [0.97, 0.94, 0.6],
-                            "target": [0.92] * 3})
-    sets = pd.DataFrame({"set": [1, 1, 2, 2, 2], "rank": [1, 2, 1, 2, 3], "layer": [0, 2, 2, 2, 1],
-                         "neuron": [1, 5, 0, 3, 4]})
-    chart = disjoint_sets_chart(summary, sets, n_layers=3)
-    assert len(chart.to_dict()["hconcat"]) == 3
-    rows = _records(chart)
-    sizes = {r["set"]: (r["n_neurons"], r["label"], r["outcome"], r["accuracy"]) for r in rows if "outcome" in r}
-    # the missed round has no set: its point is the probe on all its remaining neurons
-    assert sizes == {1: (2, "2", "reached the target", 0.95), 2: (3, "3", "reached the target", 0.93),
-                     3: (0, "missed", "missed (search stops)", 0.6)}
-    share = {(r["set"], r["layer"]): r["share"] for r in rows if "share" in r}
-    assert share[(2, 2)] == pytest.approx(2 / 3) and share[(1, 1)] == 0
