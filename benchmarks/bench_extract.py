@@ -36,7 +36,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import torch  # noqa: E402
 
 import neuronbook as nb  # noqa: E402
-from neuronbook.extract import extract  # noqa: E402
+from neuronbook.extraction import extract  # noqa: E402
 
 
 def plain_batches(tokenizer, sentences, token_budget):
@@ -81,7 +81,7 @@ def extract_only_peak(model_name, data, splits, token_budget):
     """VmHWM of a fresh process that loads the model and extracts ``splits`` into a fresh store cache."""
     code = (
         "import sys, tempfile, neuronbook as nb\n"
-        "from neuronbook.extract import extract\n"
+        "from neuronbook.extraction import extract\n"
         f"corpora = [nb.load_corpus({data!r}, split=s) for s in {list(splits)!r}]\n"
         f"model, tok = nb.load_model({model_name!r})\n"
         "cache = tempfile.mkdtemp(prefix='nb-bench-')\n"

@@ -42,7 +42,7 @@ load_s = time.perf_counter() - t
 top = r.ranking.iloc[0]
 weights = r.neuron_weights(int(top["layer"]), int(top["neuron"]))
 again = r.rerank(tag_percentage=0.3)
-chart = nb.layer_distribution_chart(r.layer_distribution)
+chart = nb.plots.layer_distribution_chart(r.layer_distribution)
 nb.save_chart(chart, sys.argv[2])
 print(json.dumps({"load_s": load_s, "torch_imported": "torch" in sys.modules,
                   "transformers_imported": "transformers" in sys.modules,

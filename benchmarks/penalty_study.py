@@ -48,7 +48,7 @@ def study_one(nb, ev, arrays, *, seed, standardize, grid, estimator, sparse, n_d
     """Rows for one (workload, seed, standardize): one per penalty, plus min_tag_count variants.
 
     Every refit of the study (top, bottom and ``n_draws`` random sets of 10 %, for every penalty and
-    variant) has the same size, so they all train together in one :func:`neuronbook.fit_probes` call.
+    variant) has the same size, so they all train together in one :func:`neuronbook.probe.fit_probes` call.
     """
     from neuronbook.lca import rare_tags
     from neuronbook.probe import clone, fit_probes

@@ -55,7 +55,7 @@ def main(argv=None):
                                             seed=c.seed, criterion=c.search_criterion)
         estimator = c.make_probe(1e-5, 1e-5)
         probe = nb.clone(estimator).fit(X_train, y_train)
-        ordering = nb.neuron_ordering(probe.coef_)[0]
+        ordering = nb.rank.neuron_ordering(probe.coef_)[0]
         if opts.stage == "minimal_set":
             return ev.minimal_set(ordering, X_train, y_train, X_dev, y_dev, oracle_accuracy=probe.score(X_dev, y_dev),
                                   estimator=estimator, seed=c.seed)

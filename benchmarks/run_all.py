@@ -206,7 +206,7 @@ def stage_extract(opts, floor):
     from bench_extract import forward_batches, plain_batches
 
     import neuronbook as nb
-    from neuronbook.extract import extract
+    from neuronbook.extraction import extract
 
     dev, _ = corpora(opts.quick)
     model, tok = nb.load_model(model_name(opts.quick))
@@ -228,7 +228,7 @@ def stage_neurox_nb(opts):
     import numpy as np
 
     import neuronbook as nb
-    from neuronbook.extract import extract
+    from neuronbook.extraction import extract
     from neuronbook.probe import ElasticNetProbe
     from neuronbook.rank import neuron_ordering
 

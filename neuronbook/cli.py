@@ -307,7 +307,7 @@ def _run(args) -> int:
             print(list_corpora().to_string(index=False))
         elif args.command == "extract":
             from .datasets import load_corpus
-            from .extract import extract
+            from .extraction import extract
 
             corpus = load_corpus(args.data, split=args.split)
             t = time.perf_counter()

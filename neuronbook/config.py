@@ -25,9 +25,11 @@ import difflib
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 __all__ = ["LCAConfig", "DEFAULT_PERCENTS", "DEFAULT_SEARCH_GRID"]
 
@@ -306,7 +308,7 @@ class LCAConfig:
         return {"aggregation": self.aggregation, "dtype": self.dtype, "max_length": self.max_length}
 
     @classmethod
-    def describe(cls) -> pd.DataFrame:
+    def describe(cls) -> "pd.DataFrame":
         """One row per setting: ``name``, ``default``, ``type``, ``doc`` (for forms and docs).
 
         Examples
@@ -319,6 +321,8 @@ class LCAConfig:
             default = f.default
             rows.append({"name": f.name, "default": list(default) if isinstance(default, tuple) else default,
                          "type": str(f.type), "doc": f.metadata.get("doc", "")})
+        import pandas as pd  # only here: the config is read at import time by modules that need no pandas
+
         return pd.DataFrame(rows)
 
 

@@ -90,7 +90,7 @@ def per_seed(config: nb.LCAConfig) -> list[nb.LCAResult]:
 
 def installed(model: str) -> bool:
     try:
-        nb.model_identity(model)
+        nb.models.model_identity(model)
         return True
     except Exception:  # noqa: BLE001 - a preset whose package is missing is skipped and said so
         return False
@@ -100,7 +100,7 @@ def pairs(result: nb.LCAResult, which: str = "minimal") -> set:
     if which == "minimal":
         table = result.selected
     else:
-        k = nb.n_for_percent(len(result.ranking), CRITERIA["top_percent"])
+        k = nb.evaluate.n_for_percent(len(result.ranking), CRITERIA["top_percent"])
         table = result.ranking.sort_values("rank").head(k)
     return set(zip(table["layer"].astype(int), table["neuron"].astype(int)))
 
@@ -113,7 +113,7 @@ def chance_jaccard(k: int, n: int) -> float:
 
 def mean_depth(result: nb.LCAResult, which: str = "minimal") -> float:
     layers = [layer for layer, _ in pairs(result, which)]
-    return float(np.mean(nb.relative_depth(np.asarray(layers), result.n_layers))) if layers else float("nan")
+    return float(np.mean(nb.neurons.relative_depth(np.asarray(layers), result.n_layers))) if layers else float("nan")
 
 
 def ms_share(result: nb.LCAResult) -> float:
@@ -294,7 +294,7 @@ def claim_redundancy(base: nb.LCAConfig, seeds, cache: Path) -> tuple[str, bool]
     rows, ok = [], True
     for seed in seeds:
         cfg = base.replace(task="xpos", seed=seed, seeds=None)
-        key = nb.content_key({"config": cfg.to_dict(), "criteria": CRITERIA, "what": "disjoint"})
+        key = nb.store.content_key({"config": cfg.to_dict(), "criteria": CRITERIA, "what": "disjoint"})
         path = cache / f"disjoint-{key[:16]}.parquet"
         if path.is_file():
             summary = pd.read_parquet(path)
@@ -321,11 +321,11 @@ def claim_redundancy(base: nb.LCAConfig, seeds, cache: Path) -> tuple[str, bool]
 
 
 def claim_finetuning(pre: list[nb.LCAResult], ft: list[nb.LCAResult]) -> tuple[str, bool]:
-    between = [nb.jaccard(pairs(a, "top"), pairs(b, "top")) for a, b in zip(pre, ft)]
-    within_pre = [nb.jaccard(pairs(a, "top"), pairs(b, "top")) for a, b in itertools.combinations(pre, 2)]
-    within_ft = [nb.jaccard(pairs(a, "top"), pairs(b, "top")) for a, b in itertools.combinations(ft, 2)]
+    between = [nb.analysis.jaccard(pairs(a, "top"), pairs(b, "top")) for a, b in zip(pre, ft)]
+    within_pre = [nb.analysis.jaccard(pairs(a, "top"), pairs(b, "top")) for a, b in itertools.combinations(pre, 2)]
+    within_ft = [nb.analysis.jaccard(pairs(a, "top"), pairs(b, "top")) for a, b in itertools.combinations(ft, 2)]
     shift = [mean_depth(b, "top") - mean_depth(a, "top") for a, b in zip(pre, ft)]
-    k = nb.n_for_percent(len(pre[0].ranking), CRITERIA["top_percent"])
+    k = nb.evaluate.n_for_percent(len(pre[0].ranking), CRITERIA["top_percent"])
     chance = chance_jaccard(k, len(pre[0].ranking))
     m, lo, hi = t_interval(shift)
     ok = max(between) < min(within_pre + within_ft)
@@ -376,20 +376,20 @@ def claim_languages(results: dict[str, list[nb.LCAResult]], what: str) -> tuple[
         return f"Fewer than two corpora for {what}: not tested.", None
     langs = list(results)
     n = len(results[langs[0]][0].ranking)
-    k = nb.n_for_percent(n, CRITERIA["top_percent"])
+    k = nb.evaluate.n_for_percent(n, CRITERIA["top_percent"])
     chance = chance_jaccard(k, n)
     seeds = range(min(len(v) for v in results.values()))
     matrix = pd.DataFrame(index=langs, columns=langs, dtype=object)
     cross = []
     for a, b in itertools.combinations_with_replacement(langs, 2):
         if a == b:
-            vals = [nb.jaccard(pairs(x, "top"), pairs(y, "top")) for x, y in itertools.combinations(results[a], 2)]
+            vals = [nb.analysis.jaccard(pairs(x, "top"), pairs(y, "top")) for x, y in itertools.combinations(results[a], 2)]
         else:
-            vals = [nb.jaccard(pairs(results[a][s], "top"), pairs(results[b][s], "top")) for s in seeds]
+            vals = [nb.analysis.jaccard(pairs(results[a][s], "top"), pairs(results[b][s], "top")) for s in seeds]
             cross.append(min(vals))
         matrix.loc[a, b] = matrix.loc[b, a] = f"{np.mean(vals):.3f}" if vals else "-"
     ok = min(cross) > 2 * chance
-    same = [nb.jaccard(pairs(x, "top"), pairs(y, "top")) for lang in langs for x, y in itertools.combinations(results[lang], 2)]
+    same = [nb.analysis.jaccard(pairs(x, "top"), pairs(y, "top")) for lang in langs for x, y in itertools.combinations(results[lang], 2)]
     reading = (f"Across languages the top sets overlap {np.mean(cross) / chance:.1f} times chance on average "
                f"(lowest pair-seed {min(cross) / chance:.1f} times)"
                + (f", less than one language's top sets between seeds ({np.mean(same):.3f})." if same else "."))
@@ -411,7 +411,7 @@ def settings_on_dev(base: nb.LCAConfig, seeds, cache: Path, penalty: float) -> p
     variants = [("defaults", {}), ("solver=adam", {"solver": "adam"}), ("standardize=False", {"standardize": False}),
                 ("batch_size=64", {"batch_size": 64}), ("batch_size=1024", {"batch_size": 1024}),
                 ("lr=1e-3", {"lr": 1e-3}), ("lr=1e-2", {"lr": 1e-2})]
-    key = nb.content_key({"config": base.to_dict(), "seeds": list(seeds), "penalty": penalty, "what": "settings",
+    key = nb.store.content_key({"config": base.to_dict(), "seeds": list(seeds), "penalty": penalty, "what": "settings",
                           "variants": [v for v, _ in variants]})
     path = cache / f"settings-{key[:16]}.parquet"
     if path.is_file():
@@ -420,19 +420,19 @@ def settings_on_dev(base: nb.LCAConfig, seeds, cache: Path, penalty: float) -> p
     for seed in seeds:
         a = nb.prepare(base.replace(seed=seed, seeds=None), progress=False).arrays()
         n = a["X_train"].shape[1]
-        k = nb.n_for_percent(n, 10)
+        k = nb.evaluate.n_for_percent(n, 10)
         for name, change in variants:
             setting = base.replace(seed=seed, seeds=None, **change)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", nb.NeuronbookWarning)
                 probe = setting.make_probe(penalty, penalty).fit(a["X_train"], a["y_train"])
-                top = nb.neuron_ordering(probe.coef_, base.search_stride)[0][:k]
+                top = nb.rank.neuron_ordering(probe.coef_, base.search_stride)[0][:k]
 
                 def refit(cols):
                     sub = setting.make_probe(penalty, penalty).fit(a["X_train"][:, cols], a["y_train"])
                     return sub.score(a["X_dev"][:, cols], a["y_dev"])
 
-                rand = [refit(nb.random_neurons(n, k, s)) for s in nb.baseline_seeds(seed, 3)]
+                rand = [refit(nb.rank.random_neurons(n, k, s)) for s in nb.evaluate.baseline_seeds(seed, 3)]
                 rows.append({"setting": name, "seed": seed, "oracle_dev": probe.score(a["X_dev"], a["y_dev"]),
                              "top10_dev": refit(top), "random10_dev": float(np.mean(rand))})
             log.info("settings on dev: seed %d %s done", seed, name)
@@ -519,7 +519,7 @@ def main(argv=None) -> int:
     summary = "\n".join(bullets)
     minutes = (time.perf_counter() - t0) / 60
     cmd = "NEURONBOOK_DATA=../shared/data .venv/bin/python scripts/findings.py" + (" --quick" if args.quick else "")
-    approx = nb.model_identity(plan["multilingual"]).get("approximation")
+    approx = nb.models.model_identity(plan["multilingual"]).get("approximation")
     text = f"""# Findings: the paper's claims, checked
 
 Regenerated by `{cmd}` (neuronbook {nb.__version__}; this run took {minutes:.1f} min, reading results already in

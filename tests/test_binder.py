@@ -151,7 +151,8 @@ def test_shipped_result_answers_the_quickstart_defaults():
 
 @pytest.mark.real
 def test_shipped_result_seeds_the_cache_here(shared_data, tmp_cache):
-    from neuronbook import LCAResult, cache_result, run_lca
+    from neuronbook import LCAResult, run_lca
+    from neuronbook.lca import cache_result
 
     shipped = LCAResult.load(SHIPPED)
     cache_result(shipped)  # the store keys recomputed here equal the shipped ones

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neuronbook.extract import extract, store_key
+from neuronbook.extraction import extract, store_key
 from neuronbook.lca import LCAResult, lca_from_arrays
 from neuronbook.models import ModelNotFoundError, load_model
 from tiny import make_tiny_model

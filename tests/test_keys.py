@@ -12,12 +12,12 @@ import os
 import pytest
 import torch
 
-from neuronbook.extract import extract, library_versions, store_key
+from neuronbook.extraction import extract, library_versions, store_key
 from neuronbook.models import load_model, model_fingerprint
 from neuronbook.models import cache as model_cache
 from tiny import make_tiny_model
 
-extract_module = importlib.import_module("neuronbook.extract")  # the module (neuronbook.extract is also a function)
+extract_module = importlib.import_module("neuronbook.extraction")
 CORPUS = [["the", "cat", "sat"], ["a", "dog", "ran"]]
 
 

@@ -336,7 +336,7 @@ def test_run_lca_caches_the_whole_result(tmp_cache, tiny_corpus_dir, monkeypatch
 
     monkeypatch.setattr(lca_mod, "lca_from_arrays", lambda *a, **k: pytest.fail("refitted a cached result"))
     monkeypatch.setattr(probe_mod, "_train_group", lambda *a, **k: pytest.fail("trained a probe for a cached result"))
-    monkeypatch.setattr(sys.modules["neuronbook.extract"], "extract",
+    monkeypatch.setattr(sys.modules["neuronbook.extraction"], "extract",
                         lambda *a, **k: pytest.fail("extracted activations for a cached result"))
     monkeypatch.setattr(neuronbook.models, "load_model", lambda *a, **k: pytest.fail("loaded the model"))
     second = run_lca(cfg, progress=False)
@@ -420,7 +420,7 @@ def test_prepare_extracts_on_the_best_device(tmp_cache, tiny_corpus_dir, monkeyp
     import neuronbook.models as models_mod
     from neuronbook.lca import prepare
 
-    extract_mod = sys.modules["neuronbook.extract"]  # the package attribute is the function
+    extract_mod = sys.modules["neuronbook.extraction"]
 
     moved = []
     real_load = models_mod.load_model
@@ -636,8 +636,8 @@ def test_verbs_have_no_penalty_defaults_of_their_own():
 
     import neuronbook as nb
 
-    verbs = [nb.oracle, nb.minimal_set, nb.ablation, nb.selectivity, nb.search_regularization, nb.random_baselines,
-             nb.disjoint_minimal_sets, nb.layerwise_probing, nb.planted_recall, nb.LCARanker]
+    verbs = [nb.evaluate.oracle, nb.evaluate.minimal_set, nb.evaluate.ablation, nb.evaluate.selectivity, nb.evaluate.search_regularization, nb.evaluate.random_baselines,
+             nb.disjoint_minimal_sets, nb.layerwise_probing, nb.planted_recall, nb.rank.LCARanker]
     for verb in verbs:
         params = inspect.signature(verb).parameters
         assert "estimator" in params and params["estimator"].default is None, verb.__name__

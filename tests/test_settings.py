@@ -60,7 +60,7 @@ def test_import_pins_the_settings_before_a_child_runs_elsewhere(layout):
     starts a command in another folder without reading the setting itself."""
     env = dict(os.environ, NEURONBOOK_DATA="../data", NEURONBOOK_CACHE="cache")
     code = ("import os, subprocess, sys, neuronbook\n"
-            "print(subprocess.run([sys.executable, '-c', 'import neuronbook as nb; print(nb.data_dirs()[0]); "
+            "print(subprocess.run([sys.executable, '-c', 'import neuronbook as nb; print(nb.datasets.data_dirs()[0]); "
             "print(nb.cache_dir())'], cwd=os.path.join(os.pardir, 'elsewhere'), capture_output=True, text=True,"
             " check=True).stdout)")
     assert _child(code, layout / "launch", env).split() == [str(layout / "data"), str(layout / "launch" / "cache")]

@@ -119,7 +119,7 @@ def request_key(config: LCAConfig) -> str | None:
     except Exception as err:  # noqa: BLE001 - any trouble here only means the slow path is taken
         logger.debug("no request key (%s)", err)
         return None
-    from ..extract import library_versions
+    from ..extraction import library_versions
 
     fields = {k: v for k, v in config.to_dict().items() if k not in _NOT_KEYED}
     return content_key({"config": fields, "sources": sources, "model": model, "format": RESULT_FORMAT,

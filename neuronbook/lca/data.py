@@ -136,7 +136,7 @@ def load_splits(config: LCAConfig):
 
 def store_keys(config: LCAConfig, corpora) -> list[str]:
     """The content keys of the train and test stores of ``config`` (computed without loading the model)."""
-    from ..extract import store_key
+    from ..extraction import store_key
 
     return [store_key(config.model, c, **config.extract_params()) for c in corpora]
 
@@ -207,7 +207,7 @@ def prepare(config=None, *, progress="auto", corpora=None, **overrides) -> LCADa
 def prepare_stores(config: LCAConfig, corpora, keys, progress) -> LCAData:
     """:func:`prepare` with the corpora and their store keys already at hand."""
     from ..corpus import Task
-    from ..extract import best_device, extract, store_path
+    from ..extraction import best_device, extract, store_path
 
     train_corpus, test_corpus = corpora
     labeler = Task(config.task, seed=config.seed).fit(train_corpus)

@@ -209,7 +209,7 @@ class LCAResult:
         Raises FileNotFoundError naming the key when the store is not in this machine's cache (a
         result copied elsewhere keeps every table, but not the activations).
         """
-        from ..extract import store_path
+        from ..extraction import store_path
         from ..store import ActivationStore
 
         if split not in ("train", "test"):

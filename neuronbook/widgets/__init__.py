@@ -15,7 +15,7 @@ happens when a control or view is built. Each piece works alone in any notebook:
 Views keep their state in attributes (``chart``, ``text`` ...) and are driven from Python with
 ``set_percent`` / ``set_neuron`` / ``run``; ``view.widget`` is the container a notebook shows.
 
-The charts the views draw are :mod:`neuronbook.plots`' (``nb.cluster_charts``, ``nb.weights_chart``
+The charts the views draw are :mod:`neuronbook.plots`' (``nb.plots.cluster_charts``, ``nb.plots.weights_chart``
 ...); the views only compose them. The chart functions that used to live here are still reachable
 as ``neuronbook.widgets.<name>`` (the same functions, from :mod:`neuronbook.plots`).
 

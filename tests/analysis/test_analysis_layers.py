@@ -205,7 +205,7 @@ def test_closed_class_covers_both_tag_sets():
 def test_layerwise_probing_real_model_pos_peaks_above_the_embeddings(shared_data, tmp_cache, monkeypatch):
     """all-MiniLM-L6-v2 on 400 en_ewt sentences: UPOS is read better from a transformer layer than from layer 0."""
     from neuronbook.datasets import load_corpus
-    from neuronbook.extract import extract
+    from neuronbook.extraction import extract
 
     monkeypatch.setenv("NEURONBOOK_DATA", str(shared_data))
     corpus = load_corpus("ud:en_ewt", split="dev")

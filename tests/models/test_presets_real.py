@@ -156,7 +156,7 @@ def test_e5_word_alignment_and_extract_on_ud(tb, shared_data):
         ids = enc.word_ids(i)
         counts = np.bincount([w for w in ids if w is not None], minlength=len(words))
         assert len(counts) == len(words) and counts.min() >= 1, (tb, i, words)
-    from neuronbook.extract import extract
+    from neuronbook.extraction import extract
 
     store = extract((model, tok), sents, cache=False, progress=False)
     n_words = sum(map(len, sents))

@@ -67,7 +67,7 @@ def test_finetuning_searches_the_penalty_on_the_pretrained_model(ws, models):
     pre = nb.LCAResult.load(out / "results" / "pretrained-upos")
     searched = pre.regularization
     assert searched[["l1", "l2"]].values.tolist() == [[0.0, 0.0], [0.01, 0.01]]  # the grid given, both tried
-    _, best = nb.choose_penalty(searched, pre.config.search_criterion, tolerance=pre.config.search_tolerance,
+    _, best = nb.evaluate.choose_penalty(searched, pre.config.search_criterion, tolerance=pre.config.search_tolerance,
                                 n_dev=int(pre.classes["n_dev"].sum()))
     assert (pre.info["l1"], pre.info["l2"]) == best
     assert searched.loc[searched["chosen"], ["l1", "l2"]].values.tolist() == [list(best)]

@@ -13,7 +13,7 @@ import torch
 
 from tiny import make_tiny_model
 from neuronbook.exceptions import ClippedWordsWarning, UnknownWordsWarning
-from neuronbook.extract import _aggregate, _assign_windows, _plan, _windows, extract, store_key
+from neuronbook.extraction import _aggregate, _assign_windows, _plan, _windows, extract, store_key
 
 SENTENCES = [
     ["the", "cat", "sat", "on", "the", "mat", "."],
@@ -242,7 +242,7 @@ def test_aggregate_is_exactly_the_hand_rule(aggregation, dtype):
 
 
 def test_words_written_in_small_chunks_equal_one_chunk(tiny_model, monkeypatch):
-    module = sys.modules["neuronbook.extract"]  # neuronbook.extract, the attribute, is the function
+    module = sys.modules["neuronbook.extraction"]
     model, tok = tiny_model
     with extract(model, SENTENCES, tokenizer=tok, cache=False, progress=False) as whole:
         expected = whole.activations()
@@ -255,7 +255,7 @@ def test_words_written_in_small_chunks_equal_one_chunk(tiny_model, monkeypatch):
 
 @pytest.mark.parametrize("enabled", [True, False])
 def test_garbage_collector_is_paused_while_extracting_and_restored(tiny_model, monkeypatch, enabled):
-    module = sys.modules["neuronbook.extract"]
+    module = sys.modules["neuronbook.extraction"]
     model, tok = tiny_model
     seen = []
     real_plan = module._plan
@@ -501,7 +501,7 @@ def test_damaged_cached_store_is_moved_aside_and_extracted_again(tiny_model, tmp
     path = good.path
     good.close()
     _damage(path, how)
-    with caplog.at_level(logging.WARNING, logger="neuronbook.extract"):
+    with caplog.at_level(logging.WARNING, logger="neuronbook.extraction"):
         healed = extract(model, SENTENCES, tokenizer=tok, progress=False)
     assert healed.path == path
     np.testing.assert_array_equal(healed.activations(), expected)

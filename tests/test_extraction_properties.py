@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from neuronbook.corpus import Corpus
-from neuronbook.extract import _plan, extract, store_key
+from neuronbook.extraction import _plan, extract, store_key
 from neuronbook.store import content_key
 from tiny import TINY_VOCAB, make_tiny_model
 
