@@ -1,7 +1,8 @@
 """What every chart of :mod:`neuronbook.plots` shares: the colours, the limits and the input checks.
 
 Nothing here is public API except what :mod:`neuronbook.plots` re-exports (:data:`MAX_ROWS`,
-:data:`SELECTION_COLORS`); the ``_`` helpers are for the chart modules of this package only.
+:data:`SELECTION_COLORS`): the module itself is private (``_base``), and its helpers (``require``,
+``check_rows``, the colours) are for the chart modules of this package only.
 """
 
 from __future__ import annotations
@@ -22,20 +23,20 @@ MAX_ROWS = 5000
 #: Colour of each neuron selection, shared by every chart.
 SELECTION_COLORS = {"top": "#1b9e77", "random": "#8c8c8c", "bottom": "#d95f02"}
 
-_MODEL_STATE_COLORS = {"pretrained": "#8c8c8c", "fine-tuned": "#7b3294"}
-_METHOD_DASH = {"retrain": [1, 0], "zero-out": [6, 3]}
-_NEGATIVE = (215, 48, 39)  # red
-_POSITIVE = (69, 117, 180)  # blue
-_LAYER_TITLE = "layer (0 = embeddings)"
-_DEPTH_TITLE = "relative depth (0 = embeddings, 1 = last layer)"
-_ACCENT = "#4c78a8"
-_LIGHT = "#c6d4e6"
+MODEL_STATE_COLORS = {"pretrained": "#8c8c8c", "fine-tuned": "#7b3294"}
+METHOD_DASH = {"retrain": [1, 0], "zero-out": [6, 3]}
+NEGATIVE = (215, 48, 39)  # red
+POSITIVE = (69, 117, 180)  # blue
+LAYER_TITLE = "layer (0 = embeddings)"
+DEPTH_TITLE = "relative depth (0 = embeddings, 1 = last layer)"
+ACCENT = "#4c78a8"
+LIGHT = "#c6d4e6"
 
 
 # ----------------------------------------------------------------------------- checks
 
 
-def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+def require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"{what} must be a pandas DataFrame, got {type(df).__name__}")
     missing = [c for c in columns if c not in df.columns]
@@ -43,7 +44,7 @@ def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
         raise ValueError(f"{what} lacks column(s) {missing}; it has {list(df.columns)}")
 
 
-def _check_rows(df: pd.DataFrame, what: str) -> pd.DataFrame:
+def check_rows(df: pd.DataFrame, what: str) -> pd.DataFrame:
     if len(df) > MAX_ROWS:
         raise ValueError(
             f"{what} has {len(df)} rows, more than the {MAX_ROWS} a chart may carry; "
@@ -54,7 +55,7 @@ def _check_rows(df: pd.DataFrame, what: str) -> pd.DataFrame:
     return df
 
 
-def _check_layers(df: pd.DataFrame, what: str) -> pd.DataFrame:
+def check_layers(df: pd.DataFrame, what: str) -> pd.DataFrame:
     layers = pd.to_numeric(df["layer"], errors="coerce")
     bad = layers.isna() | (layers < 0) | (layers != np.round(layers))
     if bad.any():
@@ -67,13 +68,13 @@ def _check_layers(df: pd.DataFrame, what: str) -> pd.DataFrame:
     return out
 
 
-def _check_values(df: pd.DataFrame, column: str, allowed: Sequence[str], what: str) -> None:
+def check_values(df: pd.DataFrame, column: str, allowed: Sequence[str], what: str) -> None:
     unknown = sorted(set(df[column].astype(str)) - set(allowed))
     if unknown:
         raise ValueError(f"{what}: column {column!r} has unknown value(s) {unknown}; expected {list(allowed)}")
 
 
-def _check_unique(df: pd.DataFrame, keys: Sequence[str], what: str, hint: str = "") -> None:
+def check_unique(df: pd.DataFrame, keys: Sequence[str], what: str, hint: str = "") -> None:
     dup = df.duplicated(list(keys), keep=False)
     if dup.any():
         first = df.loc[dup, list(keys)].iloc[0].to_dict()
@@ -83,11 +84,11 @@ def _check_unique(df: pd.DataFrame, keys: Sequence[str], what: str, hint: str = 
 # ----------------------------------------------------------------------------- encodings
 
 
-def _layer_x(**kwargs) -> alt.X:
-    return alt.X("layer:O", title=_LAYER_TITLE, axis=alt.Axis(labelAngle=0), **kwargs)
+def layer_x(**kwargs) -> alt.X:
+    return alt.X("layer:O", title=LAYER_TITLE, axis=alt.Axis(labelAngle=0), **kwargs)
 
 
-def _selection_color() -> alt.Color:
+def selection_color() -> alt.Color:
     return alt.Color(
         "selection:N",
         title="neurons",
@@ -96,5 +97,5 @@ def _selection_color() -> alt.Color:
     )
 
 
-def _rgb(color: tuple[int, int, int]) -> str:
+def rgb(color: tuple[int, int, int]) -> str:
     return "#{:02x}{:02x}{:02x}".format(*color)

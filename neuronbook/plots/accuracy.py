@@ -10,14 +10,14 @@ import numpy as np
 import pandas as pd
 
 from ._base import (
-    _ACCENT,
-    _METHOD_DASH,
+    ACCENT,
+    METHOD_DASH,
     SELECTION_COLORS,
-    _check_rows,
-    _check_unique,
-    _check_values,
-    _require,
-    _selection_color,
+    check_rows,
+    check_unique,
+    check_values,
+    require,
+    selection_color,
 )
 
 __all__ = ["accuracy_curve_chart", "marked_accuracy_curve_chart", "baseline_chart", "minimal_set_chart"]
@@ -51,20 +51,20 @@ def accuracy_curve_chart(curve: pd.DataFrame, oracle: float | None = None, split
     'line'
     """
     what = "accuracy curve"
-    _require(curve, ["selection", "n_neurons", "percent", "accuracy", "split"], what)
+    require(curve, ["selection", "n_neurons", "percent", "accuracy", "split"], what)
     splits = sorted(set(curve["split"].astype(str)))
     if split not in splits:
         raise ValueError(f"{what} has no rows for split {split!r}; it has {splits}")
     has_method = "method" in curve.columns
     columns = ["selection", "n_neurons", "percent", "accuracy"] + (["method"] if has_method else [])
     data = curve.loc[curve["split"].astype(str) == split, columns].reset_index(drop=True)
-    _check_values(data, "selection", list(SELECTION_COLORS), what)
+    check_values(data, "selection", list(SELECTION_COLORS), what)
     if has_method:
-        _check_values(data, "method", list(_METHOD_DASH), what)
+        check_values(data, "method", list(METHOD_DASH), what)
     keys = ["selection", "percent"] + (["method"] if has_method else [])
-    _check_unique(data, keys, what, "Average random seeds first, e.g. "
+    check_unique(data, keys, what, "Average random seeds first, e.g. "
                   f"curve.groupby({keys + ['split']!r}, as_index=False)[['n_neurons', 'accuracy']].mean().")
-    _check_rows(data, what)
+    check_rows(data, what)
 
     tooltip = ["selection:N", "n_neurons:Q", alt.Tooltip("percent:Q", format=".2f"),
                alt.Tooltip("accuracy:Q", format=".3f")] + (["method:N"] if has_method else [])
@@ -75,14 +75,14 @@ def accuracy_curve_chart(curve: pd.DataFrame, oracle: float | None = None, split
         x=alt.X("percent:Q", title="neurons kept (% of all)",
                 scale=alt.Scale(type="log", domain=[lo, hi], nice=False) if log_x else alt.Scale(domain=[0, hi])),
         y=alt.Y("accuracy:Q", title=f"{split} accuracy", scale=alt.Scale(zero=False)),
-        color=_selection_color(),
+        color=selection_color(),
         tooltip=tooltip,
     )
     if has_method:
         encoding["strokeDash"] = alt.StrokeDash(
             "method:N", title="method",
             legend=alt.Legend(symbolType="stroke", symbolStrokeColor="black", symbolStrokeWidth=2),
-            scale=alt.Scale(domain=list(_METHOD_DASH), range=list(_METHOD_DASH.values())))
+            scale=alt.Scale(domain=list(METHOD_DASH), range=list(METHOD_DASH.values())))
         encoding["detail"] = "method:N"
     base = alt.Chart(data).encode(**encoding)
     # Points carry no dash encoding, else their (dash-less) symbols replace the method legend's lines.
@@ -173,7 +173,7 @@ def baseline_chart(baselines: pd.DataFrame) -> alt.FacetChart:
     'FacetChart'
     """
     what = "baselines"
-    _require(baselines, ["percent", "baseline", "method", "variant", "difference", "ci_low", "ci_high"], what)
+    require(baselines, ["percent", "baseline", "method", "variant", "difference", "ci_low", "ci_high"], what)
     data = baselines.copy()
     data["set"] = data["method"].astype(str) + ", " + data["variant"].astype(str).str.replace("-selected", "")
     data["points"] = data["difference"] * 100
@@ -181,7 +181,7 @@ def baseline_chart(baselines: pd.DataFrame) -> alt.FacetChart:
     data["high"] = data["ci_high"] * 100
     keep = [c for c in ("percent", "baseline", "set", "points", "low", "high", "mean", "top", "n_draws")
             if c in data.columns]
-    data = _check_rows(data[keep].reset_index(drop=True), what)
+    data = check_rows(data[keep].reset_index(drop=True), what)
     color = alt.Color("baseline:N", title="against", scale=alt.Scale(
         domain=["random", "layer-matched random"], range=[SELECTION_COLORS["random"], "#7b3294"]))
     y = alt.Y("set:N", title=None)
@@ -221,13 +221,13 @@ def minimal_set_chart(curve: pd.DataFrame, minimal_set: pd.DataFrame) -> alt.Lay
     5
     """
     what = "minimal-set curve"
-    _require(curve, ["n_neurons", "split", "accuracy"], what)
-    _require(minimal_set, ["n_neurons", "target"], "minimal set")
+    require(curve, ["n_neurons", "split", "accuracy"], what)
+    require(minimal_set, ["n_neurons", "target"], "minimal set")
     cols = ["n_neurons", "accuracy"] + [c for c in ("ci_low", "ci_high") if c in curve.columns]
     data = curve.loc[curve["split"].astype(str) == "dev", cols].sort_values("n_neurons").reset_index(drop=True)
     if data.empty:
         raise ValueError(f"{what} has no dev rows")
-    data = _check_rows(data, what)
+    data = check_rows(data, what)
     ms = minimal_set.iloc[0]
     right = max(float(data["n_neurons"].max()), float(ms.get("size_high", 0) or 0), float(ms["n_neurons"]))
     x = alt.X("n_neurons:Q", title="top neurons kept",
@@ -240,9 +240,9 @@ def minimal_set_chart(curve: pd.DataFrame, minimal_set: pd.DataFrame) -> alt.Lay
         layers.append(alt.Chart(span).mark_rect(color="#1b9e77", opacity=0.12).encode(
             x="lo:Q", x2="hi:Q", tooltip="label:N"))
     if "ci_low" in data.columns and data["ci_low"].notna().any():
-        layers.append(alt.Chart(data).mark_area(color=_ACCENT, opacity=0.25).encode(
+        layers.append(alt.Chart(data).mark_area(color=ACCENT, opacity=0.25).encode(
             x=x, y="ci_low:Q", y2="ci_high:Q"))
-    layers.append(alt.Chart(data).mark_line(point=True, color=_ACCENT).encode(
+    layers.append(alt.Chart(data).mark_line(point=True, color=ACCENT).encode(
         x=x, y=y, tooltip=["n_neurons:Q", alt.Tooltip("accuracy:Q", format=".4f")]))
     target = pd.DataFrame({"target": [float(ms["target"])], "label": [f"target {float(ms['target']):.3f}"]})
     layers.append(alt.Chart(target).mark_rule(color="black", strokeDash=[2, 2]).encode(y="target:Q"))

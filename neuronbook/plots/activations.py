@@ -13,7 +13,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from ._base import _ACCENT, _NEGATIVE, _POSITIVE, _check_rows, _check_unique, _require, _rgb, logger
+from ._base import ACCENT, NEGATIVE, POSITIVE, check_rows, check_unique, require, rgb, logger
 
 __all__ = ["activation_text_chart", "activation_html", "top_words", "top_words_chart"]
 
@@ -93,7 +93,7 @@ def activation_text_chart(words: Sequence[Sequence[str]], values: Sequence[np.nd
                          "x": x, "x2": x + width, "y": y + 2, "y2": y + line_h - 2, "ytext": y + line_h / 2})
             x += width + char_w / 2
         y += line_h + gap
-    data = _check_rows(pd.DataFrame(rows), "activation text (one row per word)")
+    data = check_rows(pd.DataFrame(rows), "activation text (one row per word)")
     px = dict(scale=None, axis=None)
     tooltip = [alt.Tooltip("word:N"), alt.Tooltip("value:Q", format=".3f"), "sentence:O", "position:O"]
     base = alt.Chart(data)
@@ -101,7 +101,7 @@ def activation_text_chart(words: Sequence[Sequence[str]], values: Sequence[np.nd
         x=alt.X("x:Q", **px), x2="x2:Q", y=alt.Y("y:Q", **px), y2="y2:Q",
         color=alt.Color("sign:N", title=f"activation (full colour at |v| = {scale:.3g})",
                         scale=alt.Scale(domain=["negative", "positive"],
-                                        range=[_rgb(_NEGATIVE), _rgb(_POSITIVE)])),
+                                        range=[rgb(NEGATIVE), rgb(POSITIVE)])),
         opacity=alt.Opacity("alpha:Q", scale=None, legend=None),
         tooltip=tooltip)
     text = base.mark_text(align="left", baseline="middle", font="monospace", fontSize=13, dx=pad).encode(
@@ -139,7 +139,7 @@ def activation_html(words: Sequence[Sequence[str]], values: Sequence[np.ndarray]
         spans = []
         for word, v in zip(sentence, vals):
             d = float(v) - baseline
-            r, g, b = _NEGATIVE if d < 0 else _POSITIVE
+            r, g, b = NEGATIVE if d < 0 else POSITIVE
             alpha = min(abs(d) / scale, 1.0)
             spans.append(f'<span title="{float(v):.4g}" style="background-color: rgba({r}, {g}, {b}, {alpha:.3f}); '
                          f'padding: 1px 3px; border-radius: 3px;">{html.escape(str(word))}</span>')
@@ -219,11 +219,11 @@ def top_words_chart(df: pd.DataFrame, title: str | None = None) -> alt.Chart:
     'bar'
     """
     what = "top words"
-    _require(df, ["word", "count", "mean_z"], what)
+    require(df, ["word", "count", "mean_z"], what)
     signed = "mean_signed_z" in df.columns
     data = df[["word", "count", "mean_z"] + (["mean_signed_z"] if signed else [])].reset_index(drop=True)
-    _check_unique(data, ["word"], what)
-    _check_rows(data, what)
+    check_unique(data, ["word"], what)
+    check_rows(data, what)
     encoding = dict(
         y=alt.Y("word:N", title=None, sort=alt.EncodingSortField("mean_z", order="descending")),
         x=alt.X("mean_z:Q", title="mean |z| of activation"),
@@ -233,9 +233,9 @@ def top_words_chart(df: pd.DataFrame, title: str | None = None) -> alt.Chart:
     if signed:
         encoding["color"] = alt.Color(
             "direction:N", title="fires",
-            scale=alt.Scale(domain=["negative", "positive"], range=[_rgb(_NEGATIVE), _rgb(_POSITIVE)]))
+            scale=alt.Scale(domain=["negative", "positive"], range=[rgb(NEGATIVE), rgb(POSITIVE)]))
         chart = alt.Chart(data).transform_calculate(
             direction="datum.mean_signed_z < 0 ? 'negative' : 'positive'").mark_bar().encode(**encoding)
     else:
-        chart = alt.Chart(data).mark_bar(color=_ACCENT).encode(**encoding)
+        chart = alt.Chart(data).mark_bar(color=ACCENT).encode(**encoding)
     return chart.properties(width=280, height=max(60, 16 * len(data)), title=title or "Top words")

@@ -8,16 +8,16 @@ import altair as alt
 import pandas as pd
 
 from ._base import (
-    _ACCENT,
-    _DEPTH_TITLE,
-    _LAYER_TITLE,
-    _MODEL_STATE_COLORS,
-    _check_layers,
-    _check_rows,
-    _check_unique,
-    _check_values,
-    _layer_x,
-    _require,
+    ACCENT,
+    DEPTH_TITLE,
+    LAYER_TITLE,
+    MODEL_STATE_COLORS,
+    check_layers,
+    check_rows,
+    check_unique,
+    check_values,
+    layer_x,
+    require,
 )
 from .layers import add_relative_depth
 
@@ -50,11 +50,11 @@ def finetuning_shift_chart(summary: pd.DataFrame, overlap: pd.DataFrame | None =
     """
     what = "fine-tuning summary"
     columns = ["task", "model", "mean_layer", "n_neurons", "accuracy"]
-    _require(summary, columns, what)
+    require(summary, columns, what)
     data = summary[columns].reset_index(drop=True)
-    _check_values(data, "model", list(_MODEL_STATE_COLORS), what)
-    _check_unique(data, ["task", "model"], what)
-    _check_rows(data, what)
+    check_values(data, "model", list(MODEL_STATE_COLORS), what)
+    check_unique(data, ["task", "model"], what)
+    check_rows(data, what)
     task_y = alt.Y("task:N", title="task", sort=alt.EncodingSortField("mean_layer", op="max", order="descending"))
     base = alt.Chart(data)
     rule = base.mark_rule(color="#bbbbbb", strokeWidth=3).encode(
@@ -62,7 +62,7 @@ def finetuning_shift_chart(summary: pd.DataFrame, overlap: pd.DataFrame | None =
     points = base.mark_circle(size=120, opacity=1).encode(
         y=task_y, x="mean_layer:Q",
         color=alt.Color("model:N", title="model", legend=alt.Legend(orient="top"),
-                        scale=alt.Scale(domain=list(_MODEL_STATE_COLORS), range=list(_MODEL_STATE_COLORS.values()))),
+                        scale=alt.Scale(domain=list(MODEL_STATE_COLORS), range=list(MODEL_STATE_COLORS.values()))),
         tooltip=["task:N", "model:N", alt.Tooltip("mean_layer:Q", format=".2f"), "n_neurons:Q",
                  alt.Tooltip("accuracy:Q", format=".3f")])
     dumbbell = alt.layer(rule, points).properties(width=300, height=max(60, 26 * data["task"].nunique()),
@@ -70,14 +70,14 @@ def finetuning_shift_chart(summary: pd.DataFrame, overlap: pd.DataFrame | None =
     if overlap is None:
         return dumbbell
     what = "overlap table"
-    _require(overlap, ["task", "jaccard"], what)
+    require(overlap, ["task", "jaccard"], what)
     ov = overlap[["task", "jaccard"]].reset_index(drop=True)
-    _check_unique(ov, ["task"], what)
-    _check_rows(ov, what)
+    check_unique(ov, ["task"], what)
+    check_rows(ov, what)
     unknown = sorted(set(ov["task"].astype(str)) - set(data["task"].astype(str)))
     if unknown:
         raise ValueError(f"{what} has task(s) {unknown} that the summary lacks")
-    bars = alt.Chart(ov).mark_bar(color=_ACCENT).encode(
+    bars = alt.Chart(ov).mark_bar(color=ACCENT).encode(
         y=alt.Y("task:N", title=None, sort=list(_task_order(data))),
         x=alt.X("jaccard:Q", title="Jaccard overlap", scale=alt.Scale(domain=[0, 1])),
         tooltip=["task:N", alt.Tooltip("jaccard:Q", format=".2f")],
@@ -113,8 +113,8 @@ def finetuning_layers_chart(layers: pd.DataFrame) -> alt.Chart:
     >>> spec["mark"]["type"], spec["encoding"]["xOffset"]["field"]
     ('bar', 'model')
     """
-    states = _MODEL_STATE_COLORS
-    _require(layers, ["task", "model", "layer", "share"], "fine-tuning layer table")
+    states = MODEL_STATE_COLORS
+    require(layers, ["task", "model", "layer", "share"], "fine-tuning layer table")
     unknown = sorted(set(layers["model"].astype(str)) - set(states))
     if unknown:
         raise ValueError(f"fine-tuning layer table: model must be 'pretrained' or 'fine-tuned', got {unknown}")
@@ -126,7 +126,7 @@ def finetuning_layers_chart(layers: pd.DataFrame) -> alt.Chart:
     tooltip = ["task:N", "model:N", "layer:O"] + (["count:Q"] if "count" in cols else []) + [
         alt.Tooltip("share:Q", format=".1%")]
     return alt.Chart(data).mark_bar().encode(
-        x=alt.X("layer:O", title=_LAYER_TITLE, axis=alt.Axis(labelAngle=0)),
+        x=alt.X("layer:O", title=LAYER_TITLE, axis=alt.Axis(labelAngle=0)),
         xOffset=alt.XOffset("model:N", sort=list(states)),
         y=alt.Y("share:Q", title="share of selected neurons", axis=alt.Axis(format="%")),
         color=alt.Color("model:N", title="model", sort=list(states),
@@ -176,7 +176,7 @@ def architecture_comparison_chart(df: pd.DataFrame, n_layers: int | Mapping[str,
     'layer'
     """
     what = "architecture comparison"
-    _require(df, ["model", "share", "percent_needed"], what)
+    require(df, ["model", "share", "percent_needed"], what)
     if "relative_depth" in df.columns:
         data = df[["model", "relative_depth", "share"]].copy()
         depth = pd.to_numeric(data["relative_depth"], errors="coerce")
@@ -188,8 +188,8 @@ def architecture_comparison_chart(df: pd.DataFrame, n_layers: int | Mapping[str,
     else:
         raise ValueError(f"{what} needs a 'relative_depth' or a 'layer' column; it has {list(df.columns)}")
     data = data.reset_index(drop=True)
-    _check_unique(data, ["model", "relative_depth"], what)
-    _check_rows(data, what)
+    check_unique(data, ["model", "relative_depth"], what)
+    check_rows(data, what)
     per_model = df.groupby("model", sort=False)["percent_needed"]
     varying = per_model.nunique()
     if (varying > 1).any():
@@ -200,7 +200,7 @@ def architecture_comparison_chart(df: pd.DataFrame, n_layers: int | Mapping[str,
     tooltip = ["model:N"] + (["layer:O"] if "layer" in data.columns else []) + [
         alt.Tooltip("relative_depth:Q", format=".2f"), alt.Tooltip("share:Q", format=".1%")]
     lines = alt.Chart(data).mark_line(point=True).encode(
-        x=alt.X("relative_depth:Q", title=_DEPTH_TITLE, scale=alt.Scale(domain=[0, 1])),
+        x=alt.X("relative_depth:Q", title=DEPTH_TITLE, scale=alt.Scale(domain=[0, 1])),
         y=alt.Y("share:Q", title="share of selected neurons", axis=alt.Axis(format="%")),
         color=color, tooltip=tooltip,
     ).properties(width=320, height=220, title="Where the neurons sit")
@@ -211,10 +211,10 @@ def architecture_comparison_chart(df: pd.DataFrame, n_layers: int | Mapping[str,
         tooltip=["model:N", alt.Tooltip("percent_needed:Q", format=".2f")],
     ).properties(width=180, height=max(60, 26 * len(needed)), title="How many neurons")
     if not relative_depth:  # the same two panels, the left one on absolute layer numbers
-        _require(df, ["layer"], what)
+        require(df, ["layer"], what)
         layers = df[["model", "layer", "share"]].reset_index(drop=True)
         lines = alt.Chart(layers).mark_line(point=True).encode(
-            x=alt.X("layer:Q", title=_LAYER_TITLE, axis=alt.Axis(tickMinStep=1, format="d")),
+            x=alt.X("layer:Q", title=LAYER_TITLE, axis=alt.Axis(tickMinStep=1, format="d")),
             y=alt.Y("share:Q", title="share of selected neurons", axis=alt.Axis(format="%")),
             color=alt.Color("model:N", title="model"),
             tooltip=["model:N", "layer:O", alt.Tooltip("share:Q", format=".1%")],
@@ -255,26 +255,26 @@ def language_similarity_chart(df: pd.DataFrame | None = None,
     panels = []
     if df is not None:
         what = "language distribution"
-        _require(df, ["language", "layer", "share"], what)
-        data = _check_layers(df[["language", "layer", "share"]], what).reset_index(drop=True)
-        _check_unique(data, ["language", "layer"], what)
-        _check_rows(data, what)
+        require(df, ["language", "layer", "share"], what)
+        data = check_layers(df[["language", "layer", "share"]], what).reset_index(drop=True)
+        check_unique(data, ["language", "layer"], what)
+        check_rows(data, what)
         panels.append(alt.Chart(data).mark_line(point=True).encode(
-            x=_layer_x(),
+            x=layer_x(),
             y=alt.Y("share:Q", title="share of selected neurons", axis=alt.Axis(format="%")),
             color=alt.Color("language:N", title="language"),
             tooltip=["language:N", "layer:O", alt.Tooltip("share:Q", format=".1%")],
         ).properties(width=320, height=220, title="Where the neurons sit, per language"))
     if similarity is not None:
         what = "language similarity"
-        _require(similarity, sim_columns, what)
+        require(similarity, sim_columns, what)
         sim = similarity[sim_columns].reset_index(drop=True)
-        _check_unique(sim, ["language_a", "language_b"], what)
+        check_unique(sim, ["language_a", "language_b"], what)
         mirrored = sim.rename(columns={"language_a": "language_b", "language_b": "language_a"})[sim_columns]
         have = set(zip(sim["language_a"], sim["language_b"]))
         mirrored = mirrored[[(a, b) not in have for a, b in zip(mirrored["language_a"], mirrored["language_b"])]]
         sim = pd.concat([sim, mirrored], ignore_index=True)
-        _check_rows(sim, what)
+        check_rows(sim, what)
         order = sorted(set(sim["language_a"]) | set(sim["language_b"]))
         base = alt.Chart(sim).encode(x=alt.X("language_a:N", title=None, sort=order, axis=alt.Axis(labelAngle=0)),
                                      y=alt.Y("language_b:N", title=None, sort=order))
@@ -311,7 +311,7 @@ def tag_similarity_chart(table: pd.DataFrame, title: str | None = None) -> alt.C
     >>> tag_similarity_chart(df).to_dict()["encoding"]["y"]["sort"]
     '-x'
     """
-    _require(table, ["tag", "jaccard"], "tag similarity table")
+    require(table, ["tag", "jaccard"], "tag similarity table")
     cols = ["tag", "jaccard"] + (["intersection"] if "intersection" in table.columns else [])
     data = table[cols].reset_index(drop=True).copy()
     data["tag"] = data["tag"].astype(str)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..neurons import relative_depth as _relative_depth
-from ._base import _ACCENT, _DEPTH_TITLE, _check_layers, _check_rows, _check_unique, _layer_x, _require
+from ._base import ACCENT, DEPTH_TITLE, check_layers, check_rows, check_unique, layer_x, require
 
 __all__ = ["add_relative_depth", "layer_distribution_chart", "tag_layer_heatmap", "depth_heatmap",
            "layerwise_accuracy_chart"]
@@ -45,8 +45,8 @@ def add_relative_depth(df: pd.DataFrame, by: str | None = None,
     >>> add_relative_depth(df[df.model == "a"], n_layers=13)["relative_depth"].tolist()
     [0.0, 0.5]
     """
-    _require(df, ["layer"] + ([by] if by else []), "table")
-    out = _check_layers(df, "table")
+    require(df, ["layer"] + ([by] if by else []), "table")
+    out = check_layers(df, "table")
     if n_layers is None:
         count = (out.groupby(by)["layer"].transform("max") if by
                  else pd.Series(out["layer"].max(), index=out.index)) + 1
@@ -106,12 +106,12 @@ def layer_distribution_chart(df: pd.DataFrame, facet: str | None = None, relativ
     'bar'
     """
     what = "layer distribution"
-    _require(df, ["layer", "count", "share"] + ([facet] if facet else []), what)
+    require(df, ["layer", "count", "share"] + ([facet] if facet else []), what)
     has_fraction = "fraction" in df.columns and df["fraction"].notna().any()
     columns = ["layer", "count", "share"] + (["fraction"] if has_fraction else []) + ([facet] if facet else [])
-    data = _check_layers(df[columns], what)
-    _check_unique(data, ["layer"] + ([facet] if facet else []), what)
-    _check_rows(data, what)
+    data = check_layers(df[columns], what)
+    check_unique(data, ["layer"] + ([facet] if facet else []), what)
+    check_rows(data, what)
     tooltip = ([f"{facet}:N"] if facet else []) + ["layer:O", "count:Q", alt.Tooltip("share:Q", format=".1%")] + (
         [alt.Tooltip("fraction:Q", format=".1%", title="fraction of the layer")] if has_fraction else [])
     y = alt.Y("share:Q", title="share of selected neurons", axis=alt.Axis(format="%"))
@@ -123,17 +123,17 @@ def layer_distribution_chart(df: pd.DataFrame, facet: str | None = None, relativ
             data = data.assign(relative_depth=depth.to_numpy()).reset_index(drop=True)
         else:
             data = add_relative_depth(data, by=facet, n_layers=n_layers).reset_index(drop=True)
-        encoding = dict(x=alt.X("relative_depth:Q", title=_DEPTH_TITLE, scale=alt.Scale(domain=[0, 1])),
+        encoding = dict(x=alt.X("relative_depth:Q", title=DEPTH_TITLE, scale=alt.Scale(domain=[0, 1])),
                         y=y, tooltip=tooltip + [alt.Tooltip("relative_depth:Q", format=".2f")])
         if facet:
             encoding["color"] = alt.Color(f"{facet}:N", title=facet)
         chart = alt.Chart(data).mark_line(point=True).encode(**encoding)
         return chart.properties(width=360, height=220, title="Where the neurons sit (relative depth)")
     data = data.reset_index(drop=True)
-    encoding = dict(x=_layer_x(), y=y, tooltip=tooltip)
+    encoding = dict(x=layer_x(), y=y, tooltip=tooltip)
     if facet:
         encoding["facet"] = alt.Facet(f"{facet}:N", title=facet, columns=min(4, data[facet].nunique()))
-    chart = alt.Chart(data).mark_bar(color=_ACCENT).encode(**encoding)
+    chart = alt.Chart(data).mark_bar(color=ACCENT).encode(**encoding)
     return chart.properties(width=200 if facet else 320, height=160 if facet else 220,
                             title="Where the neurons sit")
 
@@ -161,19 +161,19 @@ def tag_layer_heatmap(df: pd.DataFrame, labels: bool | None = None, relative_dep
     """
     what = "tag x layer table"
     columns = ["tag", "layer", "count"] + (["relative_depth"] if relative_depth else [])
-    _require(df, columns, what)
-    data = _check_layers(df[columns], what).reset_index(drop=True)
-    _check_unique(data, ["tag", "layer"], what)
-    _check_rows(data, what)
+    require(df, columns, what)
+    data = check_layers(df[columns], what).reset_index(drop=True)
+    check_unique(data, ["tag", "layer"], what)
+    check_rows(data, what)
     tag_sort = alt.EncodingSortField("count", op="sum", order="descending")
     tooltip = ["tag:N", "layer:O", "count:Q"]
     if relative_depth:
         data["depth"] = [f"{d:.2f}" for d in data["relative_depth"].astype(float)]
         order = data.drop_duplicates("layer").sort_values("layer")["depth"].tolist()
-        x = alt.X("depth:O", title=_DEPTH_TITLE, sort=order, axis=alt.Axis(labelAngle=0))
+        x = alt.X("depth:O", title=DEPTH_TITLE, sort=order, axis=alt.Axis(labelAngle=0))
         tooltip.insert(2, alt.Tooltip("relative_depth:Q", format=".2f"))
     else:
-        x = _layer_x()
+        x = layer_x()
     base = alt.Chart(data).encode(x=x, y=alt.Y("tag:N", title="tag", sort=tag_sort))
     rect = base.mark_rect().encode(
         color=alt.Color("count:Q", title="neurons", scale=alt.Scale(scheme="blues")), tooltip=tooltip)
@@ -235,20 +235,20 @@ def layerwise_accuracy_chart(df: pd.DataFrame, color: str | None = "task") -> al
     'line'
     """
     what = "layer-wise accuracy"
-    _require(df, ["layer", "accuracy"], what)
+    require(df, ["layer", "accuracy"], what)
     if color is not None and color not in df.columns:
         if df["layer"].duplicated().any():
             raise ValueError(f"{what} has several rows per layer but no column {color!r} to tell them apart; "
                              f"pass color=<column> (it has {list(df.columns)})")
         color = None
-    data = _check_layers(df[["layer", "accuracy"] + ([color] if color else [])], what).reset_index(drop=True)
-    _check_unique(data, ["layer"] + ([color] if color else []), what)
-    _check_rows(data, what)
-    encoding = dict(x=_layer_x(), y=alt.Y("accuracy:Q", title="probe accuracy", scale=alt.Scale(zero=False)),
+    data = check_layers(df[["layer", "accuracy"] + ([color] if color else [])], what).reset_index(drop=True)
+    check_unique(data, ["layer"] + ([color] if color else []), what)
+    check_rows(data, what)
+    encoding = dict(x=layer_x(), y=alt.Y("accuracy:Q", title="probe accuracy", scale=alt.Scale(zero=False)),
                     tooltip=([f"{color}:N"] if color else []) + ["layer:O", alt.Tooltip("accuracy:Q", format=".3f")])
     if color:
         encoding["color"] = alt.Color(f"{color}:N", title=color)
     base = alt.Chart(data).encode(**encoding)
-    line = base.mark_line() if color else base.mark_line(color=_ACCENT)
-    point = base.mark_point(filled=True, size=40) if color else base.mark_point(filled=True, size=40, color=_ACCENT)
+    line = base.mark_line() if color else base.mark_line(color=ACCENT)
+    point = base.mark_point(filled=True, size=40) if color else base.mark_point(filled=True, size=40, color=ACCENT)
     return alt.layer(line, point).properties(width=360, height=220, title="Layer-wise probing accuracy")

@@ -6,7 +6,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from ._base import _ACCENT, _LIGHT
+from ._base import ACCENT, LIGHT
 
 __all__ = ["cluster_charts", "disjoint_sets_chart"]
 
@@ -45,15 +45,15 @@ def cluster_charts(by_layer: pd.DataFrame, clusters: pd.DataFrame, sweep: pd.Dat
         x=layer_x, tooltip=["layer:O", alt.Tooltip("n_neurons:Q", title="neurons"),
                             alt.Tooltip("n_clusters:Q", title="clusters (independent)")])
     layers_chart = alt.layer(
-        base.mark_bar(color=_LIGHT).encode(y=alt.Y("n_neurons:Q", title="neurons")),
-        base.mark_bar(color=_ACCENT, width={"band": 0.6}).encode(y="n_clusters:Q"),
+        base.mark_bar(color=LIGHT).encode(y=alt.Y("n_neurons:Q", title="neurons")),
+        base.mark_bar(color=ACCENT, width={"band": 0.6}).encode(y="n_clusters:Q"),
     ).properties(width=max(200, 32 * len(by_layer)), height=200,
                  title="Independent neurons per layer (dark) of all (light)")
     reps = clusters[clusters["representative"]]
     sizes = reps["cluster_size"].astype(int).clip(upper=10)
     size_table = sizes.value_counts().sort_index().rename_axis("size").reset_index(name="n_clusters")
     size_table["label"] = [f"{s}" if s < 10 else "10+" for s in size_table["size"]]
-    sizes_chart = alt.Chart(size_table).mark_bar(color=_ACCENT).encode(
+    sizes_chart = alt.Chart(size_table).mark_bar(color=ACCENT).encode(
         x=alt.X("label:O", title="cluster size (neurons)", sort=size_table["label"].tolist(),
                 axis=alt.Axis(labelAngle=0)),
         y=alt.Y("n_clusters:Q", title="clusters"),
@@ -62,7 +62,7 @@ def cluster_charts(by_layer: pd.DataFrame, clusters: pd.DataFrame, sweep: pd.Dat
     charts = [layers_chart, sizes_chart]
     if sweep is not None and len(sweep):
         curve = alt.Chart(sweep[["threshold", "percent_independent"]].reset_index(drop=True)).mark_line(
-            point=True, color=_ACCENT).encode(
+            point=True, color=ACCENT).encode(
             x=alt.X("threshold:Q", title="threshold (1 - |corr|)", scale=alt.Scale(domain=[0, 1])),
             y=alt.Y("percent_independent:Q", title="independent neurons (%)", scale=alt.Scale(domain=[0, 100])),
             tooltip=["threshold:Q", alt.Tooltip("percent_independent:Q", format=".1f")])
@@ -116,7 +116,7 @@ def disjoint_sets_chart(summary: pd.DataFrame, sets: pd.DataFrame, n_layers: int
         s["accuracy"] = s["accuracy"].fillna(pd.to_numeric(s["remaining_dev_accuracy"], errors="coerce"))
     s["of"] = np.where(reached, "the set", "all remaining neurons")
     domain = ["reached the target", "missed (search stops)"]
-    color = alt.Color("outcome:N", title=None, scale=alt.Scale(domain=domain, range=[_ACCENT, "#d95f02"]))
+    color = alt.Color("outcome:N", title=None, scale=alt.Scale(domain=domain, range=[ACCENT, "#d95f02"]))
     set_x = alt.X("set:O", title="disjoint set", axis=alt.Axis(labelAngle=0))
     data = s[["set", "n_neurons", "label", "accuracy", "of", "target", "outcome"]]
     width = max(120, 40 * len(s))
@@ -129,7 +129,7 @@ def disjoint_sets_chart(summary: pd.DataFrame, sets: pd.DataFrame, n_layers: int
         width=width, height=200, title="Size of each set")
     acc = alt.Chart(data).mark_point(filled=True, size=80).encode(
         x=set_x, y=alt.Y("accuracy:Q", title="dev accuracy", scale=alt.Scale(zero=False)),
-        color=alt.Color("outcome:N", scale=alt.Scale(domain=domain, range=[_ACCENT, "#d95f02"]), legend=None),
+        color=alt.Color("outcome:N", scale=alt.Scale(domain=domain, range=[ACCENT, "#d95f02"]), legend=None),
         tooltip=["set:O", alt.Tooltip("accuracy:Q", format=".3f"), alt.Tooltip("of:N", title="probe on"),
                  alt.Tooltip("target:Q", format=".3f")])
     target = alt.Chart(pd.DataFrame({"target": [float(s["target"].iloc[0])]})).mark_rule(
