@@ -81,10 +81,19 @@ def test_notebook_is_clean_and_public(name):
         elif isinstance(node, ast.ImportFrom):
             assert (node.module or "").split(".")[0] != "neuronbook", f"{name}: from {node.module} import ..."
     used = {"nb": set(), "nbw": set()}
+    deep = set()  # nb.<submodule>.<name>: a public name of that submodule
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in used:
             used[node.value.id].add(node.attr)
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
+                and isinstance(node.value.value, ast.Name) and node.value.value.id == "nb"
+                and node.value.attr in neuronbook.SUBMODULES):
+            deep.add((node.value.attr, node.attr))
     assert used["nb"], f"{name} calls nothing of neuronbook"
-    assert used["nb"] <= set(neuronbook.__all__), f"{name}: nb.{sorted(used['nb'] - set(neuronbook.__all__))}"
+    flat = used["nb"] - set(neuronbook.SUBMODULES)
+    assert flat <= set(neuronbook.__all__), f"{name}: nb.{sorted(flat - set(neuronbook.__all__))}"
+    for module, attr in deep:
+        assert attr in getattr(neuronbook, module).__all__, \
+            f"{name}: nb.{module}.{attr} is not a public name of neuronbook.{module}"
     assert used["nbw"] <= set(neuronbook.widgets.__all__), \
         f"{name}: nbw.{sorted(used['nbw'] - set(neuronbook.widgets.__all__))}"

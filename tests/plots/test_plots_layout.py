@@ -51,6 +51,6 @@ def test_the_moved_charts_are_still_found_in_widgets():
 
     for name in ("ranking_chart", "weights_chart", "depth_heatmap", "cluster_charts", "disjoint_sets_chart",
                  "agreement_charts", "finetuning_layers_chart", "tag_similarity_chart"):
-        assert getattr(nbw, name) is getattr(plots, name) is getattr(neuronbook, name)
+        assert getattr(nbw, name) is getattr(plots, name) is getattr(neuronbook.plots, name)
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         nbw.nope
