@@ -234,7 +234,9 @@ def minimal_set_chart(curve: pd.DataFrame, minimal_set: pd.DataFrame) -> alt.Lay
               scale=alt.Scale(type="log", domain=[float(data["n_neurons"].min()), right], nice=False))
     y = alt.Y("accuracy:Q", title="dev accuracy", scale=alt.Scale(zero=False))
     layers = []
-    if {"size_low", "size_high"} <= set(minimal_set.columns) and pd.notna(ms.get("size_low")):
+    reached = bool(ms.get("reached", True))
+    # an unreached target has no size, so no interval of one to shade
+    if reached and {"size_low", "size_high"} <= set(minimal_set.columns) and pd.notna(ms.get("size_low")):
         span = pd.DataFrame({"lo": [float(ms["size_low"])], "hi": [max(float(ms["size_high"]), float(ms["size_low"]))],
                              "label": [f"minimal set, bootstrap 95 %: {ms['size_low']:g}-{ms['size_high']:g}"]})
         layers.append(alt.Chart(span).mark_rect(color="#1b9e77", opacity=0.12).encode(
@@ -247,7 +249,7 @@ def minimal_set_chart(curve: pd.DataFrame, minimal_set: pd.DataFrame) -> alt.Lay
     target = pd.DataFrame({"target": [float(ms["target"])], "label": [f"target {float(ms['target']):.3f}"]})
     layers.append(alt.Chart(target).mark_rule(color="black", strokeDash=[2, 2]).encode(y="target:Q"))
     title = "Minimal set: dev accuracy of the top prefixes (band: bootstrap 95 %)"
-    if bool(ms.get("reached", True)):
+    if reached:
         chosen = pd.DataFrame({"n": [int(ms["n_neurons"])], "label": [f"minimal set: {int(ms['n_neurons'])}"]})
         layers.append(alt.Chart(chosen).mark_rule(color="#1b9e77").encode(x="n:Q", tooltip="label:N"))
     else:  # no prefix reached the target: no size to mark

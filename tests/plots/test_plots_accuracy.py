@@ -45,3 +45,31 @@ def test_marked_curve_of_another_split_and_percent():
     assert chart.layer[0].to_dict()["title"] == "Accuracy with a subset of neurons (dev)"
     with pytest.raises(ValueError, match="no rows for split 'train'"):
         marked_accuracy_curve_chart(_curve(), 1.0, split="train")
+
+
+def _search_curve():
+    return pd.DataFrame({"selection": "top", "method": "retrain", "percent": [1.0, 5.0, 10.0], "n_neurons": [5, 25, 50],
+                         "split": "dev", "accuracy": [0.5, 0.85, 0.9]})
+
+
+def test_minimal_set_chart_marks_the_size_and_its_interval():
+    from neuronbook.plots import minimal_set_chart
+
+    ms = pd.DataFrame({"n_neurons": [25], "target": [0.84], "reached": [True], "size_low": [20.0], "size_high": [50.0]})
+    spec = minimal_set_chart(_search_curve(), ms).to_dict()
+    marks = [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in spec["layer"]]
+    assert marks == ["rect", "line", "rule", "rule"]  # interval, curve, target, the chosen size
+    values = {k: v for k, v in spec["datasets"].items()}
+    assert any(rows == [{"n": 25, "label": "minimal set: 25"}] for rows in values.values())
+    assert any(rows[0].get("lo") == 20.0 and rows[0].get("hi") == 50.0 for rows in values.values())
+    assert spec["title"].startswith("Minimal set: dev accuracy")
+
+
+def test_minimal_set_chart_not_reached_draws_no_size_and_says_so():
+    from neuronbook.plots import minimal_set_chart
+
+    ms = pd.DataFrame({"n_neurons": [50], "target": [0.95], "reached": [False], "size_low": [50.0], "size_high": [50.0]})
+    spec = minimal_set_chart(_search_curve(), ms).to_dict()
+    marks = [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in spec["layer"]]
+    assert marks == ["line", "rule"]  # the curve and the target only: no interval, no chosen size
+    assert "NOT REACHED" in spec["title"]
