@@ -24,7 +24,8 @@ import functools
 import sys
 
 __all__ = ["NeuronbookWarning", "TargetNotReachedWarning", "ApproximationWarning", "UnseenLabelsWarning",
-           "RareTagsWarning", "ClippedWordsWarning", "UnknownWordsWarning", "NotFittedError"]
+           "RareTagsWarning", "ClippedWordsWarning", "UnknownWordsWarning", "ResultCacheWarning",
+           "NotFittedError"]
 
 
 class NeuronbookWarning(UserWarning):
@@ -54,6 +55,11 @@ class ClippedWordsWarning(NeuronbookWarning):
 
 class UnknownWordsWarning(NeuronbookWarning):
     """A word produced no piece and was read as the unknown token."""
+
+
+class ResultCacheWarning(NeuronbookWarning):
+    """A computed result could not be saved into the result cache (e.g. a full disk): it is returned
+    all the same, and the next identical call computes it again."""
 
 
 class NotFittedError(ValueError, AttributeError):

@@ -26,6 +26,16 @@ dtype or shape, and to any sampled block -- but a few altered bytes elsewhere in
 (about a second per GiB) and catches any change. A failed check raises :class:`StoreIntegrityError`
 naming the store's path and the file that differs.
 
+``metadata.json`` is checked too (format 3): its ``format_version`` must be one this neuronbook reads,
+its ``"metadata_sha256"`` must be the SHA-256 of its own canonical JSON (sorted keys, compact, that
+field left out), and the ``shape`` and ``dtype`` it records must be those of ``activations.npy``; an
+edited field is a :class:`StoreIntegrityError` naming ``metadata.json`` (the store cache of
+:func:`neuronbook.extract` moves such a store aside and extracts again, as any damaged one). Stores of
+formats 1 and 2, written before the metadata digest, still open: a missing digest is accepted only
+where the recorded ``format_version`` predates it (format 2 still needs its file digests), and their
+shape and dtype are still compared with the arrays. Store keys carry the package version, not the
+store format, so a cached format-2 store of the same version is reused as it is.
+
 Two ways to read it:
 
 * :meth:`ActivationStore.activations` -- the fast path, a plain ``words x columns`` ndarray whose
@@ -72,7 +82,9 @@ _ACTIVATIONS = "activations.npy"
 _OFFSETS = "offsets.npy"
 _WORDS = "words.json"
 _METADATA = "metadata.json"
-_FORMAT_VERSION = 2  # 2: metadata["files"] records each file's size and digests
+_FORMAT_VERSION = 3  # 2: metadata["files"] records each file's size and digests; 3: "metadata_sha256"
+_READABLE_FORMATS = (1, 2, 3)  # 1: no digests at all; 2: file digests; 3: file digests and a metadata digest
+_METADATA_DIGEST = "metadata_sha256"
 _DATA_FILES = (_ACTIVATIONS, _OFFSETS, _WORDS)
 _BLOCK = 1 << 16  # sampled digest: _N_BLOCKS evenly spaced blocks of _BLOCK bytes, plus the last block
 _N_BLOCKS = 64
@@ -94,6 +106,12 @@ def _sampled_sha256(path: Path, size: int) -> str:
                 f.seek(start)
                 h.update(f.read(_BLOCK))
     return h.hexdigest()
+
+
+def _metadata_digest(meta: dict) -> str:
+    """SHA-256 of the metadata's canonical JSON (sorted keys, compact), its own digest field left out."""
+    body = {k: v for k, v in meta.items() if k != _METADATA_DIGEST}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
 
 
 def _file_record(path: Path) -> dict:
@@ -213,8 +231,11 @@ class ActivationStore:
             self.metadata = json.loads(meta_path.read_text())
         except (ValueError, UnicodeDecodeError) as e:
             raise StoreIntegrityError(f"activation store {self.path}: {_METADATA} is unreadable ({e})") from e
-        if not isinstance(self.metadata, dict) or not self.metadata.get("complete"):
+        if not isinstance(self.metadata, dict):
+            raise StoreIntegrityError(f"activation store {self.path}: {_METADATA} is not a JSON object")
+        if not self.metadata.get("complete"):
             raise StoreIntegrityError(f"activation store {self.path} is incomplete (interrupted write?)")
+        self._check_metadata()
         self._check(full=False)
         try:
             self._data = np.load(self.path / _ACTIVATIONS, mmap_mode="r")
@@ -222,6 +243,7 @@ class ActivationStore:
         except (ValueError, OSError, EOFError) as e:
             raise StoreIntegrityError(f"activation store {self.path}: cannot read its arrays ({e})") from e
         self._words = None
+        self._check_arrays()
         n_words = int(self.offsets[-1])
         if self._data.shape[0] != n_words:
             raise StoreIntegrityError(
@@ -229,9 +251,38 @@ class ActivationStore:
             )
 
     # -- integrity ----------------------------------------------------------------------------
+    def _check_metadata(self) -> None:
+        """The format version is one this neuronbook reads; from format 3 the metadata's own digest matches."""
+        meta, where = self.metadata, f"activation store {self.path}: {_METADATA}"
+        version = meta.get("format_version", 1)  # format 1 wrote no version
+        if isinstance(version, bool) or version not in _READABLE_FORMATS:
+            raise StoreIntegrityError(f"{where} records format_version {version!r}; this neuronbook reads formats "
+                                      f"{', '.join(map(str, _READABLE_FORMATS))} (edited, or written by a newer "
+                                      f"neuronbook)")
+        if version >= 2 and not isinstance(meta.get("files"), dict):
+            raise StoreIntegrityError(f"{where} records no file digests, which format {version} requires")
+        if version >= 3:
+            for name in ("shape", "dtype", _METADATA_DIGEST):
+                if name not in meta:
+                    raise StoreIntegrityError(f"{where} records no {name!r}, which format {version} requires")
+        if _METADATA_DIGEST in meta:  # checked whatever the version says (an edited version is caught too)
+            if meta[_METADATA_DIGEST] != _metadata_digest(meta):
+                raise StoreIntegrityError(f"{where} differs from the metadata the store was written with "
+                                          f"({_METADATA_DIGEST} mismatch): edited or damaged")
+
+    def _check_arrays(self) -> None:
+        """The shape and dtype the metadata records are those of the activations."""
+        meta, where = self.metadata, f"activation store {self.path}: {_METADATA}"
+        if "shape" in meta and list(meta["shape"]) != list(self._data.shape):
+            raise StoreIntegrityError(f"{where} records shape {meta['shape']}, but {_ACTIVATIONS} holds "
+                                      f"{list(self._data.shape)}")
+        if "dtype" in meta and meta["dtype"] != self._data.dtype.name:
+            raise StoreIntegrityError(f"{where} records dtype {meta['dtype']!r}, but {_ACTIVATIONS} holds "
+                                      f"{self._data.dtype.name}")
+
     def _check(self, full: bool) -> None:
         files = self.metadata.get("files")
-        if files is None:  # written before format 2: nothing recorded to compare with
+        if files is None:  # format 1: nothing recorded to compare with (a later format without them is refused)
             logger.debug("activation store %s has no file digests (format %s)", self.path,
                          self.metadata.get("format_version"))
             return
@@ -668,7 +719,9 @@ class _StoreWriter:
                 "files": files,
                 "complete": True,
             }
-            (self.tmp / _METADATA).write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
+            meta = json.loads(json.dumps(meta, default=str))  # as a reader will see it
+            meta[_METADATA_DIGEST] = _metadata_digest(meta)
+            (self.tmp / _METADATA).write_text(json.dumps(meta, indent=2, sort_keys=True))
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except BaseException:  # e.g. the disk filled up while writing the small files: keep nothing
             if synced is not None:

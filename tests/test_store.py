@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neuronbook.store import ActivationStore, content_key
+from neuronbook.store import ActivationStore, StoreIntegrityError, content_key
 
 
 def _toy(tmp_path, dtype=np.float32):
@@ -180,7 +180,8 @@ def test_sizes_and_digests_recorded(tmp_path):
         assert len(record["sha256"]) == len(record["sample_sha256"]) == 64
     # 6 words x 3 layers x 4 neurons float32 after a 128-byte header
     assert files["activations.npy"]["size"] == 128 + 6 * 3 * 4 * 4
-    assert store.metadata["format_version"] == 2
+    assert store.metadata["format_version"] == 3
+    assert len(store.metadata["metadata_sha256"]) == 64
     store.verify()
 
 
@@ -227,10 +228,92 @@ def test_sampled_check_misses_a_byte_between_blocks_and_verify_catches_it(tmp_pa
         ActivationStore(store.path)
 
 
+def _edit_metadata(store, **changes):
+    path = store.path / "metadata.json"
+    meta = json.loads(path.read_text())
+    for k, v in changes.items():
+        if v is None:
+            meta.pop(k, None)
+        else:
+            meta[k] = v
+    path.write_text(json.dumps(meta))
+    return meta
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"shape": [6, 3, 5]}, "differs from the metadata the store was written with"),
+    ({"dtype": "float16"}, "differs from the metadata the store was written with"),
+    ({"model": "other"}, "differs from the metadata the store was written with"),
+    ({"format_version": 99}, "records format_version 99; this neuronbook reads formats 1, 2, 3"),
+    ({"format_version": 2}, "differs from the metadata the store was written with"),  # a downgrade is an edit
+    ({"metadata_sha256": None}, "records no 'metadata_sha256', which format 3 requires"),
+    ({"files": None}, "records no file digests, which format 3 requires"),
+])
+def test_edited_metadata_is_refused_naming_the_file(tmp_path, changes, message):
+    store, _ = _toy(tmp_path)
+    _edit_metadata(store, **changes)
+    with pytest.raises(StoreIntegrityError, match=f"{store.path}: metadata.json {message}"):
+        ActivationStore(store.path)
+
+
+def test_metadata_that_is_not_an_object_is_refused(tmp_path):
+    store, _ = _toy(tmp_path)
+    (store.path / "metadata.json").write_text("[1, 2]")
+    with pytest.raises(StoreIntegrityError, match=f"{store.path}: metadata.json is not a JSON object"):
+        ActivationStore(store.path)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"shape": [6, 3, 5]}, r"records shape \[6, 3, 5\], but activations.npy holds \[6, 3, 4\]"),
+    ({"dtype": "float16"}, "records dtype 'float16', but activations.npy holds float32"),
+])
+def test_shape_and_dtype_are_checked_against_the_arrays(tmp_path, changes, message):
+    """Even with a digest made to match (or none, in an older format), the arrays must agree."""
+    from neuronbook.store import _metadata_digest
+
+    store, _ = _toy(tmp_path)
+    meta = _edit_metadata(store, **changes)
+    meta["metadata_sha256"] = _metadata_digest(meta)
+    (store.path / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(StoreIntegrityError, match=f"{store.path}: metadata.json {message}"):
+        ActivationStore(store.path)
+    _edit_metadata(store, format_version=2, metadata_sha256=None)
+    with pytest.raises(StoreIntegrityError, match=message):
+        ActivationStore(store.path)
+
+
+def test_format_2_store_without_a_metadata_digest_still_opens(tmp_path):
+    store, acts = _toy(tmp_path)
+    _edit_metadata(store, format_version=2, metadata_sha256=None)
+    np.testing.assert_array_equal(ActivationStore(store.path).activations(layers=2), acts[:, 2, :])
+    _edit_metadata(store, files=None)  # format 2 recorded its files' digests: without them, refused
+    with pytest.raises(StoreIntegrityError, match="records no file digests, which format 2 requires"):
+        ActivationStore(store.path)
+
+
+def test_edited_metadata_in_the_store_cache_is_moved_aside_and_extracted_again(tiny_model, tmp_cache, caplog):
+    import logging
+
+    from neuronbook import extract
+
+    model, tok = tiny_model
+    corpus = [["the", "cat", "sat"], ["red"]]
+    good = extract(model, corpus, tokenizer=tok, progress=False)
+    expected, path = good.activations(), good.path
+    good.close()
+    _edit_metadata(ActivationStore(path), shape=[4, 3, 99])
+    with caplog.at_level(logging.WARNING, logger="neuronbook.extraction"):
+        healed = extract(model, corpus, tokenizer=tok, progress=False)
+    assert healed.path == path
+    np.testing.assert_array_equal(healed.activations(), expected)
+    aside = [p for p in path.parent.iterdir() if p.name.startswith(f"{path.name}.damaged-")]
+    assert len(aside) == 1 and "metadata.json differs" in caplog.text and str(aside[0]) in caplog.text
+
+
 def test_legacy_store_without_digests_still_opens(tmp_path):
     store, acts = _toy(tmp_path)
     meta = json.loads((store.path / "metadata.json").read_text())
-    del meta["files"]
+    del meta["files"], meta["metadata_sha256"]
     meta["format_version"] = 1
     (store.path / "metadata.json").write_text(json.dumps(meta))
     np.testing.assert_array_equal(ActivationStore(store.path).activations(layers=1), acts[:, 1, :])

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import time
 import uuid
 import warnings
 from pathlib import Path
 
 from ..config import LCAConfig
-from ..exceptions import ApproximationWarning
+from ..exceptions import ApproximationWarning, ResultCacheWarning
 from .data import load_splits, one_file_split, store_keys
-from .result import RESULT_FILE, RESULT_FORMAT, LCAResult
+from .result import RESULT_FORMAT, LCAResult
 
-__all__ = ["result_key", "cache_result", "results_root", "load_cached", "request_key", "remember_request"]
+__all__ = ["result_key", "cache_result", "results_root", "load_cached", "save_cached", "request_key",
+           "remember_request"]
 
 logger = logging.getLogger(__name__)
 
@@ -39,18 +42,22 @@ def result_key(config: LCAConfig, store_keys, corpora=None) -> str:
                         "version": __version__})
 
 
-def cache_result(result: LCAResult, cache: bool | str = True) -> Path:
+def cache_result(result: "LCAResult | str | Path", cache: bool | str = True) -> Path:
     """Put a saved result into the result cache, so that :func:`run_lca` with its settings loads it.
 
     Used to ship a precomputed result (Binder): the keys of the activation stores are computed
     again here from the config's corpus and model files and must equal the ones the result
-    recorded, so a result is never served for other data or another model.
+    recorded, so a result is never served for other data or another model. ``result`` is a
+    result or the folder of one: a folder is read with :meth:`LCAResult.load`, which refuses one
+    whose ``result.json`` or files do not match their digests.
 
     Returns
     -------
     Path
         The cache folder it was written to.
     """
+    if not isinstance(result, LCAResult):
+        result = LCAResult.load(result)  # checks result.json's digest and every file's
     config = result.config
     corpora = load_splits(config)
     keys = store_keys(config, corpora)
@@ -72,13 +79,18 @@ def results_root(cache: bool | str) -> Path:
 
 
 def load_cached(folder: Path, config: LCAConfig) -> "LCAResult | None":
-    """The result saved in ``folder``, or None when there is none (or it cannot be read)."""
-    if not (folder / RESULT_FILE).is_file():
+    """The result saved in ``folder``, or None when there is none.
+
+    A folder there that is no intact result (``result.json`` missing, unreadable or edited, a file
+    missing or altered) is moved aside as ``<folder>.damaged-<time>-<pid>`` (logged), so the result
+    computed next can be saved in its place.
+    """
+    if not folder.is_dir():
         return None
     try:
         result = LCAResult.load(folder)
-    except (ValueError, OSError, KeyError) as err:  # an old or damaged entry is recomputed
-        logger.warning("cached result %s unreadable (%s); recomputing", folder, err)
+    except (ValueError, OSError, KeyError, TypeError) as err:  # damaged: recomputed, and saved in its place
+        _move_aside(folder, err)
         return None
     logger.info("loaded cached result %s", folder)
     if result.info.get("approximation"):
@@ -86,6 +98,36 @@ def load_cached(folder: Path, config: LCAConfig) -> "LCAResult | None":
                       f"{result.info['approximation']}", ApproximationWarning, stacklevel=3)
     result.info["loaded_from_cache"] = str(folder)
     return result
+
+
+def _move_aside(folder: Path, error: Exception) -> None:
+    """A cached result that fails to load is renamed ``<folder>.damaged-<time>-<pid>`` (as a damaged store)."""
+    aside = folder.with_name(f"{folder.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}")
+    try:
+        os.rename(folder, aside)
+    except FileNotFoundError:  # another process moved it first (or is replacing it)
+        return
+    except OSError as err:
+        logger.warning("cached result %s is damaged (%s) and moving it aside to %s failed (%s); recomputing",
+                       folder, error, aside, err)
+        return
+    logger.warning("cached result %s is damaged (%s); moved to %s and recomputing", folder, error, aside)
+
+
+def save_cached(result: LCAResult, folder: Path) -> bool:
+    """Save a computed result into the cache folder; on failure (a full disk, no permission) warn and go on.
+
+    :meth:`LCAResult.save` writes a temporary folder and renames it into place, so a failed save
+    leaves no folder that looks complete. Returns whether it was saved.
+    """
+    try:
+        result.save(folder, overwrite=True)
+    except OSError as err:
+        warnings.warn(f"the result could not be saved into the result cache at {folder} ({err}); it is returned "
+                      f"all the same, and the next identical call computes it again", ResultCacheWarning,
+                      stacklevel=4)
+        return False
+    return True
 
 
 def _split_source(config: LCAConfig, split: str) -> Path | None:

@@ -19,7 +19,7 @@ import pandas as pd
 from ..config import LCAConfig
 from ..exceptions import ApproximationWarning, RareTagsWarning, UnseenLabelsWarning
 from ..neurons import as_neuron_index, neuron_table, positions
-from .cache import load_cached, remember_request, request_key, result_key, results_root
+from .cache import load_cached, remember_request, request_key, result_key, results_root, save_cached
 from .data import flat_labels, load_splits, n_dev_sentences, prepare_stores, resolve_config, split_info, \
     split_store_rows, store_info, store_keys, store_view
 from ..tables import COLUMNS, empty
@@ -476,7 +476,9 @@ def _run_one(config: LCAConfig, cache, progress) -> LCAResult:
                                  "n_sentences_test_split": len(corpora[1]), **split_info(config)},
                            progress=progress)
     result.info["wall_time_s"] = time.perf_counter() - t0
-    if folder is not None:
-        result.save(folder, overwrite=True)
-        remember_request(root, quick, folder.name)
+    if folder is not None and save_cached(result, folder):
+        try:
+            remember_request(root, quick, folder.name)
+        except OSError as err:  # only the shortcut is lost: the full key finds the result
+            logger.warning("could not record the request key of %s (%s)", folder, err)
     return result

@@ -8,6 +8,7 @@ the neuron table, so it can be re-ranked, queried neuron by neuron and charted a
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import shutil
@@ -29,7 +30,8 @@ logger = logging.getLogger(__name__)
 
 
 #: Version of the on-disk result layout; :meth:`LCAResult.load` refuses any other.
-RESULT_FORMAT = 4  # 4: random baselines over draws, ablation variants, minimal-set interval, seed tables
+RESULT_FORMAT = 5  # 4: random baselines over draws, ablation variants, minimal-set interval, seed tables;
+# 5: result.json carries "digest", the SHA-256 of its canonical JSON (format, config, info, files)
 
 
 _TABLES = ("ranking", "per_tag_ranking", "oracle", "curve", "minimal_set", "ablation", "ablation_variants",
@@ -37,6 +39,13 @@ _TABLES = ("ranking", "per_tag_ranking", "oracle", "curve", "minimal_set", "abla
            "regularization", "neurons", "classes", "seed_runs", "seed_summary", "seed_overlap")
 RESULT_FILE = "result.json"
 _PROBE = "probe.npz"
+
+
+def _payload_digest(payload: dict) -> str:
+    """SHA-256 of ``result.json``'s canonical JSON (sorted keys, compact), its ``digest`` field left out."""
+    body = {k: v for k, v in payload.items() if k != "digest"}
+    blob = json.dumps(body, sort_keys=True, separators=(",", ":"), default=_json_default)
+    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def _table(name):
@@ -329,12 +338,18 @@ class LCAResult:
             digests = {f.name: sha256_file(f) for f in sorted(tmp.iterdir())}
             payload = {"format": RESULT_FORMAT, "config": self.config.to_dict(), "info": self.info,
                        "files": digests}
+            payload = json.loads(json.dumps(payload, default=_json_default))  # as a reader will see it
+            payload["digest"] = _payload_digest(payload)
             # result.json last: its presence marks a complete result
-            (tmp / RESULT_FILE).write_text(json.dumps(payload, indent=2, default=_json_default))
+            (tmp / RESULT_FILE).write_text(json.dumps(payload, indent=2))
             if directory.exists():
                 old = directory.parent / f".{directory.name}.old-{uuid.uuid4().hex[:8]}"
                 directory.rename(old)
-                tmp.rename(directory)
+                try:
+                    tmp.rename(directory)
+                except BaseException:
+                    old.rename(directory)  # put the previous result back rather than leave none
+                    raise
                 shutil.rmtree(old, ignore_errors=True)
             else:
                 tmp.rename(directory)
@@ -345,7 +360,12 @@ class LCAResult:
 
     @classmethod
     def load(cls, directory) -> "LCAResult":
-        """Read a result written by :meth:`save` (checks the format version)."""
+        """Read a result written by :meth:`save`.
+
+        Checks the format version, the digest of ``result.json`` itself (its settings, info and file
+        digests: an edited penalty is refused) and the SHA-256 of every table and of the probe; any
+        failure is a ValueError (a missing file a FileNotFoundError) naming the file.
+        """
         directory = Path(directory)
         info_path = directory / RESULT_FILE
         if not info_path.is_file():
@@ -355,10 +375,27 @@ class LCAResult:
         except (ValueError, UnicodeDecodeError) as err:
             raise ValueError(f"{info_path}: unreadable ({err}); the result folder is damaged, rerun the analysis") \
                 from err
+        if not isinstance(payload, dict):
+            raise ValueError(f"{info_path}: holds a JSON {type(payload).__name__}, not the object an LCA result "
+                             f"writes; the result folder is damaged, rerun the analysis")
         if payload.get("format") != RESULT_FORMAT:
             raise ValueError(f"{directory} holds an LCA result of format {payload.get('format')!r}; this neuronbook "
                              f"reads format {RESULT_FORMAT}: rerun the analysis")
-        for fname, digest in (payload.get("files") or {}).items():
+        if not isinstance(payload.get("digest"), str):
+            raise ValueError(f"{info_path}: records no digest, which format {RESULT_FORMAT} requires; the result "
+                             f"folder was altered or damaged, rerun the analysis")
+        if _payload_digest(payload) != payload["digest"]:
+            raise ValueError(f"{info_path}: differs from the result.json the result was saved with (digest "
+                             f"mismatch): its settings or info were edited; rerun the analysis")
+        files = payload.get("files")
+        expected = {f"{name}.parquet" for name in _TABLES} | {_PROBE}
+        if not isinstance(files, dict) or not expected <= set(files):
+            missing = sorted(expected - set(files)) if isinstance(files, dict) else "all"
+            raise ValueError(f"{info_path}: records no digest of {missing}, which format {RESULT_FORMAT} requires; "
+                             f"the result folder was altered or damaged, rerun the analysis")
+        if not isinstance(payload.get("config"), dict) or not isinstance(payload.get("info"), dict):
+            raise ValueError(f"{info_path}: its config and info must be JSON objects; rerun the analysis")
+        for fname, digest in files.items():
             path = directory / fname
             if not path.is_file():
                 raise FileNotFoundError(f"{path} is missing from the LCA result directory {directory}")
