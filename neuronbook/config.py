@@ -24,6 +24,7 @@ import dataclasses
 import difflib
 import json
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -155,6 +156,8 @@ class LCAConfig:
                 if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
                     raise TypeError(f"LCAConfig.{name} must be a list, got {value!r}")
                 set_(self, name, tuple(value))
+        for f in dataclasses.fields(self):  # numpy integers and floats (a sweep's np.arange) as plain literals
+            set_(self, f.name, _plain(getattr(self, f.name)))
         self._check()
 
     def _check(self):
@@ -214,6 +217,12 @@ class LCAConfig:
             fail("ablation_methods", f"must be a non-empty list drawn from {list(_ABLATION_METHODS)}")
         if self.layers is not None and (not self.layers or any(not _int(x) for x in self.layers)):
             fail("layers", "must be a non-empty list of integers (0 = embeddings) or None")
+        if self.layers is not None and any(x < 0 for x in self.layers):
+            fail("layers", "must be layer numbers >= 0 (0 = embeddings, 1 = the first transformer layer); "
+                           "negative positions from the end are not accepted")
+        if self.layers is not None and len(set(self.layers)) != len(self.layers):
+            twice = sorted({x for x in self.layers if self.layers.count(x) > 1})
+            fail("layers", f"must not repeat a layer (given more than once: {twice})")
         for name in ("standardize", "control"):
             if not isinstance(getattr(self, name), bool):
                 fail(name, "must be true or false")
@@ -332,6 +341,28 @@ def _int(v) -> bool:
 
 def _real(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _plain(v):
+    """``v`` with numpy (or other ``numbers``) integers and reals made plain int and float; tuples element-wise.
+
+    Booleans (Python's and numpy's) are left as they are: they are no integers here.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> _plain(np.int64(3)), _plain((np.int32(1), np.float32(0.5))), _plain(True)
+    (3, (1, 0.5), True)
+    """
+    if isinstance(v, tuple):
+        return tuple(_plain(x) for x in v)
+    if isinstance(v, bool) or type(v) in (int, float):
+        return v
+    if isinstance(v, numbers.Integral):
+        return int(v)
+    if isinstance(v, numbers.Real):  # numpy.bool_ is neither Integral nor Real: refused below as before
+        return float(v)
+    return v
 
 
 def _checked_init(init):

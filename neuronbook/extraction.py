@@ -618,6 +618,20 @@ def _store_root(cache) -> tuple[Path, Path | None]:
     return Path(cache) / "stores", None
 
 
+def _check_max_length(model, max_length) -> None:
+    """A window longer than the model's position embeddings would index past them (a raw torch error)."""
+    if max_length is None:
+        return
+    from .models.identity import max_length_from
+
+    limit = max_length_from(model.config.to_dict())  # positions only; RoBERTa-like padding offset removed
+    if limit is not None and int(max_length) > limit:
+        mpe = getattr(model.config, "max_position_embeddings", None)
+        why = "" if mpe == limit else f" ({mpe} position embeddings less the padding offset)"
+        raise ValueError(f"max_length={max_length} is more than {type(model).__name__}'s limit of {limit} pieces"
+                         f"{why}: pass max_length <= {limit}, or None for the model's own limit")
+
+
 def _window_sizes(tokenizer, identity: dict, max_length, window_overlap):
     """(prefix ids, suffix ids, pieces per window, overlap) for this tokenizer and model."""
     prefix, suffix = _special_tokens(tokenizer)
@@ -785,6 +799,7 @@ def _extract_into(path, key_fields, key, model, tokenizer, identity, sentences, 
 
         model, own_tokenizer = load_model(model, progress=progress)
         tokenizer = tokenizer if tokenizer is not None else own_tokenizer
+    _check_max_length(model, max_length)
     prefix, suffix, max_pieces, overlap = _window_sizes(tokenizer, identity, max_length, window_overlap)
     plan = _plan(tokenizer, sentences, max_pieces, overlap)
     _warn_plan(plan, sentences, tokenizer.unk_token, max_pieces)

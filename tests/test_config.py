@@ -104,3 +104,36 @@ def test_make_probe_is_the_one_carrier_of_probe_settings():
     assert LCAConfig().make_probe(l2=3e-4).l1 == 3e-4  # one given: the other takes its value
     with pytest.raises(ValueError, match="searched"):
         LCAConfig().make_probe()
+
+
+def test_numpy_integers_are_integers_and_stored_plain():
+    np = pytest.importorskip("numpy")
+    cfg = LCAConfig(max_sentences=np.int64(30), epochs=np.int32(3), seed=np.uint8(2), layers=np.arange(3),
+                    seeds=[np.int64(0), np.int64(1)], l1=np.float32(0.5), percents=np.array([10, 50]))
+    assert cfg.max_sentences == 30 and type(cfg.max_sentences) is int and type(cfg.epochs) is int
+    assert cfg.layers == (0, 1, 2) and all(type(x) is int for x in cfg.layers + cfg.seeds + cfg.percents)
+    assert type(cfg.l1) is float and cfg.l1 == 0.5
+    assert LCAConfig.from_json(cfg.to_json()) == cfg  # json.dumps refused numpy integers
+    assert cfg.replace(max_sentences=np.int16(7)).max_sentences == 7
+    with pytest.raises(ValueError, match=r"LCAConfig\.max_sentences=.*positive integer"):
+        LCAConfig(max_sentences=np.int64(0))
+    with pytest.raises(ValueError, match=r"LCAConfig\.epochs=.*positive integer"):
+        LCAConfig(epochs=np.float64(3.0))  # a float stays a float, whatever its value
+    with pytest.raises(ValueError, match=r"LCAConfig\.control=.*true or false"):
+        LCAConfig(control=np.int64(1))
+    for name in ("epochs", "seed", "max_sentences"):  # bool is no integer, numpy's neither
+        with pytest.raises(ValueError, match=rf"LCAConfig\.{name}="):
+            LCAConfig(**{name: np.bool_(True)})
+        with pytest.raises(ValueError, match=rf"LCAConfig\.{name}="):
+            LCAConfig(**{name: True})
+
+
+@pytest.mark.parametrize("layers, message", [
+    ([-1], r"layer numbers >= 0.*negative positions"),
+    ([0, -2], r"layer numbers >= 0"),
+    ([0, 0], r"must not repeat a layer .given more than once: \[0\]"),
+    ([2, 1, 2, 1], r"given more than once: \[1, 2\]"),
+])
+def test_negative_or_repeated_layers_are_refused(layers, message):
+    with pytest.raises(ValueError, match=rf"LCAConfig\.layers=.*{message}"):
+        LCAConfig(layers=layers)

@@ -547,3 +547,26 @@ def test_loser_of_the_rename_race_uses_the_winners_store(tiny_model, tmp_cache, 
     assert store.metadata["who"] == "winner"
     assert np.all(store.activations() == 3.0)
     assert [p.name for p in store.path.parent.iterdir()] == [store.path.name]  # the loser's folder is gone
+
+
+def test_max_length_beyond_the_position_embeddings_names_both(tmp_cache):
+    model, tok = make_tiny_model(max_position_embeddings=64)
+    corpus = [["the", "cat", "sat"]]
+    with pytest.raises(ValueError, match=r"max_length=65 is more than BertModel's limit of 64 pieces: pass "
+                                         r"max_length <= 64"):
+        extract(model, corpus, tokenizer=tok, max_length=65, cache=False, progress=False)
+    store = extract(model, corpus, tokenizer=tok, max_length=64, cache=False, progress=False)  # the limit itself
+    assert store.shape[0] == 3
+
+
+def test_max_length_check_takes_off_the_roberta_padding_offset(tmp_cache):
+    from transformers import RobertaConfig, RobertaModel
+
+    _, tok = make_tiny_model()
+    config = RobertaConfig(vocab_size=tok.vocab_size, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                           intermediate_size=32, max_position_embeddings=66, pad_token_id=1)
+    torch.manual_seed(0)
+    model = RobertaModel(config).eval()
+    with pytest.raises(ValueError, match=r"max_length=65 is more than RobertaModel's limit of 64 pieces \(66 "
+                                         r"position embeddings less the padding offset\)"):
+        extract(model, [["the", "cat"]], tokenizer=tok, max_length=65, cache=False, progress=False)

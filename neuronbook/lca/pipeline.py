@@ -122,6 +122,8 @@ def lca_from_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons=None
     progress = progress_enabled(progress)
     t0 = time.perf_counter()
     index = _check_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons)
+    if control is not None and control is not False:
+        _check_label_kinds(**{"control train": control[0], "control test": control[1]})
     if config.standardize:  # every fit below standardises with these: one pass instead of one per fit
         from ..probe import ArrayView
 
@@ -280,6 +282,13 @@ FEW_TRAIN_WORDS = 5
 
 def _check_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons) -> pd.MultiIndex:
     """The neurons of the columns, after checking shapes, finite activations and the training classes."""
+    for name, X, y in (("train", X_train, y_train), ("dev", X_dev, y_dev), ("test", X_test, y_test)):
+        shape = tuple(getattr(X, "shape", None) or np.shape(X))
+        if len(shape) != 2:
+            raise ValueError(f"{name} activations must be 2-D (words x neurons), got shape {shape}"
+                             + ("; a single neuron is X[:, [j]], not X[:, j]" if len(shape) == 1 else ""))
+        if np.ndim(y) != 1:
+            raise ValueError(f"{name} labels must be 1-D (one label per word), got shape {np.shape(y)}")
     n_total = X_train.shape[1]
     for name, X, y in (("train", X_train, y_train), ("dev", X_dev, y_dev), ("test", X_test, y_test)):
         if len(X) != len(y):
@@ -290,7 +299,40 @@ def _check_arrays(X_train, y_train, X_dev, y_dev, X_test, y_test, neurons) -> pd
     for name, X in (("train", X_train), ("dev", X_dev), ("test", X_test)):
         _check_finite(name, X, index)
     _check_classes(y_train)
+    _check_label_kinds(train=y_train, dev=y_dev, test=y_test)
     return index
+
+
+def _label_kind(y) -> str | None:
+    """``"number"``, ``"string"``, or None (empty, or of mixed or other types): what a label can equal."""
+    arr = np.asarray(y)
+    if arr.size == 0:
+        return None
+    if arr.dtype.kind in "biuf":
+        return "number"
+    if arr.dtype.kind in "US":
+        return "string"
+    if arr.dtype.kind == "O":
+        values = arr.ravel().tolist()
+        if all(isinstance(v, str) for v in values):
+            return "string"
+        if all(isinstance(v, (int, float, np.number, bool, np.bool_)) for v in values):
+            return "number"
+    return None
+
+
+def _check_label_kinds(**splits) -> None:
+    """Numbers never equal strings: train labels of one kind against dev/test labels of the other score 0."""
+    (first, y0), *rest = splits.items()
+    kind0 = _label_kind(y0)
+    for name, y in rest:
+        kind = _label_kind(y)
+        if kind0 and kind and kind != kind0:
+            ex0 = ", ".join(repr(v) for v in pd.unique(np.asarray(y0).ravel())[:3].tolist())
+            ex = ", ".join(repr(v) for v in pd.unique(np.asarray(y).ravel())[:3].tolist())
+            raise ValueError(f"{first} labels are {kind0}s ({ex0}, ...) but {name} labels are {kind}s ({ex}, ...): "
+                             f"no {name} label can equal a {first} label, so every {name} accuracy would be 0; "
+                             f"give every split labels of one type (e.g. all strings)")
 
 
 def _check_finite(name: str, X, index: pd.MultiIndex, rows_per_block: int = 4096) -> None:

@@ -177,6 +177,9 @@ def atomic_build(target, build, manifest: dict, checksum_files=("model.safetenso
         ``build(tmp_dir) -> dict`` writes the files and returns extra manifest fields.
     manifest : dict
         Base manifest; the sha256 of ``checksum_files`` is added.
+    checksum_files : sequence of str, or callable
+        The files whose sha256 the manifest records, or ``checksum_files(tmp_dir)`` giving them once
+        the folder is built (e.g. whichever tokenizer files the build wrote).
 
     Returns
     -------
@@ -190,7 +193,8 @@ def atomic_build(target, build, manifest: dict, checksum_files=("model.safetenso
     try:
         man = dict(manifest)
         man.update(build(tmp) or {})
-        man["sha256"] = {name: sha256_file(tmp / name) for name in checksum_files}
+        names = checksum_files(tmp) if callable(checksum_files) else checksum_files
+        man["sha256"] = {name: sha256_file(tmp / name) for name in names}
         (tmp / MANIFEST).write_text(json.dumps(man, indent=2, sort_keys=True))
         if target.exists():
             old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"

