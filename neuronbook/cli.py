@@ -239,7 +239,11 @@ def _notebook_command(args) -> int:
               + (f"; {len(failed)} failed: {', '.join(failed['cell'])} (run the same command again to retry)"
                  if len(failed) else "") + f"\nsummary: neuronbook report {args.out}")
         return 1 if len(failed) else 0
-    table, _ = report(args.out)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"\d+ unreadable file")  # logged, and listed below
+        table, _ = report(args.out)
     out = Path(args.out).resolve()
     print(table.drop(columns=["unreadable"]).to_string(index=False))
     for row in table[table["status"] == "unreadable"].itertuples():

@@ -333,7 +333,7 @@ def check_parameter_names(notebook, names, what: str = "parameter", *, valid: li
     >>> check_parameter_names("00_quickstart", ["model", "max_sentencs"])
     Traceback (most recent call last):
     ...
-    ValueError: unknown parameter 'max_sentencs' for 00_quickstart.ipynb (did you mean 'max_sentences'?); its parameters cell sets: model, data, task, train, test, max_sentences, data_dir, l1, l2, epochs, percents, ablation_percents, n_draws, bootstrap, seeds, control, result_dir, interactive, renderer
+    ValueError: unknown parameter 'max_sentencs' (did you mean 'max_sentences'?) for 00_quickstart.ipynb; its parameters cell sets: model, data, task, train, test, max_sentences, data_dir, l1, l2, epochs, percents, ablation_percents, n_draws, bootstrap, seeds, control, result_dir, interactive, renderer
     """
     import difflib
 
