@@ -16,6 +16,10 @@ Notebooks headlessly (papermill), over a grid, and the grid's report::
     neuronbook run 01_salient_neurons -p model minilm-l6 -p max_sentences 200 --out runs/one
     neuronbook sweep 01_salient_neurons --grid model=minilm-l6,e5-small --grid task=upos,xpos --out runs/grid
     neuronbook report runs/grid
+
+``run`` and ``sweep`` refuse a parameter or grid key the notebook's ``parameters`` cell does not set
+(before anything runs); ``sweep`` locks its folder (a second sweep into it stops at once); ``report``
+and a resumed ``sweep`` name every unreadable ``status.json``/``headline.json`` and go on with the rest.
 """
 
 from __future__ import annotations
@@ -235,9 +239,15 @@ def _notebook_command(args) -> int:
               + (f"; {len(failed)} failed: {', '.join(failed['cell'])} (run the same command again to retry)"
                  if len(failed) else "") + f"\nsummary: neuronbook report {args.out}")
         return 1 if len(failed) else 0
-    table, _ = report(args.out)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"\d+ unreadable file")  # logged, and listed below
+        table, _ = report(args.out)
     out = Path(args.out).resolve()
-    print(table.to_string(index=False))
+    print(table.drop(columns=["unreadable"]).to_string(index=False))
+    for row in table[table["status"] == "unreadable"].itertuples():
+        print(f"UNREADABLE {row.cell}: {row.unreadable}", file=sys.stderr)
     print("\nwritten: " + ", ".join(str(out / f) for f in ("report.csv", "report.parquet", "report.html",
                                                            "report.png")))
     return 0

@@ -46,8 +46,9 @@ from pathlib import Path
 from .exceptions import NeuronbookWarning
 from .settings import in_kernel
 
-__all__ = ["RENDERERS", "CellError", "NotebookError", "notebook_setup", "notebook_errors", "run_notebook",
-           "save_headline", "sweep", "report"]
+__all__ = ["RENDERERS", "CellError", "NotebookError", "SweepLocked", "UnreadableFile", "notebook_setup",
+           "notebook_errors", "notebook_parameters", "check_parameter_names", "run_notebook", "save_headline",
+           "sweep", "report"]
 
 log = logging.getLogger(__name__)
 
@@ -296,6 +297,66 @@ def resolve_notebook(notebook) -> Path:
                             + (f"; known notebooks: {', '.join(known)}" if known else ""))
 
 
+def notebook_parameters(notebook) -> list[str]:
+    """The names the notebook's ``parameters`` cell assigns, in order (read by papermill, nothing runs).
+
+    Empty when the notebook has no cell tagged ``parameters``.
+
+    >>> notebook_parameters("00_quickstart")[:3]
+    ['model', 'data', 'task']
+    """
+    from papermill import inspect_notebook
+
+    papermill_log = logging.getLogger("papermill")
+    level = papermill_log.level
+    papermill_log.setLevel(max(logging.WARNING, level))  # no "Input Notebook: ..." line for a look
+    try:
+        return list(inspect_notebook(str(resolve_notebook(notebook))))
+    finally:
+        papermill_log.setLevel(level)
+
+
+def check_parameter_names(notebook, names, what: str = "parameter", *, valid: list[str] | None = None) -> None:
+    """Refuse names the notebook's ``parameters`` cell does not assign, before anything runs.
+
+    ``what`` names them in the message (``"parameter"``, ``"grid key"``); ``valid`` is the notebook's
+    :func:`notebook_parameters` when already read. ``output_dir`` is never accepted here: the run
+    chooses it.
+
+    Raises
+    ------
+    ValueError
+        One line: the unknown names, a close match for each (difflib) and the valid names.
+
+    Examples
+    --------
+    >>> check_parameter_names("00_quickstart", ["model", "max_sentencs"])
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown parameter 'max_sentencs' (did you mean 'max_sentences'?) for 00_quickstart.ipynb; its parameters cell sets: model, data, task, train, test, max_sentences, data_dir, l1, l2, epochs, percents, ablation_percents, n_draws, bootstrap, seeds, control, result_dir, interactive, renderer
+    """
+    import difflib
+
+    names = list(names)
+    if not names:
+        return
+    path = resolve_notebook(notebook)
+    valid = [n for n in (notebook_parameters(path) if valid is None else valid) if n != "output_dir"]
+    unknown = [n for n in names if n not in valid]
+    if not unknown:
+        return
+    if not valid:
+        raise ValueError(f"{path.name} has no cell tagged 'parameters', so it takes no {what}s; "
+                         f"got {', '.join(map(repr, unknown))}")
+    parts = []
+    for name in unknown:
+        close = difflib.get_close_matches(str(name), valid, n=1)
+        parts.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    plural = "s" if len(unknown) > 1 else ""
+    raise ValueError(f"unknown {what}{plural} {', '.join(parts)} for {path.name}; its parameters cell sets: "
+                     + ", ".join(valid))
+
+
 def _kernel_manager_with(env: dict[str, str]):
     """A kernel-manager class whose kernels get ``env`` added to this process's environment.
 
@@ -350,6 +411,8 @@ def run_notebook(notebook, parameters: dict | None = None, output_dir=None, *, k
     NotebookError
         A cell raised, or an error sits in a widget's saved output (the executed notebook is still
         written, for inspection).
+    ValueError
+        A parameter the notebook's ``parameters`` cell does not set (nothing runs, no folder is made).
     """
     import papermill as pm
 
@@ -359,6 +422,7 @@ def run_notebook(notebook, parameters: dict | None = None, output_dir=None, *, k
     parameters = dict(parameters or {})
     if "output_dir" in parameters:
         raise ValueError("give the output folder as output_dir=..., not inside parameters")
+    check_parameter_names(path, parameters)
     out = Path(output_dir if output_dir is not None else Path("runs") / path.stem).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
     executed = out / path.name
@@ -500,11 +564,125 @@ def _run_cell_here(notebook: str, parameters: dict, cell_dir: str, kernel_name, 
     return status
 
 
-def _read_status(cell_dir: Path) -> dict | None:
+class UnreadableFile(ValueError):
+    """A sweep file (``status.json``, ``headline.json``, ``sweep.json``) that exists but cannot be read
+    as a JSON object; ``path`` names it, ``reason`` says why."""
+
+    def __init__(self, path, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path} is unreadable: {reason}")
+
+
+def _read_json_object(path: Path) -> dict | None:
+    """A JSON object from ``path``; None when there is no such file; :class:`UnreadableFile` otherwise."""
     try:
-        return json.loads((cell_dir / STATUS).read_text())
+        text = path.read_bytes()
     except FileNotFoundError:
         return None
+    except OSError as exc:  # a folder in its place, no permission, an I/O error
+        raise UnreadableFile(path, f"{type(exc).__name__}: {exc.strerror or exc}") from None
+    try:
+        value = json.loads(text.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise UnreadableFile(path, f"not JSON ({' '.join(str(exc).split())})") from None
+    if not isinstance(value, dict):
+        raise UnreadableFile(path, f"not a JSON object (a {type(value).__name__})")
+    return value
+
+
+def _read_status(cell_dir: Path) -> dict | None:
+    """A cell's status; None when it has none; ``{"status": "unreadable", "unreadable": path, ...}`` when
+    its ``status.json`` (or, for a finished cell, its ``headline.json``) cannot be read."""
+    try:
+        status = _read_json_object(cell_dir / STATUS)
+        if status is not None and status.get("status") == "ok":
+            _read_json_object(cell_dir / HEADLINE)  # a finished cell's numbers must be readable too
+    except UnreadableFile as exc:
+        return {"status": "unreadable", "unreadable": exc.path, "error": str(exc), "seconds": None}
+    return status
+
+
+def _warn_unreadable(rows, stacklevel: int = 3) -> None:
+    bad = [st for st in rows if st and st.get("status") == "unreadable"]
+    if bad:
+        warnings.warn(f"{len(bad)} unreadable file(s): " + "; ".join(st["error"] for st in bad),
+                      NeuronbookWarning, stacklevel=stacklevel)
+
+
+# ---------------------------------------------------------------------------------- the lock
+
+LOCK = ".sweep.lock"
+
+
+class SweepLocked(OSError):
+    """Another sweep holds the sweep folder's lock; ``path`` is the lock file, ``holder`` its content
+    (``pid``, ``host``, ``started``; None when it cannot be read)."""
+
+    def __init__(self, path, holder: dict | None, hint: str = ""):
+        self.path = str(path)
+        self.holder = holder
+        who = ("an unknown holder (the lock file is empty or unreadable)" if not holder else
+               f"pid {holder.get('pid')} on {holder.get('host')} since {holder.get('started')}")
+        super().__init__(f"another sweep is running in {Path(path).parent}: its lock {self.path} is held by {who}"
+                         + (f"; {hint}" if hint else ""))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def _acquire_lock(out: Path) -> dict:
+    """Take ``out/.sweep.lock`` (created exclusively, holding pid, host and start time) or raise
+    :class:`SweepLocked`. A lock left by a dead process of this host is taken over (logged)."""
+    import socket
+
+    path = out / LOCK
+    me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    for _ in range(3):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                holder = _read_json_object(path)
+            except UnreadableFile:
+                holder = None
+            if holder is None:
+                if not path.exists():
+                    continue  # released in between: try again
+                raise SweepLocked(path, None, "if no sweep runs there, remove the lock file") from None
+            pid, host = holder.get("pid"), holder.get("host")
+            if host == me["host"] and isinstance(pid, int) and not _pid_alive(pid):
+                log.warning("taking over the stale sweep lock %s: its holder, pid %s on %s (since %s), is gone",
+                            path, pid, host, holder.get("started"))
+                try:
+                    if _read_json_object(path) == holder:  # still the dead holder's lock
+                        path.unlink()
+                except (FileNotFoundError, UnreadableFile):
+                    pass
+                continue
+            hint = ("wait for it to finish, or use another --out folder" if host == me["host"] else
+                    f"if no sweep runs on {host}, remove the lock file")
+            raise SweepLocked(path, holder, hint) from None
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps(me) + "\n")
+        return me
+    raise SweepLocked(path, None, "the lock kept changing hands; try again")
+
+
+def _release_lock(out: Path, me: dict) -> None:
+    path = out / LOCK
+    try:
+        if _read_json_object(path) == me:
+            path.unlink()
+    except (FileNotFoundError, UnreadableFile):
+        pass
 
 
 def sweep(notebook, grid: dict[str, list], out, *, parameters: dict | None = None, scheduler: str | None = None,
@@ -540,13 +718,29 @@ def sweep(notebook, grid: dict[str, list], out, *, parameters: dict | None = Non
     Notes
     -----
     A cell is finished when its ``status.json`` says ``"ok"``; that file is written last, atomically,
-    so an interrupted cell is run again. Failed cells are run again by the next call.
-    """
-    import pandas as pd
+    so an interrupted cell is run again. Failed cells are run again by the next call, and so are cells
+    whose ``status.json`` (or, when it says ``"ok"``, whose ``headline.json``) cannot be read: each such
+    file is named in a :class:`~neuronbook.exceptions.NeuronbookWarning` and in the log.
 
+    Before anything runs, every grid key and fixed parameter is checked against the notebook's
+    ``parameters`` cell (:func:`check_parameter_names`): an unknown name is a ``ValueError`` listing the
+    valid names, with a close match where there is one.
+
+    The sweep folder is locked while the sweep runs (``out/.sweep.lock``, created exclusively, holding
+    the pid, host and start time; removed at the end, also on an error): a second sweep into the same
+    folder stops at once with :class:`SweepLocked`. A lock whose holder is a dead process of this host
+    is taken over (logged as a warning). An unreadable ``sweep.json`` is an :class:`UnreadableFile`
+    error naming it; it is not rebuilt silently (it keeps other sweeps out of the folder and holds the
+    grid values of earlier calls): move it away to rebuild it from this call's arguments.
+    """
     path = resolve_notebook(notebook)
     parameters = dict(parameters or {})
     grid = _check_grid(grid, parameters)
+    if "output_dir" in parameters:
+        raise ValueError("output_dir is chosen per cell by the sweep; it cannot be a fixed parameter")
+    valid = notebook_parameters(path)
+    check_parameter_names(path, grid, "grid key", valid=valid)
+    check_parameter_names(path, parameters, valid=valid)
     if scheduler is not None and workers is not None:
         raise ValueError("workers applies to local processes; with a scheduler the cluster's workers run the cells")
     workers = 1 if workers is None else int(workers)
@@ -554,16 +748,32 @@ def sweep(notebook, grid: dict[str, list], out, *, parameters: dict | None = Non
         raise ValueError(f"workers must be at least 1, got {workers}")
     out = Path(out).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
+    me = _acquire_lock(out)
+    try:
+        return _sweep_locked(path, grid, out, parameters, scheduler, workers, kernel_name, timeout)
+    finally:
+        _release_lock(out, me)
+
+
+def _sweep_locked(path: Path, grid: dict, out: Path, parameters: dict, scheduler, workers, kernel_name, timeout):
+    import pandas as pd
+
     _record_sweep(out, path, grid, parameters)
 
     cells = cell_names(grid)
     todo, rows = [], {}
+    unreadable = []
     for cell, name in cells:
         done = _read_status(out / name)
         if done is not None and done.get("status") == "ok":
             rows[name] = (cell, done, False)
         else:
+            if done is not None and done.get("status") == "unreadable":
+                unreadable.append(done)  # not finished: run again
             todo.append((cell, name))
+    _warn_unreadable(unreadable, stacklevel=4)
+    for st in unreadable:
+        log.warning("%s; its cell is run again", st["error"])
     log.info("sweep %s: %d cells, %d already finished", path.name, len(cells), len(cells) - len(todo))
 
     def args(cell, name):
@@ -599,7 +809,7 @@ def sweep(notebook, grid: dict[str, list], out, *, parameters: dict | None = Non
         listing = "; ".join(f"{r.cell}: {str(r.error).splitlines()[-1] if r.error else 'no status'}"
                             for r in failed.itertuples())
         warnings.warn(f"{len(failed)} of {len(table)} sweep cells failed ({listing}); run the sweep again to "
-                      f"retry them", NeuronbookWarning, stacklevel=2)
+                      f"retry them", NeuronbookWarning, stacklevel=3)
     return table
 
 
@@ -637,8 +847,8 @@ def _check_grid(grid, parameters) -> dict[str, list]:
 def _record_sweep(out: Path, path: Path, grid: dict, parameters: dict) -> None:
     """Write ``sweep.json``; refuse to mix two different sweeps in one folder."""
     record = out / SWEEP
-    if record.is_file():
-        old = json.loads(record.read_text())
+    old = _read_sweep_record(out, rebuild_hint=True)
+    if old is not None:
         mismatch = []
         if old.get("notebook") != str(path):
             mismatch.append(f"notebook {old.get('notebook')} (now {path})")
@@ -652,6 +862,26 @@ def _record_sweep(out: Path, path: Path, grid: dict, parameters: dict) -> None:
     else:
         merged = grid
     _write_json_atomic(record, {"notebook": str(path), "parameters": parameters, "grid": merged})
+
+
+def _read_sweep_record(out: Path, rebuild_hint: bool = False) -> dict | None:
+    """``out/sweep.json`` (None when absent); an unreadable one is an :class:`UnreadableFile` error naming it.
+
+    It is not rebuilt silently: it is what keeps two different sweeps out of one folder, and it holds
+    the grid values of every earlier call (the report's rows).
+    """
+    record = out / SWEEP
+    fix = ("move it away and run the sweep again to rebuild it from this call's notebook, parameters and grid "
+           "(grid values only earlier calls gave are then left out of the report)" if rebuild_hint else
+           "run the sweep again with its notebook, parameters and grid after moving the file away, to rebuild it")
+    try:
+        value = _read_json_object(record)
+    except UnreadableFile as exc:
+        raise UnreadableFile(record, f"{exc.reason}; {fix}") from None
+    if value is not None and (not isinstance(value.get("grid"), dict) or not all(
+            isinstance(v, list) for v in value["grid"].values())):
+        raise UnreadableFile(record, f"no grid of name -> list of values in it; {fix}")
+    return value
 
 
 # ------------------------------------------------------------------------------------ report
@@ -668,8 +898,11 @@ def report(out_dir):
     -------
     (pandas.DataFrame, altair.Chart)
         The table: one row per cell of the recorded grid, with the grid keys, ``cell``, ``status``
-        (``"ok"``, ``"failed"`` or ``"missing"`` for a cell never run) and one column per headline
-        metric. The chart: each metric per ok cell. Written as ``report.csv``, ``report.parquet``,
+        (``"ok"``, ``"failed"``, ``"missing"`` for a cell never run, ``"unreadable"`` for a cell whose
+        ``status.json`` or ``headline.json`` cannot be read), ``unreadable`` (that file's path, else
+        empty) and one column per headline metric. Every unreadable file is named in a
+        :class:`~neuronbook.exceptions.NeuronbookWarning` (and the log); the other cells are reported
+        as usual. An unreadable ``sweep.json`` is an :class:`UnreadableFile` error naming it. The chart: each metric per ok cell. Written as ``report.csv``, ``report.parquet``,
         ``report.html`` (Vega inlined, no CDN) and ``report.png``.
     """
     import pandas as pd
@@ -677,29 +910,38 @@ def report(out_dir):
     from .plots import save_chart
 
     out = Path(out_dir).expanduser()
-    record = out / SWEEP
-    if not record.is_file():
+    record = _read_sweep_record(out)
+    if record is None:
         raise FileNotFoundError(f"{out} is not a sweep folder: no {SWEEP} in it")
-    grid = json.loads(record.read_text())["grid"]
-    rows, metrics = [], []
+    grid = record["grid"]
+    rows, metrics, unreadable = [], [], []
     for cell, name in cell_names(grid):
         st = _read_status(out / name)
-        row = {**cell, "cell": name, "status": "missing" if st is None else st.get("status", "failed")}
+        row = {**cell, "cell": name, "status": "missing" if st is None else str(st.get("status", "failed")),
+               "unreadable": None}
         headline_path = out / name / HEADLINE
-        if row["status"] == "ok":
-            if not headline_path.is_file():
+        if row["status"] == "unreadable":
+            row["unreadable"] = st["unreadable"]
+            unreadable.append(st)
+        elif row["status"] == "ok":
+            headline = _read_json_object(headline_path)  # readable: _read_status checked it
+            if headline is None:
                 warnings.warn(f"{name}: finished but wrote no {HEADLINE}; its metrics are empty", NeuronbookWarning,
                               stacklevel=2)
             else:
-                values = _check_headline(json.loads(headline_path.read_text()), str(headline_path))
+                values = _check_headline(headline, str(headline_path))
                 for key in values:
-                    if key in grid or key in ("cell", "status"):
+                    if key in grid or key in ("cell", "status", "unreadable"):
                         raise ValueError(f"{headline_path}: metric {key!r} clashes with a report column")
                     if key not in metrics:
                         metrics.append(key)
                 row.update(values)
         rows.append(row)
-    table = pd.DataFrame(rows, columns=[*grid, "cell", "status", *metrics])
+    _warn_unreadable(unreadable)
+    for st in unreadable:
+        log.warning("%s; its cell is reported as unreadable", st["error"])
+    table = pd.DataFrame(rows, columns=[*grid, "cell", "status", "unreadable", *metrics])
+    table["unreadable"] = table["unreadable"].astype(object)
     for key in grid:  # parquet needs one type per column
         if table[key].map(type).nunique() > 1 or table[key].map(lambda v: isinstance(v, (list, dict))).any():
             table[key] = table[key].map(lambda v: v if isinstance(v, str) else json.dumps(v))
@@ -723,8 +965,8 @@ def _report_chart(table, keys: list[str], metrics: list[str]):
     long = pd.concat([pd.DataFrame({"run": label.to_numpy(), "metric": m, "value": ok[m].to_numpy()})
                       for m in metrics], ignore_index=True) if metrics else None
     title = (f"{len(ok)} of {len(table)} cells ok"
-             + (f"; failed: {', '.join(table.loc[table['status'] == 'failed', 'cell'])}"
-                if (table["status"] == "failed").any() else ""))
+             + "".join(f"; {kind}: {', '.join(table.loc[table['status'] == kind, 'cell'])}"
+                       for kind in ("failed", "unreadable") if (table["status"] == kind).any()))
     if not metrics:
         return alt.Chart(table.assign(n=1)).mark_bar().encode(
             x=alt.X("sum(n):Q", title="cells"), y=alt.Y("status:N")).properties(title=title)

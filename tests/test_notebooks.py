@@ -225,7 +225,8 @@ def test_sweep_resumes_continues_past_a_failure_and_reports(tmp_path):
         sweep(TINY, grid, out, parameters={"renderer": "png"})
 
     table, chart = report(out)
-    assert table.columns.tolist() == ["x", "mode", "cell", "status", "value", "double", "mode_is_a"]
+    assert table.columns.tolist() == ["x", "mode", "cell", "status", "unreadable", "value", "double", "mode_is_a"]
+    assert table["unreadable"].isna().all()
     assert table[["x", "mode", "status"]].values.tolist() == first[["x", "mode", "status"]].values.tolist()
     ok = table[table.status == "ok"]
     assert ok["double"].tolist() == [2.0, 2.0, 4.0] and ok["mode_is_a"].tolist() == [1.0, 0.0, 1.0]
