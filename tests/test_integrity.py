@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from neuronbook.extraction import extract, store_key
-from neuronbook.lca import LCAResult, lca_from_arrays
+from neuronbook.lca import LCAResult
 from neuronbook.models import ModelNotFoundError, load_model
 from tiny import make_tiny_model
+from tiny import small_result
 
 CORPUS = [["the", "cat", "sat"], ["a", "dog", "ran"]]
 
@@ -67,13 +67,7 @@ def test_model_folder_without_tokenizer_files_is_an_error_naming_it(tmp_path, tm
 # ---------------------------------------------------------------------------------- results
 @pytest.fixture(scope="module")
 def result():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(600, 6)).astype("float32")
-    y = np.where(X[:, 2] > 0, "A", "B")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return lca_from_arrays(X[:400], y[:400], X[400:500], y[400:500], X[500:], y[500:], l1=1e-3, l2=1e-3,
-                               epochs=2, percents=[50], ablation_percents=[], control=False, progress=False)
+    return small_result()
 
 
 def test_save_failing_half_way_leaves_the_old_result_whole(result, tmp_path, monkeypatch):

@@ -12,6 +12,7 @@ from neuronbook.exceptions import ApproximationWarning, TargetNotReachedWarning,
 from neuronbook.lca import RESULT_FORMAT, LCAResult, analyze_store, lca_from_arrays, run_lca
 from neuronbook.neurons import neuron_index
 from neuronbook.store import ActivationStore
+from tiny import write_corpus
 
 FAST = {"epochs": 12, "batch_size": 64, "lr": 1e-2}
 
@@ -276,27 +277,13 @@ def test_analyze_store_exact_model_does_not_warn(tmp_path):
         analyze_store(train, ytr, test, yte, config=CONFIG.replace(l1=1e-3, control=False), progress=False)
 
 
-CONLLU = """# sent_id = {i}
-1\tthe\tthe\tDET\tDT\t_\t2\tdet\t_\t_
-2\t{noun}\t{noun}\tNOUN\tNN\t_\t3\tnsubj\t_\t_
-3\t{verb}\t{verb}\tVERB\tVBD\t_\t0\troot\t_\t_
-4\t.\t.\tPUNCT\t.\t_\t3\tpunct\t_\t_
-
-"""
-
-
-def _write_corpus(path, n, seed):
-    rng = np.random.default_rng(seed)
-    nouns, verbs = ["cat", "dog", "house", "mat"], ["sat", "ran", "walked", "talked"]
-    path.write_text("".join(CONLLU.format(i=i, noun=rng.choice(nouns), verb=rng.choice(verbs)) for i in range(n)))
-    return path
 
 
 @pytest.fixture
 def tiny_corpus_dir(tmp_path):
     d = tmp_path / "data"
     d.mkdir()
-    return _write_corpus(d / "train.conllu", 60, 0), _write_corpus(d / "test.conllu", 30, 1)
+    return write_corpus(d / "train.conllu", 60, 0), write_corpus(d / "test.conllu", 30, 1)
 
 
 def test_run_lca_seeds_runs_and_caches_each(tmp_cache, tiny_corpus_dir, monkeypatch):
@@ -361,7 +348,7 @@ def test_run_lca_edited_corpus_is_a_new_result(tmp_cache, tiny_corpus_dir):
                     l1=1e-3, percents=[50], control=False, ablation_percents=[], **FAST)
     first = run_lca(cfg, progress=False)
     assert "loaded_from_cache" in run_lca(cfg, progress=False).info
-    _write_corpus(train_file, 60, seed=7)  # same size of file is possible: the content decides
+    write_corpus(train_file, 60, seed=7)  # same size of file is possible: the content decides
     again = run_lca(cfg, progress=False)
     assert "loaded_from_cache" not in again.info
     assert again.info["store_train"]["key"] != first.info["store_train"]["key"]
@@ -380,7 +367,7 @@ def test_a_shipped_result_seeds_the_cache(tmp_path, tiny_corpus_dir, monkeypatch
     cache_result(LCAResult.load(shipped))
     assert "loaded_from_cache" in run_lca(cfg, progress=False).info
     # a shipped result whose corpus differs here is refused
-    _write_corpus(test_file, 30, seed=9)
+    write_corpus(test_file, 30, seed=9)
     with pytest.raises(ValueError, match="corpus or the model files differ"):
         cache_result(LCAResult.load(shipped))
 

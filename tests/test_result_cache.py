@@ -4,41 +4,21 @@ import json
 import logging
 import warnings
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from neuronbook.config import LCAConfig
 from neuronbook.exceptions import NeuronbookWarning, ResultCacheWarning
-from neuronbook.lca import LCAResult, cache_result, lca_from_arrays, run_lca
+from neuronbook.lca import LCAResult, cache_result, run_lca
+from tiny import write_corpus, small_result
 
 FAST = {"epochs": 12, "batch_size": 64, "lr": 1e-2}
 
-CONLLU = """# sent_id = {i}
-1\tthe\tthe\tDET\tDT\t_\t2\tdet\t_\t_
-2\t{noun}\t{noun}\tNOUN\tNN\t_\t3\tnsubj\t_\t_
-3\t{verb}\t{verb}\tVERB\tVBD\t_\t0\troot\t_\t_
-4\t.\t.\tPUNCT\t.\t_\t3\tpunct\t_\t_
-
-"""
-
-
-def _write_corpus(path, n, seed):
-    rng = np.random.default_rng(seed)
-    nouns, verbs = ["cat", "dog", "house", "mat"], ["sat", "ran", "walked", "talked"]
-    path.write_text("".join(CONLLU.format(i=i, noun=rng.choice(nouns), verb=rng.choice(verbs)) for i in range(n)))
-    return path
 
 
 @pytest.fixture(scope="module")
 def result():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(600, 6)).astype("float32")
-    y = np.where(X[:, 2] > 0, "A", "B")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return lca_from_arrays(X[:400], y[:400], X[400:500], y[400:500], X[500:], y[500:], l1=1e-3, l2=1e-3,
-                               epochs=2, percents=[50], ablation_percents=[], control=False, progress=False)
+    return small_result()
 
 
 def _edit(folder, fn):
@@ -120,7 +100,7 @@ def test_cache_result_refuses_a_shipped_result_that_does_not_match_its_digests(r
 def config(tmp_path):
     d = tmp_path / "data"
     d.mkdir()
-    train, test = _write_corpus(d / "train.conllu", 60, 0), _write_corpus(d / "test.conllu", 30, 1)
+    train, test = write_corpus(d / "train.conllu", 60, 0), write_corpus(d / "test.conllu", 30, 1)
     return LCAConfig(model="tiny-random", data="toy", train=str(train), test=str(test), task="upos", l1=1e-3,
                      percents=[50], control=False, ablation_percents=[], **FAST)
 
