@@ -129,3 +129,14 @@ def check_run(out: Path, executed: Path, interactive: bool, charts=(), tables=()
     check_tables(out, list(tables))
     check_views(executed, interactive)
     return headline
+
+
+def fake_sweep(out: Path, cells: dict[str, dict]) -> None:
+    """A sweep folder written by hand: sweep.json, and per cell a status and a headline."""
+    out.mkdir()
+    (out / "sweep.json").write_text(json.dumps({"notebook": "nb.ipynb", "parameters": {},
+                                                "grid": {"mode": list(cells)}}))
+    for mode, headline in cells.items():
+        (out / f"mode={mode}").mkdir()
+        (out / f"mode={mode}" / "status.json").write_text('{"status": "ok"}')
+        (out / f"mode={mode}" / "headline.json").write_text(json.dumps(headline))

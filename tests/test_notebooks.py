@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
+from notebook_checks import fake_sweep
 from neuronbook import notebooks
 from neuronbook.exceptions import NeuronbookWarning
 from neuronbook.notebooks import (NotebookError, cell_names, notebook_errors, notebook_setup, report,
@@ -243,25 +244,14 @@ def test_sweep_resumes_continues_past_a_failure_and_reports(tmp_path):
         ("1 / a", "double", 2.0), ("1 / b", "double", 2.0), ("2 / a", "double", 4.0)}
 
 
-def _fake_sweep(out: Path, cells: dict[str, dict]) -> None:
-    """A sweep folder written by hand: sweep.json, and per cell a status and a headline."""
-    out.mkdir()
-    (out / "sweep.json").write_text(json.dumps({"notebook": "nb.ipynb", "parameters": {},
-                                                "grid": {"mode": list(cells)}}))
-    for mode, headline in cells.items():
-        (out / f"mode={mode}").mkdir()
-        (out / f"mode={mode}" / "status.json").write_text('{"status": "ok"}')
-        (out / f"mode={mode}" / "headline.json").write_text(json.dumps(headline))
-
-
 def test_report_checks_headlines_and_marks_cells_never_run(tmp_path):
-    _fake_sweep(tmp_path / "a", {"a": {"mode": 1}})
+    fake_sweep(tmp_path / "a", {"a": {"mode": 1}})
     with pytest.raises(ValueError, match="metric 'mode' clashes"):
         report(tmp_path / "a")
-    _fake_sweep(tmp_path / "b", {"a": {"acc": "high"}})
+    fake_sweep(tmp_path / "b", {"a": {"acc": "high"}})
     with pytest.raises(ValueError, match=r"mode=a/headline.json: metric 'acc' must be a number"):
         report(tmp_path / "b")
-    _fake_sweep(tmp_path / "c", {"a": {"acc": 0.5}, "b": {"acc": 0.25}})
+    fake_sweep(tmp_path / "c", {"a": {"acc": 0.5}, "b": {"acc": 0.25}})
     (tmp_path / "c" / "mode=b" / "status.json").unlink()
     table, _ = report(tmp_path / "c")
     assert table[["mode", "status", "acc"]].fillna(-1).values.tolist() == [["a", "ok", 0.5], ["b", "missing", -1]]

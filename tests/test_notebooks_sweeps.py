@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from notebook_checks import fake_sweep
 from neuronbook import notebooks
 from neuronbook.cli import main
 from neuronbook.exceptions import NeuronbookWarning
@@ -106,20 +107,9 @@ def test_check_parameter_names_accepts_the_known_ones():
 
 # ------------------------------------------------------------------------------ unreadable files
 
-def _fake_sweep(out: Path, cells: dict[str, dict]) -> None:
-    """A sweep folder written by hand: sweep.json, and per cell a status and a headline."""
-    out.mkdir()
-    (out / "sweep.json").write_text(json.dumps({"notebook": "nb.ipynb", "parameters": {},
-                                                "grid": {"mode": list(cells)}}))
-    for mode, headline in cells.items():
-        (out / f"mode={mode}").mkdir()
-        (out / f"mode={mode}" / "status.json").write_text('{"status": "ok"}')
-        (out / f"mode={mode}" / "headline.json").write_text(json.dumps(headline))
-
-
 def test_report_names_every_unreadable_file_and_reports_the_rest(tmp_path, caplog):
     out = tmp_path / "s"
-    _fake_sweep(out, {m: {"acc": i / 10} for i, m in enumerate("abcde")})
+    fake_sweep(out, {m: {"acc": i / 10} for i, m in enumerate("abcde")})
     (out / "mode=b" / "status.json").write_text('{"status": "o')  # cut short
     (out / "mode=c" / "headline.json").write_bytes(b"\xff\xfe garbage")
     (out / "mode=d" / "status.json").write_text("[1, 2]")  # JSON, but not an object
@@ -142,7 +132,7 @@ def test_report_names_every_unreadable_file_and_reports_the_rest(tmp_path, caplo
 
 def test_report_on_an_unreadable_sweep_json_is_an_error_naming_it(tmp_path, capsys):
     out = tmp_path / "s"
-    _fake_sweep(out, {"a": {"acc": 0.5}})
+    fake_sweep(out, {"a": {"acc": 0.5}})
     (out / "sweep.json").write_text("{garbage")
     with pytest.raises(UnreadableFile, match=f"{out / 'sweep.json'} is unreadable: not JSON"):
         report(out)
@@ -156,7 +146,7 @@ def test_report_on_an_unreadable_sweep_json_is_an_error_naming_it(tmp_path, caps
 
 def test_report_command_lists_unreadable_cells(tmp_path, capsys):
     out = tmp_path / "s"
-    _fake_sweep(out, {"a": {"acc": 0.5}, "b": {"acc": 0.25}})
+    fake_sweep(out, {"a": {"acc": 0.5}, "b": {"acc": 0.25}})
     (out / "mode=b" / "status.json").write_text("garbage")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the command lists them itself: no warning printed as well
