@@ -74,7 +74,7 @@ import pandas as pd
 from .models.cache import sha256_file
 from .neurons import neuron_index
 
-__all__ = ["ActivationStore", "StoreIntegrityError", "content_key", "remove_stale_temporaries"]
+__all__ = ["ActivationStore", "StoreIntegrityError", "content_key", "json_digest", "remove_stale_temporaries"]
 
 logger = logging.getLogger(__name__)
 
@@ -108,10 +108,21 @@ def _sampled_sha256(path: Path, size: int) -> str:
     return h.hexdigest()
 
 
+def json_digest(obj, default=str) -> str:
+    """SHA-256 (hex) of ``obj``'s canonical JSON: sorted keys, compact separators, so neither key order nor
+    indentation changes it.  ``default`` turns what JSON cannot hold into something it can.
+
+    Examples
+    --------
+    >>> json_digest({"a": 1, "b": [2]}) == json_digest({"b": [2], "a": 1})
+    True
+    """
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":"), default=default).encode()).hexdigest()
+
+
 def _metadata_digest(meta: dict) -> str:
-    """SHA-256 of the metadata's canonical JSON (sorted keys, compact), its own digest field left out."""
-    body = {k: v for k, v in meta.items() if k != _METADATA_DIGEST}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
+    """SHA-256 of the metadata's canonical JSON, its own digest field left out."""
+    return json_digest({k: v for k, v in meta.items() if k != _METADATA_DIGEST})
 
 
 def _file_record(path: Path) -> dict:
@@ -182,8 +193,7 @@ def content_key(fields: dict) -> str:
     >>> content_key({"a": 1, "b": 2}) == content_key({"b": 2, "a": 1})
     True
     """
-    blob = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+    return json_digest(fields)[:24]
 
 
 class ActivationStore:

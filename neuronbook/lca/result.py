@@ -8,7 +8,6 @@ the neuron table, so it can be re-ranked, queried neuron by neuron and charted a
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import logging
 import shutil
@@ -43,9 +42,9 @@ _PROBE = "probe.npz"
 
 def _payload_digest(payload: dict) -> str:
     """SHA-256 of ``result.json``'s canonical JSON (sorted keys, compact), its ``digest`` field left out."""
-    body = {k: v for k, v in payload.items() if k != "digest"}
-    blob = json.dumps(body, sort_keys=True, separators=(",", ":"), default=_json_default)
-    return hashlib.sha256(blob.encode()).hexdigest()
+    from ..store import json_digest
+
+    return json_digest({k: v for k, v in payload.items() if k != "digest"}, default=_json_default)
 
 
 def _table(name):
