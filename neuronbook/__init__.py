@@ -51,7 +51,7 @@ _EXPORTS: dict[str, list[str]] = {
                  "finetuning_comparison", "architecture_comparison", "language_comparison"],
     "groundtruth": ["planted_recall"],
     "lca": ["LCAResult", "run_lca", "prepare", "combine_seeds"],
-    "notebooks": ["notebook_setup", "run_notebook", "save_headline"],
+    "notebooks": ["Outputs", "notebook_setup", "run_notebook", "save_headline"],
     "plots": ["save_chart"],
 }
 

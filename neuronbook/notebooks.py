@@ -46,9 +46,9 @@ from pathlib import Path
 from .exceptions import NeuronbookWarning
 from .settings import in_kernel
 
-__all__ = ["RENDERERS", "CellError", "NotebookError", "SweepLocked", "UnreadableFile", "notebook_setup",
+__all__ = ["RENDERERS", "CellError", "NotebookError", "Outputs", "SweepLocked", "UnreadableFile", "notebook_setup",
            "notebook_errors", "notebook_parameters", "check_parameter_names", "run_notebook", "save_headline",
-           "sweep", "report"]
+           "slug", "sweep", "report"]
 
 log = logging.getLogger(__name__)
 
@@ -456,6 +456,100 @@ def save_headline(headline: dict, output_dir) -> Path:
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     return _write_json_atomic(out / HEADLINE, clean)
+
+
+def slug(text) -> str:
+    """A file-name-safe form of a task, tag or model name: anything but letters, digits, ``-_.`` becomes ``_``.
+
+    >>> slug("feats:Number"), slug("sentence-transformers/all-MiniLM-L6-v2")
+    ('feats_Number', 'sentence-transformers_all-MiniLM-L6-v2')
+    """
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in str(text))
+
+
+class Outputs:
+    """Where a notebook's charts, tables, texts, result and headline go: one folder, or nowhere.
+
+    Every method writes under ``output_dir`` (created on first write) and returns what it was given, so
+    a cell can save and display in one expression; without a folder (``output_dir=None``, the
+    interactive default of every notebook) each one only returns its argument.
+
+    Parameters
+    ----------
+    output_dir : str or Path, optional
+        The folder; None writes nothing.
+    parquet : bool
+        Write each table as parquet beside its CSV (typed columns for a later reader).
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> out = Outputs(tempfile.mkdtemp())
+    >>> out.table(pd.DataFrame({"layer": [0, 1], "count": [3, 5]}), "layers").shape
+    (2, 2)
+    >>> sorted(p.name for p in out.dir.iterdir())
+    ['layers.csv']
+    >>> Outputs(None).table(pd.DataFrame({"a": [1]}), "ignored").shape  # no folder: nothing written
+    (1, 1)
+    """
+
+    def __init__(self, output_dir=None, *, parquet: bool = False):
+        self.dir = Path(output_dir) if output_dir not in (None, "") else None
+        self.parquet = parquet
+
+    def __bool__(self) -> bool:
+        return self.dir is not None
+
+    def __repr__(self) -> str:
+        return f"Outputs({str(self.dir)!r})" if self.dir is not None else "Outputs(None)"
+
+    def path(self, name: str) -> Path | None:
+        """``output_dir / name`` (its folder created), or None without a folder."""
+        if self.dir is None:
+            return None
+        path = self.dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def chart(self, chart, name: str):
+        """Write ``name.html`` (self-contained, no CDN) and ``name.png``; return the chart for display."""
+        if self.dir is not None:
+            from .plots import save_chart
+
+            save_chart(chart, self.path(f"{name}.html"), inline=True)
+            save_chart(chart, self.path(f"{name}.png"))
+        return chart
+
+    def table(self, frame, name: str):
+        """Write ``name.csv`` (and ``name.parquet`` when ``parquet``); return the frame for display."""
+        if self.dir is not None:
+            frame.to_csv(self.path(f"{name}.csv"), index=False)
+            if self.parquet:
+                frame.to_parquet(self.path(f"{name}.parquet"), index=False)
+        return frame
+
+    def tables(self, owner, names) -> None:
+        """Write each attribute of ``owner`` named in ``names`` (a result's tables) with :meth:`table`."""
+        for name in names:
+            self.table(getattr(owner, name), name)
+
+    def text(self, text: str, name: str) -> str:
+        """Write ``text`` to the file ``name`` (suffix included, e.g. ``"top_neuron.html"``); return it."""
+        if self.dir is not None:
+            self.path(name).write_text(text)
+        return text
+
+    def result(self, result, name: str = "result"):
+        """Save an :class:`~neuronbook.lca.LCAResult` (or anything with ``save(path, overwrite=)``) as ``name``."""
+        if self.dir is not None:
+            result.save(self.path(name), overwrite=True)
+        return result
+
+    def headline(self, headline: dict) -> dict:
+        """Write ``headline.json`` (see :func:`save_headline`, the file :func:`report` gathers); return it."""
+        if self.dir is not None:
+            save_headline(headline, self.dir)
+        return headline
 
 
 def _check_headline(headline, where: str) -> dict:

@@ -279,3 +279,37 @@ def test_sweep_on_a_dask_cluster(tmp_path):
     assert table["status"].tolist() == ["ok", "ok"]
     assert [json.loads((tmp_path / "dask" / f"x={x}" / "headline.json").read_text())["double"]
             for x in (3, 4)] == [6, 8]
+
+
+def test_outputs_writes_each_kind_under_its_folder_and_returns_what_it_got(tmp_path):
+    import altair as alt
+    import pandas as pd
+
+    from neuronbook.notebooks import Outputs, slug
+
+    out = Outputs(tmp_path / "run", parquet=True)
+    frame = pd.DataFrame({"layer": [0, 1], "count": [3, 5]})
+    assert out.table(frame, "layers") is frame
+    chart = alt.Chart(frame).mark_bar().encode(x="layer:O", y="count:Q")
+    assert out.chart(chart, "layers") is chart
+    assert out.text("<b>x</b>", "words.html") == "<b>x</b>"
+    headline = {"oracle": 0.5, "gap": float("nan")}
+    assert out.headline(headline) is headline
+    names = sorted(p.name for p in (tmp_path / "run").iterdir())
+    assert names == ["headline.json", "layers.csv", "layers.html", "layers.parquet", "layers.png", "words.html"]
+    assert pd.read_csv(tmp_path / "run" / "layers.csv").equals(frame)
+    assert json.loads((tmp_path / "run" / "headline.json").read_text()) == {"oracle": 0.5, "gap": None}
+    assert "vega" in (tmp_path / "run" / "layers.html").read_text() and bool(out)
+    assert slug("feats:Number") == "feats_Number"
+
+
+def test_outputs_without_a_folder_writes_nothing(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from neuronbook.notebooks import Outputs
+
+    monkeypatch.chdir(tmp_path)
+    none = Outputs(None)
+    frame = pd.DataFrame({"a": [1]})
+    assert none.table(frame, "t") is frame and none.text("x", "x.html") == "x" and none.path("t.csv") is None
+    assert not none and list(tmp_path.iterdir()) == []
