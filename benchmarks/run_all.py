@@ -154,6 +154,8 @@ def before_env(opts):
 def run_both(name, opts, *extra, warm=False):
     """``(before, after)`` results of a stage: the package at BEFORE_COMMIT, then this checkout's (``warm``: the
     cached stores read into the page cache just before each)."""
+    if opts.no_before:
+        return None, run_child(stage_cmd(name, opts, *extra))
     env = before_env(opts)
     if warm and env is not None:
         run_child(stage_cmd("warm-stores", opts))
@@ -609,8 +611,10 @@ def main_table(opts):
 
     run_child(stage_cmd("warm-stores", opts))
     lean = run_child(stage_cmd("probe-lean", opts))
-    run_child(stage_cmd("warm-stores", opts))
-    before = run_child(stage_cmd("probe-before", opts))
+    before = None
+    if not opts.no_before:
+        run_child(stage_cmd("warm-stores", opts))
+        before = run_child(stage_cmd("probe-before", opts))
     name = "one probe fit (before: the probe of 5f23ec7, copies of X) / scikit-learn elastic net, saga, 10 epochs"
     if importlib.util.find_spec("sklearn") is None:  # an optional peer: say so, do not fail the table
         rows.append((name, before, lean, None, f"test acc before/after {fmt_acc(before)}/{fmt_acc(lean)}; "
@@ -767,6 +771,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true",
                    help="tiny sizes (tiny-random model, 20 sentences): a smoke test")
+    p.add_argument("--no-before", action="store_true",
+                   help="measure only this checkout (the before columns read —): a faster smoke test")
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads of every child (OMP_NUM_THREADS; default: torch's own choice)")
     p.add_argument("--scaling", action="store_true", help="also the corpus x1 / x2 / x4 table and a capped run")
