@@ -287,7 +287,7 @@ def _tagger(encoder, n_classes: int, dropout: float, seed: int):
     return Tagger()
 
 
-def _accuracy(tagger, items, pad_id, batch_size, device, n_classes: int, progress, desc) -> float:
+def _accuracy(tagger, items, pad_id, batch_size, device, progress, desc) -> float:
     """Word accuracy: the argmax at each word's first piece (a label outside the classes counts as wrong)."""
     import torch
     from tqdm.auto import tqdm
@@ -407,7 +407,6 @@ def _BarCallback(progress: bool):
 
 def _train_transformers(tagger, items, cfg, device, tokenizer, partial: Path, progress) -> list[float]:
     """transformers' Trainer over the same tagger, optimiser and schedule; resumes from its own checkpoint."""
-    import torch
     from transformers import Trainer, TrainingArguments
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
@@ -434,7 +433,6 @@ def _train_transformers(tagger, items, cfg, device, tokenizer, partial: Path, pr
             logger.info("resuming the fine-tune from %s", last)
     trainer.train(resume_from_checkpoint=last)
     tagger.to(device)
-    del torch
     return [float(r["loss"]) for r in trainer.state.log_history if "loss" in r and "epoch" in r]
 
 
@@ -509,6 +507,13 @@ def finetune(model, data, task, config: FinetuneConfig | None = None, *, eval_da
     FinetunedModel
         ``name`` (``"finetuned:<key>"``), ``path``, ``metadata`` (with ``accuracy``), ``reused``.
 
+    Notes
+    -----
+    The accuracy is over the held-out words whose first piece fits in ``max_length``; a held-out word whose tag
+    the training sentences never had counts as wrong (the tagger cannot predict it). On the CPU a resumed
+    fine-tune is the uninterrupted one bit for bit (weights, optimiser, schedule and random state are in the
+    checkpoint); on a GPU its dropout draws differ. The device is recorded, not part of the key.
+
     Warns
     -----
     ClippedWordsWarning
@@ -563,7 +568,7 @@ def finetune(model, data, task, config: FinetuneConfig | None = None, *, eval_da
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     tagger = _tagger(encoder, len(classes), cfg.dropout, cfg.seed).to(device)
     show = settings.progress_enabled(progress)
-    before = (_accuracy(tagger, eval_items, pad_id, cfg.batch_size, device, len(classes), show, "score before")
+    before = (_accuracy(tagger, eval_items, pad_id, cfg.batch_size, device, show, "score before")
               if eval_items else None)
     partial = target.parent / f".{key}.partial"
     with torch.random.fork_rng(devices=[]):
@@ -572,7 +577,7 @@ def finetune(model, data, task, config: FinetuneConfig | None = None, *, eval_da
             losses = _train_torch(tagger, items, cfg, device, pad_id, partial, show)
         else:
             losses = _train_transformers(tagger, items, cfg, device, tokenizer, partial, show)
-    after = (_accuracy(tagger, eval_items, pad_id, cfg.batch_size, device, len(classes), show, "score after")
+    after = (_accuracy(tagger, eval_items, pad_id, cfg.batch_size, device, show, "score after")
              if eval_items else None)
     import transformers
 

@@ -405,7 +405,8 @@ def finetune_text(ft: nb.finetuning.FinetunedModel, light: nb.LCAConfig) -> str:
     return (f"`{ft.name}`: `{m['base_model']}` fine-tuned as an {m['task']['name']} tagger (linear head on the last "
             f"layer, first piece of each word labelled) on {m['train_sentences']} sentences of "
             f"`{m['data']}/{m['settings']['split']}`, {m['settings']['epochs']} epochs, lr {m['settings']['lr']:g}, "
-            f"batch {m['settings']['batch_size']}, seed {m['settings']['seed']} ({m['seconds']:.0f} s on {m['device']}); "
+            f"batch {m['settings']['batch_size']}, seed {m['settings']['seed']} ({m['seconds']:.0f} s on "
+            f"{m['device']}); "
             f"tagger accuracy on `{m['eval_data']}`: {100 * m['accuracy']:.1f} % (untrained head "
             f"{100 * m['accuracy_before']:.1f} %). {shared_sentences(ft, light)}")
 
