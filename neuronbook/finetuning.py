@@ -503,7 +503,8 @@ def finetune(model, data, task, config: FinetuneConfig | None = None, *, eval_da
     device : str, optional
         Default :func:`neuronbook.extraction.best_device` (the GPU when there is one).
     rebuild : bool
-        Train again even when a complete fine-tune with the same key exists (it is replaced).
+        Train again from scratch even when a complete fine-tune (or an interrupted one's checkpoint) with the
+        same key exists; the complete one is replaced.
     progress : bool or "auto"
         A tqdm bar over the training steps.
 
@@ -576,6 +577,8 @@ def finetune(model, data, task, config: FinetuneConfig | None = None, *, eval_da
     before = (_accuracy(tagger, eval_items, pad_id, cfg.batch_size, device, show, "score before")
               if eval_items else None)
     partial = target.parent / f".{key}.partial"
+    if rebuild:  # from scratch: an earlier interrupted run's checkpoint is not resumed either
+        shutil.rmtree(partial, ignore_errors=True)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
         if cfg.loop == "torch":
