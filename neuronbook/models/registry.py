@@ -583,6 +583,7 @@ def _finetuned_rows() -> list[dict]:
             "layers": cfg.get("num_hidden_layers"), "hidden": cfg.get("hidden_size"), "vocab": cfg.get("vocab_size"),
             "installed": True, "cached": True, "approximate": bool(base and base.approximation),
             "notes": f"{ft.base_model} fine-tuned for {ft.task} on {ft.data}/{ft.split} ({ft.sentences} sentences, "
-                     f"{ft.epochs} epochs); tagger accuracy {ft.accuracy:.3f} on {ft.eval_split}",
+                     f"{ft.epochs} epochs); " + ("tagger accuracy not measured" if pd.isna(ft.accuracy) else
+                                                 f"tagger accuracy {ft.accuracy:.3f} on {ft.eval_split}"),
         })
     return rows
