@@ -407,11 +407,11 @@ def _BarCallback(progress: bool):
 
 def _train_transformers(tagger, items, cfg, device, tokenizer, partial: Path, progress) -> list[float]:
     """transformers' Trainer over the same tagger, optimiser and schedule; resumes from its own checkpoint."""
-    try:
-        import accelerate  # noqa: F401 - the Trainer needs it on torch
-    except ImportError:
+    import importlib.util
+
+    if importlib.util.find_spec("accelerate") is None:  # the Trainer needs it on torch
         raise ImportError("FinetuneConfig(loop='transformers') needs the accelerate package: "
-                          "pip install 'neuronbook[finetune]' (or use the default loop='torch')") from None
+                          "pip install 'neuronbook[finetune]' (or use the default loop='torch')")
     from transformers import Trainer, TrainingArguments
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
