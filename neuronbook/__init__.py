@@ -42,6 +42,7 @@ _EXPORTS: dict[str, list[str]] = {
     "corpus": ["Corpus", "Task", "list_tasks"],
     "datasets": ["list_corpora", "load_corpus"],
     "models": ["DEFAULT_MODEL", "get_preset", "list_models", "load_model"],
+    "finetuning": ["finetune", "FinetuneConfig"],
     "store": ["ActivationStore"],
     "extraction": ["extract"],
     "probe": ["ElasticNetProbe", "clone"],
@@ -56,7 +57,7 @@ _EXPORTS: dict[str, list[str]] = {
 }
 
 #: The submodules, reachable as attributes (``nb.plots``, ``nb.evaluate``) and imported on first use.
-SUBMODULES = ("analysis", "config", "corpus", "datasets", "evaluate", "exceptions", "extraction", "groundtruth", "lca",
+SUBMODULES = ("analysis", "config", "corpus", "datasets", "evaluate", "exceptions", "extraction", "finetuning", "groundtruth", "lca",
               "models", "neurons", "notebooks", "plots", "probe", "rank", "settings", "store", "tables", "widgets")
 
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}

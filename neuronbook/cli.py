@@ -11,6 +11,11 @@ Run the default analysis (packaged all-MiniLM-L6-v2, UD English-EWT, XPOS)::
     neuronbook models
     neuronbook corpora
 
+Fine-tune a model as a tagger (saved in the model cache under a content key), then analyse it by name::
+
+    neuronbook finetune --model minilm-l6 --data ud:en_ewt --task xpos --split train --epochs 3
+    neuronbook lca --model finetuned:<key printed above>
+
 Notebooks headlessly (papermill), over a grid, and the grid's report::
 
     neuronbook run 01_salient_neurons -p model minilm-l6 -p max_sentences 200 --out runs/one
@@ -73,13 +78,58 @@ def _parser() -> argparse.ArgumentParser:
     ext.add_argument("--split", default=None)
     ext.add_argument("--dtype", default="float32", choices=["float32", "float16"])
 
-    sub.add_parser("models", help="list the offline model presets")
+    ft = sub.add_parser("finetune", help="fine-tune a model as a word tagger; save it under a content key",
+                        description="Trains MODEL with a linear head for TASK on the --split of DATA (first piece "
+                                    "of each word labelled), scores it on --eval-split, and saves it in the model "
+                                    "cache; prints the name (finetuned:<key>) to pass to --model. The same "
+                                    "command again reuses the saved fine-tune at once; an interrupted one resumes "
+                                    "at its last finished epoch.")
+    ft.add_argument("--model", default=DEFAULT_MODEL_NAME, help="base model (default: %(default)s)")
+    ft.add_argument("--data", default="ud:en_ewt", help="named corpus (default: %(default)s)")
+    ft.add_argument("--task", default="xpos", help="task labelling the words (default: %(default)s)")
+    _add_finetune_options(ft)
+    ft.add_argument("--device", default=None, help="cpu, cuda, ... (default: the GPU when there is one)")
+    ft.add_argument("--rebuild", action="store_true", help="train again even if the same fine-tune exists")
+    ft.add_argument("--quiet", action="store_true", help="no progress bars, warnings only")
+
+    models = sub.add_parser("models", help="list the offline model presets")
+    models.add_argument("--finetuned", action="store_true", help="also list the fine-tunes in the model cache")
     sub.add_parser("corpora", help="list the named corpora and where they were found")
     _add_notebook_commands(sub)
     for command in sub.choices.values():  # `neuronbook lca ... --debug` as well as `neuronbook --debug lca`
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                              help="on an error, print the full traceback")
     return parser
+
+
+DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"  # models.DEFAULT_MODEL, without importing pandas
+
+
+def _add_finetune_options(p: argparse.ArgumentParser) -> None:
+    """One option per :class:`~neuronbook.finetuning.FinetuneConfig` setting."""
+    import dataclasses
+
+    from .finetuning import FinetuneConfig
+
+    for f in dataclasses.fields(FinetuneConfig):
+        p.add_argument(f"--{f.name.replace('_', '-')}", dest=f"ft_{f.name}", default=argparse.SUPPRESS,
+                       metavar="VALUE", help=f"{f.metadata['doc']} (default: {f.default})".replace("%", "%%"))
+
+
+def _finetune_command(args, quiet: bool) -> int:
+    from .finetuning import finetune
+
+    settings_ = {k[3:]: parse_literal(v) for k, v in vars(args).items() if k.startswith("ft_")}
+    for k in ("split", "eval_split", "loop"):  # names stay names
+        if k in settings_ and settings_[k] is not None:
+            settings_[k] = str(settings_[k])
+    t = time.perf_counter()
+    ft = finetune(args.model, args.data, args.task, device=args.device, rebuild=args.rebuild,
+                  progress=False if quiet else "auto", **settings_)
+    print(ft.summary())
+    how = "reused (already in the model cache)" if ft.reused else "trained"
+    print(f"\n{how} in {time.perf_counter() - t:.1f}s; analyse it with: neuronbook lca --model {ft.name}")
+    return 0
 
 
 def _add_config_options(p: argparse.ArgumentParser) -> None:
@@ -310,11 +360,13 @@ def _run(args) -> int:
         if args.command == "models":
             from .models import list_models
 
-            print(list_models().to_string(index=False))
+            print(list_models(finetuned=args.finetuned).to_string(index=False))
         elif args.command == "corpora":
             from .datasets import list_corpora
 
             print(list_corpora().to_string(index=False))
+        elif args.command == "finetune":
+            return _finetune_command(args, quiet)
         elif args.command == "extract":
             from .datasets import load_corpus
             from .extraction import extract

@@ -61,6 +61,11 @@ REAL = {
     "light": {"max_sentences": 800, "ablation_percents": [10.0], "control": False},
     "languages": {"max_sentences": 400, "ablation_percents": [], "n_draws": 0, "bootstrap": 0, "control": False},
     "base": {},
+    # claim 4's genuine pair: the model against its own XPOS fine-tune (nb.finetune, reused once it exists).
+    # It trains on 800 sentences of the EWT dev split and is scored on test: the LCA tests on test, so the
+    # fine-tune never sees an LCA test sentence (EWT's train split is not in the shared data).
+    "pos_finetune": {"data": "ud:en_ewt", "task": "xpos",
+                     "settings": {"split": "dev", "eval_split": "test", "max_sentences": 800, "epochs": 3}},
 }
 
 QUICK = dict(REAL, model="tiny-random", finetuned="tiny-random", architectures=["tiny-random"],
@@ -68,7 +73,9 @@ QUICK = dict(REAL, model="tiny-random", finetuned="tiny-random", architectures=[
              pmb=[], light={"max_sentences": 30, "ablation_percents": [10.0], "control": False},
              languages={"max_sentences": 30, "ablation_percents": [], "n_draws": 0, "bootstrap": 0,
                         "control": False},
-             base={"max_sentences": 40, "epochs": 2, "percents": [5, 10, 25, 50], "n_draws": 2, "bootstrap": 20})
+             base={"max_sentences": 40, "epochs": 2, "percents": [5, 10, 25, 50], "n_draws": 2, "bootstrap": 20},
+             pos_finetune={"data": "ud:en_ewt", "task": "xpos",
+                           "settings": {"split": "dev", "eval_split": "test", "max_sentences": 30, "epochs": 1}})
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -347,6 +354,81 @@ def claim_finetuning(pre: list[nb.LCAResult], ft: list[nb.LCAResult]) -> tuple[s
     return text, ok
 
 
+def pos_finetune(plan) -> nb.finetuning.FinetunedModel:
+    """The model's own POS fine-tune of claim 4 (trained once, then reused from the model cache)."""
+    spec = plan["pos_finetune"]
+    t = time.perf_counter()
+    ft = nb.finetune(plan["model"], spec["data"], spec["task"], progress=False, **spec["settings"])
+    log.info("%s %s: %s in %.0f s", ft.name, "reused" if ft.reused else "trained", ft.metadata["accuracy"],
+             time.perf_counter() - t)
+    return ft
+
+
+def layer_shift(pre: list[nb.LCAResult], ft: list[nb.LCAResult]) -> tuple[str, list[float]]:
+    """The minimal sets' mean layer, fine-tuned minus pretrained (``finetuning_comparison``), per seed."""
+    shifts, unreached = [], 0
+    for a, b in zip(pre, ft):
+        cmp = nb.analysis.finetuning_comparison({"xpos": a}, {"xpos": b})
+        shift = float(cmp.overlap.loc[0, "mean_layer_shift"])
+        unreached += shift != shift
+        if shift == shift:
+            shifts.append(shift)
+    if len(shifts) >= 2:
+        m, lo, hi = t_interval(shifts)
+        text = f"{m:+.2f} layers (95 % t interval over seeds {lo:+.2f} to {hi:+.2f}; per seed " + ", ".join(
+            f"{x:+.2f}" for x in shifts) + ")"
+    else:
+        text = "not measured (fewer than two seeds with both minimal sets reached)"
+    if unreached:
+        text += f"; {unreached} of {len(pre)} seeds without both minimal sets reached left out"
+    return text, shifts
+
+
+def shared_sentences(ft: nb.finetuning.FinetunedModel, light: nb.LCAConfig) -> str:
+    """The share of each LCA seed's training sentences the fine-tune trained on (both sample the dev split)."""
+    m = ft.metadata
+    split = nb.load_corpus(m["data"], split=m["settings"]["split"])
+    seen = set(split.sample(m["settings"]["max_sentences"], seed=m["settings"]["seed"]).sentence_ids
+               if m["settings"]["max_sentences"] else split.sentence_ids)
+    if light.train != m["settings"]["split"]:
+        return f"The LCA trains on `{light.train}`, which the fine-tune never saw."
+    shares = []
+    for s in light.seeds:
+        ids = split.sample(light.max_sentences, seed=s).sentence_ids if light.max_sentences else split.sentence_ids
+        shares.append(f"seed {s}: {100 * len(seen & set(ids)) / len(ids):.0f} %")
+    return ("The LCA probe trains on that split too; share of its training sentences the fine-tune trained on, "
+            "by LCA seed: " + ", ".join(shares) + ". No test sentence is seen by either.")
+
+
+def finetune_text(ft: nb.finetuning.FinetunedModel, light: nb.LCAConfig) -> str:
+    m = ft.metadata
+    return (f"`{ft.name}`: `{m['base_model']}` fine-tuned as an {m['task']['name']} tagger (linear head on the last "
+            f"layer, first piece of each word labelled) on {m['train_sentences']} sentences of "
+            f"`{m['data']}/{m['settings']['split']}`, {m['settings']['epochs']} epochs, lr {m['settings']['lr']:g}, "
+            f"batch {m['settings']['batch_size']}, seed {m['settings']['seed']} ({m['seconds']:.0f} s on "
+            f"{m['device']}); "
+            f"tagger accuracy on `{m['eval_data']}`: {100 * m['accuracy']:.1f} % (untrained head "
+            f"{100 * m['accuracy_before']:.1f} %). {shared_sentences(ft, light)}")
+
+
+def claim_finetuning_pairs(plan, light) -> tuple[str, bool]:
+    """Claim 4 on both pairs: the sre text-pair fine-tune and the model's own POS fine-tune."""
+    pre = per_seed(light)
+    sre = per_seed(light.replace(model=plan["finetuned"]))
+    ft = pos_finetune(plan)
+    pos = per_seed(light.replace(model=ft.name))
+    text_sre, ok_sre = claim_finetuning(pre, sre)
+    text_pos, ok_pos = claim_finetuning(pre, pos)
+    shift_sre, _ = layer_shift(pre, sre)
+    shift_pos, _ = layer_shift(pre, pos)
+    text = (f"**The model against its own XPOS fine-tune** ({verdict(ok_pos)}; this pair decides the claim). "
+            f"{finetune_text(ft, light)}\n\n{text_pos}\n\nMinimal set's mean layer, fine-tuned minus pretrained "
+            f"(`nb.analysis.finetuning_comparison`): {shift_pos}.\n\n"
+            f"**The light text-pair fine-tune `{plan['finetuned']}`** ({verdict(ok_sre)}).\n\n{text_sre}\n\n"
+            f"Minimal set's mean layer, fine-tuned minus pretrained: {shift_sre}.")
+    return text, ok_pos
+
+
 def claim_architectures(results: dict[str, list[nb.LCAResult]]) -> tuple[str, bool]:
     rows, depth = [], {}
     for model, runs in results.items():
@@ -464,16 +546,38 @@ def settings_table(table: pd.DataFrame) -> str:
 
 # ------------------------------------------------------------------------------------------ main
 
+def section4_intro(plan) -> str:
+    return (f"`{plan['model']}` against two fine-tuned versions (same architecture, so neuron (layer, i) is the same "
+            f"unit): its own XPOS fine-tune (`nb.finetune`) and `{plan['finetuned']}`; XPOS on `{plan['data']}` with "
+            f"{plan['light']} (lighter than the table above), seeds {plan['few_seeds']}. Criterion: the top sets of "
+            "the two models overlap less (every seed) than the top sets of one model between seeds (every pair); "
+            "the POS fine-tune decides the verdict, the text-pair fine-tune is reported beside it.")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny random model, few sentences (a smoke run)")
-    parser.add_argument("--out", default="docs/findings.md", help="the report to write")
+    parser.add_argument("--out", default=None, help="the report to write (default: docs/findings.md; with "
+                        "--only, the section is printed unless --out is given)")
+    parser.add_argument("--only", type=int, choices=[4], default=None,
+                        help="run one claim and write only its section (4: fine-tuning)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     plan = QUICK if args.quick else REAL
     t0 = time.perf_counter()
     base = nb.LCAConfig(model=plan["model"], data=plan["data"], **plan["base"])
     cache = nb.cache_dir("findings")
+    light = base.replace(task="xpos", seed=plan["few_seeds"][0], seeds=plan["few_seeds"], **plan["light"])
+    if args.only == 4:
+        c4, ok4 = claim_finetuning_pairs(plan, light)
+        text = f"## 4. Fine-tuning moves linguistic neurons: {verdict(ok4)}\n\n{section4_intro(plan)}\n\n{c4}\n"
+        if args.out:
+            Path(args.out).write_text(text)
+        else:
+            print(text)
+        log.info("claim 4 in %.1f min", (time.perf_counter() - t0) / 60)
+        return 0
+    args.out = args.out or "docs/findings.md"
 
     protocol = {t: per_seed(base.replace(task=t, seed=plan["seeds"][0], seeds=plan["seeds"])) for t in plan["tasks"]}
     table = protocol_table(protocol)
@@ -486,10 +590,7 @@ def main(argv=None) -> int:
     chosen = pd.Series([r.best_params["l1"] for r in protocol["xpos"]]).value_counts()
     settings_penalty = float(max(chosen[chosen == chosen.max()].index))
     settings = settings_on_dev(base.replace(task="xpos", **plan["light"]), few, cache, settings_penalty)
-    light = base.replace(task="xpos", seed=few[0], seeds=few, **plan["light"])
-    pre = per_seed(light)
-    ft = per_seed(light.replace(model=plan["finetuned"]))
-    c4, ok4 = claim_finetuning(pre, ft)
+    c4, ok4 = claim_finetuning_pairs(plan, light)
 
     archs = {m: per_seed(light.replace(model=m)) for m in plan["architectures"] if installed(m)}
     skipped = [m for m in plan["architectures"] if m not in archs]
@@ -588,9 +689,7 @@ rest (`disjoint_minimal_sets`, target = the oracle on all neurons minus delta). 
 
 ## 4. Fine-tuning moves linguistic neurons: {verdict(ok4)}
 
-`{plan['model']}` against its fine-tuned version `{plan['finetuned']}` (same architecture, so neuron (layer, i) is the
-same unit), XPOS on `{plan['data']}` with {plan['light']} (lighter than the table above). Criterion: the top sets of
-the two models overlap less (every seed) than the top sets of one model between seeds (every pair).
+{section4_intro(plan)}
 
 {c4}
 

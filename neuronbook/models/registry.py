@@ -25,7 +25,7 @@ import pandas as pd
 
 from .. import settings
 from ..exceptions import ApproximationWarning
-from . import cache, identity
+from . import cache, finetuned, identity
 from . import tiny as _tiny
 from .identity import model_fingerprint
 
@@ -302,6 +302,8 @@ def resolve_model(name_or_path=DEFAULT_MODEL, *, rebuild: bool = False) -> tuple
     preset = get_preset(name)
     if preset is not None:
         return str(_preset_dir(preset, rebuild=rebuild)), preset
+    if finetuned.is_finetuned_name(name):  # "finetuned:<key>": a complete fine-tune in the model cache
+        return str(finetuned.finetuned_dir(name)), None
     p = Path(name).expanduser()
     if p.is_dir():
         if not (p / "config.json").is_file():
@@ -376,6 +378,15 @@ def _unreadable_weights(folder: Path, exc: Exception) -> ValueError:
                       "truncated or damaged: copy or save it again")
 
 
+def _model_id(name, where: str, preset: Preset | None) -> str:
+    """The id results record: a preset's Hub id, ``finetuned:<key>``, a folder's absolute path, a Hub id."""
+    if preset is not None:
+        return preset.id
+    if finetuned.is_finetuned_name(os.fspath(name)):
+        return finetuned.finetuned_name(finetuned.finetuned_key(os.fspath(name)))
+    return where if not Path(where).is_dir() else str(Path(where).resolve())
+
+
 def load_model(name_or_path=DEFAULT_MODEL, *, device=None, trust_remote_code: bool = False, dtype=None,
                progress="auto"):
     """Load a base transformer (eval mode) and its fast tokenizer.
@@ -387,7 +398,8 @@ def load_model(name_or_path=DEFAULT_MODEL, *, device=None, trust_remote_code: bo
     ----------
     name_or_path : str or path
         A preset alias or Hub id (see :func:`list_models`; these never need the
-        network), a local Hugging Face directory, or any other Hub id.
+        network), ``"finetuned:<key>"`` (a fine-tune :func:`neuronbook.finetune` made; its encoder),
+        a local Hugging Face directory, or any other Hub id.
     device : str or torch.device, optional
         Where to move the model.
     trust_remote_code : bool
@@ -460,7 +472,7 @@ def load_model(name_or_path=DEFAULT_MODEL, *, device=None, trust_remote_code: bo
     model.eval()
     if device is not None:
         model.to(device)
-    ident = preset.id if preset else (where if not Path(where).is_dir() else str(Path(where).resolve()))
+    ident = _model_id(name_or_path, where, preset)
     approx = preset.approximation if preset else None
     folder = Path(where) if is_local else _hub_snapshot(where)
     extra = f"dtype={dtype}" if dtype is not None else None
@@ -518,7 +530,7 @@ def model_identity(model_or_name, *, tokenizer=None) -> dict:
     if preset is not None:
         return identity.identity_from_folder(where, preset.id, preset.approximation)
     if Path(where).is_dir():
-        return identity.identity_from_folder(where, str(Path(where).resolve()))
+        return identity.identity_from_folder(where, _model_id(model_or_name, where, None))
     try:
         folder = _hub_snapshot(where, download=not settings.offline())
     except Exception as exc:  # huggingface_hub raises several kinds for a missing or private repo
@@ -528,11 +540,17 @@ def model_identity(model_or_name, *, tokenizer=None) -> dict:
     return identity.identity_from_folder(folder, where)
 
 
-def list_models() -> pd.DataFrame:
+def list_models(finetuned: bool = False) -> pd.DataFrame:
     """The offline presets as a DataFrame.
 
     Columns: ``alias``, ``id``, ``package``, ``architecture``, ``layers``,
     ``hidden``, ``vocab``, ``installed``, ``cached``, ``approximate``, ``notes``.
+
+    Parameters
+    ----------
+    finetuned : bool
+        Also list the complete fine-tunes in the model cache (:func:`neuronbook.finetune`), after the
+        presets: alias and id ``finetuned:<key>``, the notes say base model, data, task and accuracy.
 
     Examples
     --------
@@ -549,4 +567,23 @@ def list_models() -> pd.DataFrame:
             "layers": p.layers, "hidden": p.hidden, "vocab": p.vocab, "installed": installed,
             "cached": bool(cached), "approximate": p.approximation is not None, "notes": p.notes,
         })
+    if finetuned:
+        rows.extend(_finetuned_rows())
     return pd.DataFrame(rows)
+
+
+def _finetuned_rows() -> list[dict]:
+    rows = []
+    for ft in finetuned.list_finetuned().itertuples(index=False):
+        cfg = identity._read_json(Path(ft.path) / identity.CONFIG_FILE)
+        base = get_preset(ft.base_model)
+        rows.append({
+            "alias": ft.name, "id": ft.name, "package": "", "architecture": base.architecture if base else
+            str((cfg.get("architectures") or ["?"])[0]).removesuffix("Model"),
+            "layers": cfg.get("num_hidden_layers"), "hidden": cfg.get("hidden_size"), "vocab": cfg.get("vocab_size"),
+            "installed": True, "cached": True, "approximate": bool(base and base.approximation),
+            "notes": f"{ft.base_model} fine-tuned for {ft.task} on {ft.data}/{ft.split} ({ft.sentences} sentences, "
+                     f"{ft.epochs} epochs); " + ("tagger accuracy not measured" if pd.isna(ft.accuracy) else
+                                                 f"tagger accuracy {ft.accuracy:.3f} on {ft.eval_split}"),
+        })
+    return rows

@@ -84,3 +84,12 @@ def test_chance_jaccard_matches_simulation(findings):
     sims = [len(set(rng.choice(100, 10, replace=False)) & set(rng.choice(100, 10, replace=False))) for _ in range(4000)]
     inter = np.mean(sims)
     assert findings.chance_jaccard(10, 100) == pytest.approx(inter / (20 - inter), rel=0.05)
+
+
+def test_layer_shift_of_claim_4_reads_finetuning_comparison(findings, low_and_high):
+    # "fine-tuning" that moves the deciding neurons from layer 0 to layer 2
+    text, shifts = findings.layer_shift(low_and_high["suffix"], low_and_high["deprel"])
+    assert len(shifts) == 2 and all(1.5 <= s <= 2.0 for s in shifts)
+    assert "95 % t interval over seeds" in text and text.startswith("+")
+    same, zero = findings.layer_shift(low_and_high["xpos"], low_and_high["xpos"])
+    assert zero == [0.0, 0.0]
