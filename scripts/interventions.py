@@ -2,7 +2,7 @@
 than matched random sets?
 
 For each (model, task): the default LCA (penalties searched on the dev part of the training split; train =
-UD/PMB dev, test = test; 300 sentences per split, seed 0) ranks the neurons; the top ``K`` neurons below the
+UD/PMB dev, test = test; 200 sentences per split, seed 0) ranks the neurons; the top ``K`` neurons below the
 last layer, 10 uniform random sets of ``K`` and 10 layer-matched random sets are set to their training mean
 inside the model; the last layer's probe is scored fixed (trained on clean activations) and retrained (on
 intervened ones). K, the draws, the sentences and the probe layer are fixed here before any run, never chosen
@@ -29,9 +29,9 @@ import neuronbook as nb
 
 MODELS = ("sentence-transformers/all-MiniLM-L6-v2", "intfloat/multilingual-e5-small")
 TASKS = (("xpos", "ud:en_ewt"), ("sem", "pmb:en"))
-K = 50            # neurons switched off (the same count for both models: 2.2 % of MiniLM's, 1.1 % of e5's upstream)
+K = 50  # neurons switched off (the same count for both models: 2.2 % of MiniLM's, 1.1 % of e5's upstream)
 N_DRAWS = 10
-MAX_SENTENCES = 300
+MAX_SENTENCES = 200  # per split: 21 sets x 2 splits of forward passes per (model, task) on a shared 2-core CPU
 
 
 def main(argv=None) -> int:
@@ -40,7 +40,11 @@ def main(argv=None) -> int:
     parser.add_argument("--figures", default="docs/figures")
     parser.add_argument("--models", nargs="*", default=list(MODELS))
     parser.add_argument("--tasks", nargs="*", default=[t for t, _ in TASKS])
+    parser.add_argument("--merge", action="store_true",
+                        help="only gather the run folders under --out into the figures (runs made one by one)")
     args = parser.parse_args(argv)
+    if args.merge:
+        return merge(Path(args.out), Path(args.figures))
     data_of = dict(TASKS)
     out, figures = Path(args.out), Path(args.figures)
     comparison, summary, timing = [], [], []
@@ -52,19 +56,30 @@ def main(argv=None) -> int:
                 r = nb.intervention_effects(model=model, data=data_of[task], task=task, max_sentences=MAX_SENTENCES,
                                             k=K, n_draws=N_DRAWS, progress=False)
             seconds = time.perf_counter() - t
+            r.info["total_seconds"] = round(seconds, 1)
             r.save(out / f"{nb.models.get_preset(model).alias}_{task}", overwrite=True)
-            tag = {"model": nb.models.get_preset(model).alias, "task": task, "k": K,
-                   "probe_layer": r.info["probe_layer"], "n_test_words": r.info["n_test_words"]}
-            comparison.append(r.comparison.assign(**tag))
-            summary.append(r.summary.assign(**tag))
-            timing.append(r.timing.assign(**tag, total_seconds=round(seconds, 1)))
-            print(f"{tag['model']} {task}: {seconds:.0f} s", flush=True)
+            print(f"{model} {task}: {seconds:.0f} s", flush=True)
             print(r.comparison[["baseline", "measure", "top", "mean", "difference", "ci_low", "ci_high"]]
                   .round(4).to_string(index=False), flush=True)
+    return merge(out, figures)
+
+
+def merge(out: Path, figures: Path) -> int:
+    """One CSV per table over every run folder under ``out``, into ``figures``."""
+    import json
+
+    frames = {"comparison": [], "summary": [], "timing": []}
+    for run in sorted(p for p in out.iterdir() if (p / "info.json").is_file()):
+        info = json.loads((run / "info.json").read_text())
+        tag = {"model": nb.models.get_preset(info["model"]).alias, "task": info["task"], "k": info["k"],
+               "probe_layer": info["probe_layer"], "n_test_words": info["n_test_words"]}
+        for name in frames:
+            frames[name].append(pd.read_csv(run / f"{name}.csv").assign(**tag))
+        frames["timing"][-1]["total_seconds"] = info.get("total_seconds")
     figures.mkdir(parents=True, exist_ok=True)
     first = ["model", "task", "k", "probe_layer", "n_test_words"]
-    for name, frames in (("comparison", comparison), ("summary", summary), ("timing", timing)):
-        table = pd.concat(frames, ignore_index=True)
+    for name, parts in frames.items():
+        table = pd.concat(parts, ignore_index=True)
         table = table[first + [c for c in table.columns if c not in first]]
         table.to_csv(figures / f"interventions_{name}.csv", index=False, float_format="%.4f")
     return 0
