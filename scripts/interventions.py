@@ -2,7 +2,7 @@
 than matched random sets?
 
 For each (model, task): the default LCA (penalties searched on the dev part of the training split; train =
-UD/PMB dev, test = test; 200 sentences per split, seed 0) ranks the neurons; the top ``K`` neurons below the
+UD/PMB dev, test = test; 120 sentences per split, seed 0) ranks the neurons; the top ``K`` neurons below the
 last layer, 10 uniform random sets of ``K`` and 10 layer-matched random sets are set to their training mean
 inside the model; the last layer's probe is scored fixed (trained on clean activations) and retrained (on
 intervened ones). K, the draws, the sentences and the probe layer are fixed here before any run, never chosen
@@ -31,7 +31,7 @@ MODELS = ("sentence-transformers/all-MiniLM-L6-v2", "intfloat/multilingual-e5-sm
 TASKS = (("xpos", "ud:en_ewt"), ("sem", "pmb:en"))
 K = 50  # neurons switched off (the same count for both models: 2.2 % of MiniLM's, 1.1 % of e5's upstream)
 N_DRAWS = 10
-MAX_SENTENCES = 200  # per split: 21 sets x 2 splits of forward passes per (model, task) on a shared 2-core CPU
+MAX_SENTENCES = 120  # per split: 21 sets x 2 splits of forward passes per (model, task), on a 2-core CPU shared by 4
 
 
 def main(argv=None) -> int:
