@@ -184,3 +184,20 @@ def test_causal_lm_word_losses_match_the_model_loss(tmp_path):
             extract((gpt, tok), [words], cache=False, progress=False, max_length=64) as c:
         assert (s.activations(layers=[2], neurons=list(range(8))) == 0).all()
         assert np.array_equal(s.activations(layers=[0, 1]), c.activations(layers=[0, 1]))
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("preset", ["minilm-l6", "e5-small"])
+def test_real_presets_take_the_hooks(preset):
+    """The packaged presets: the hooks sit on the embeddings and on every layer; below is untouched, above moves."""
+    model, tok = nb.load_model(preset, progress=False)
+    n_layers = model.config.num_hidden_layers + 1
+    assert [type(m).__name__ for m in hidden_state_modules(model)] == ["BertEmbeddings"] + ["BertLayer"] * (n_layers - 1)
+    sentences = [["The", "cat", "sat", "on", "the", "mat", "."], ["Neurons", "can", "be", "switched", "off", "."]]
+    spec = Intervention([(3, n) for n in range(0, 384, 4)], how="zero")
+    with extract((model, tok), sentences, cache=False, progress=False) as clean, \
+            extract((model, tok), sentences, cache=False, progress=False, intervention=spec) as off:
+        assert np.array_equal(off.activations(layers=[0, 1, 2]), clean.activations(layers=[0, 1, 2]))
+        assert (off.activations(layers=[3], neurons=list(range(0, 384, 4))) == 0).all()
+        later = np.abs(off.activations(layers=[n_layers - 1]) - clean.activations(layers=[n_layers - 1])).mean()
+        assert later > 1e-3  # the last layer feels a quarter of layer 3 switched off

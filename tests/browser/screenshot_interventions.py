@@ -42,6 +42,11 @@ def main(argv=None) -> int:
                     train=str(train), test=str(test), task="upos", l1=1e-3, l2=1e-3, epochs=5, percents=[10, 50],
                     max_sentences=None, k=8, n_draws=3, sentence="the cat sat .", interactive=True)
     server = LabServer.start(root, work, env=env)
+    # every cell in the page (no windowed rendering), so the widget's output can be found wherever it is
+    tracker = work / "lab-settings" / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    tracker.parent.mkdir(parents=True, exist_ok=True)
+    tracker.write_text('{"windowingMode": "none"}')
+    nb = None
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
@@ -62,6 +67,10 @@ def main(argv=None) -> int:
             view.screenshot(path=str(path.with_name("08_interventions-widget-only.png")))
             print(path)
             browser.close()
+    except BaseException:
+        if nb is not None:
+            print("failure screenshot:", nb.screenshot("failure"))
+        raise
     finally:
         server.stop()
     return 0
