@@ -46,34 +46,38 @@ def main(argv=None) -> int:
     tracker = work / "lab-settings" / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
     tracker.parent.mkdir(parents=True, exist_ok=True)
     tracker.write_text('{"windowingMode": "none"}')
-    nb = None
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
             page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
             page.set_default_timeout(120_000)
             nb = server.open(page, NOTEBOOK, timeout=120)
-            nb.run_all(timeout=600)
-            view = nb.output_with_text("neurons switched off")
-            view.scroll_into_view_if_needed()
-            box = view.locator("input[type='text']").first
-            box.fill(args.sentence)
-            view.locator("button", has_text="Run").first.click()
-            last = args.sentence.split()[-2]  # a word of the typed sentence: the table shows it once the kernel answers
-            page.wait_for_function("([el, word]) => [...el.querySelectorAll('td')].some(td => td.innerText === word)",
-                                   arg=[view.element_handle(), last])
-            page.wait_for_timeout(1500)  # Vega redraws the chart after the kernel answers
-            path = nb.screenshot("widget")
-            view.screenshot(path=str(path.with_name("08_interventions-widget-only.png")))
+            try:
+                path = _drive(nb, page, args.sentence)
+            except BaseException:
+                print("failure screenshot:", nb.screenshot("failure"))
+                raise
             print(path)
             browser.close()
-    except BaseException:
-        if nb is not None:
-            print("failure screenshot:", nb.screenshot("failure"))
-        raise
     finally:
         server.stop()
     return 0
+
+
+def _drive(nb, page, sentence: str) -> Path:
+    """Run every cell, type ``sentence`` into the widget, press Run, wait for its table; save the screenshots."""
+    nb.run_all(timeout=600)
+    view = nb.panel.locator(".widget-vbox", has=page.locator("button", has_text="Run")).first
+    view.scroll_into_view_if_needed()
+    view.locator("input[type='text']").first.fill(sentence)
+    view.locator("button", has_text="Run").first.click()
+    word = sentence.split()[-2]  # a word of the typed sentence: the table shows it once the kernel answers
+    page.wait_for_function("([el, word]) => [...el.querySelectorAll('td')].some(td => td.innerText === word)",
+                           arg=[view.element_handle(), word])
+    page.wait_for_timeout(1500)  # Vega redraws the chart after the kernel answers
+    path = nb.screenshot("widget")
+    view.screenshot(path=str(path.with_name("08_interventions-widget-only.png")))
+    return path
 
 
 if __name__ == "__main__":
