@@ -521,10 +521,6 @@ def _ci(values, confidence=0.95):
     return n, mean, sd, mean - half, mean + half
 
 
-_MEASURES = ("fixed accuracy", "retrained accuracy", "fixed tag accuracy", "retrained tag accuracy",
-             "loss change affected", "loss change other", "loss change contrast")
-
-
 @dataclass
 class InterventionResult:
     """What switching a neuron set off inside the model did, against matched random sets.
@@ -538,7 +534,10 @@ class InterventionResult:
         ``draw``, ``seed``, ``n_neurons``, ``measure``, ``value``. Measures: ``fixed accuracy`` (the
         clean-trained probe of ``probe_layer`` on intervened test activations), ``retrained accuracy``
         (a probe trained and tested on intervened activations), with a tag their ``tag accuracy`` twins
-        (words of that tag only); with a causal LM ``loss change affected`` / ``loss change other`` (mean
+        (words of that tag only); ``perturbation`` (how far the intervention moves a training word's vector
+        where it is made: root mean square distance of the units from their values) and ``probe-layer
+        change`` (mean distance between intervened and clean test vectors of the probe layer, over the mean
+        clean norm); with a causal LM ``loss change affected`` / ``loss change other`` (mean
         change in next-token loss, nats, on words of the affected tags / the others) and ``loss change
         contrast`` (their difference).
     summary : DataFrame
@@ -740,7 +739,9 @@ def intervention_effects(config=None, *, result=None, k: int = 20, tag=None, pro
     lm_rows = []
     if lm_model is not None:
         clean_loss = word_losses(lm_model, tok, corpora[1], progress=False)
-    add("none", 0, -1, 0, probe_scores(X_train, X_test_clean, fixed_probe))
+    clean_norm = float(np.linalg.norm(X_test_clean, axis=1).mean())
+    add("none", 0, -1, 0, {**probe_scores(X_train, X_test_clean, fixed_probe), "perturbation": 0.0,
+                           "probe-layer change": 0.0})
     if time_clean:
         t = time.perf_counter()
         extract(pair, corpora[1], **dict(extract_opts, cache=False)).close()
@@ -760,6 +761,8 @@ def intervention_effects(config=None, *, result=None, k: int = 20, tag=None, pro
         with extract(pair, corpora[0], intervention=spec, **dict(extract_opts, cache=False)) as s:
             X_tr = s.activations(layers=[probe_layer])[rows_train]
         scores = probe_scores(X_tr, X_te, fixed_probe)
+        scores["perturbation"] = _perturbation(train_store, spec, rows_train)
+        scores["probe-layer change"] = float(np.linalg.norm(X_te - X_test_clean, axis=1).mean()) / clean_norm
         if lm_model is not None:
             loss = word_losses(lm_model, tok, corpora[1], spec)
             change = loss - clean_loss
@@ -785,6 +788,19 @@ def intervention_effects(config=None, *, result=None, k: int = 20, tag=None, pro
     return InterventionResult(sets=sets, effects=effects, summary=summary, comparison=comparison,
                               lm=pd.DataFrame(lm_rows, columns=lm_cols), timing=pd.DataFrame(timing), info=info,
                               explorer=explorer)
+
+
+def _perturbation(store, spec: Intervention, rows) -> float:
+    """How far the intervention moves a word's vector where it is made: the root mean square over the store's
+    ``rows`` of the distance between the units' clean activations and their values (all touched layers)."""
+    total = 0.0
+    values = dict(zip(spec.neurons, spec.values))
+    for layer in spec.layers:
+        units = [n for (lay, n) in spec.neurons if lay == layer]
+        block = np.asarray(store.array[:, layer, :][rows][:, units], dtype=np.float64)
+        target = np.asarray([values[(layer, n)] for n in units])
+        total += float(((block - target) ** 2).sum(axis=1).mean())
+    return float(np.sqrt(total))
 
 
 # ----------------------------------------------------------------------------------------- explorer

@@ -291,5 +291,9 @@ def test_intervene_command_prints_and_saves_the_tables(toy_setup, tmp_path, tmp_
     sets = pd.read_csv(out_dir / "sets.csv")
     assert sets.groupby("selection").size().to_dict() == {"layer-matched random": 8, "random": 8, "top": 4}
     comparison = pd.read_csv(out_dir / "comparison.csv")
-    assert set(comparison["measure"]) == {"fixed accuracy", "retrained accuracy"}
+    assert set(comparison["measure"]) == {"fixed accuracy", "retrained accuracy", "perturbation",
+                                          "probe-layer change"}
+    summary = pd.read_csv(out_dir / "summary.csv").set_index(["selection", "measure"])["mean"]
+    assert summary[("none", "perturbation")] == 0 and summary[("top", "perturbation")] > 0
+    assert summary[("top", "probe-layer change")] > 0  # layer 2 feels what was done below it
     assert (comparison["n_draws"] == 2).all()

@@ -66,6 +66,11 @@ def main(argv=None) -> int:
 
 def _drive(nb, page, sentence: str) -> Path:
     """Run every cell, type ``sentence`` into the widget, press Run, wait for its table; save the screenshots."""
+    page.wait_for_timeout(2000)
+    choose = page.locator(".jp-Dialog button", has_text="Select")
+    if choose.count():  # Lab may ask which kernel to start for a notebook it has not opened before
+        choose.first.click()
+        nb.wait_idle(120)
     nb.run_all(timeout=600)
     view = nb.panel.locator(".widget-vbox", has=page.locator("button", has_text="Run")).first
     view.scroll_into_view_if_needed()
