@@ -53,7 +53,7 @@ _EXPORTS: dict[str, list[str]] = {
     "lca": ["LCAResult", "run_lca", "prepare", "combine_seeds"],
     "notebooks": ["Outputs", "notebook_setup", "run_notebook", "save_headline"],
     "plots": ["save_chart"],
-    "interventions": ["Intervention", "InterventionResult", "intervene", "intervention_effects"],
+    "interventions": ["intervene", "intervention_effects"],
 }
 
 #: The submodules, reachable as attributes (``nb.plots``, ``nb.evaluate``) and imported on first use.

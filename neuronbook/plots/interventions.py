@@ -66,6 +66,14 @@ def intervention_chart(summary: pd.DataFrame, measures=None, *, width: int = 220
 def intervention_draws_chart(effects: pd.DataFrame, measure: str = "fixed accuracy") -> alt.Chart:
     """One dot per draw of ``measure`` (the top set a diamond); the clean value as a dashed rule.
 
+    Parameters
+    ----------
+    effects : DataFrame
+        :attr:`~neuronbook.interventions.InterventionResult.effects` (``selection``, ``draw``, ``measure``,
+        ``value``).
+    measure : str
+        The measure drawn.
+
     Examples
     --------
     >>> e = pd.DataFrame({"selection": ["none", "top", "random", "random"], "draw": [0, 0, 0, 1],
@@ -89,6 +97,12 @@ def intervention_draws_chart(effects: pd.DataFrame, measure: str = "fixed accura
 def prediction_chart(predictions: pd.DataFrame) -> alt.Chart:
     """A sentence's words with the probe's tag clean (top row) and intervened (bottom row); changes in colour.
 
+    Parameters
+    ----------
+    predictions : DataFrame
+        :meth:`~neuronbook.interventions.InterventionExplorer.predict` (``word``, ``clean``, ``intervened``,
+        ``changed``); with no rows, a "press Run" placeholder.
+
     Examples
     --------
     >>> p = pd.DataFrame({"word": ["the", "cat"], "clean": ["DT", "NN"], "intervened": ["DT", "VB"],
@@ -97,6 +111,9 @@ def prediction_chart(predictions: pd.DataFrame) -> alt.Chart:
     'text'
     """
     require(predictions, ["word", "clean", "intervened", "changed"], "prediction_chart")
+    if not len(predictions):  # nothing predicted yet (a view before its first run)
+        return alt.Chart(pd.DataFrame({"text": ["press Run"]})).mark_text(color="#8c8c8c").encode(
+            text="text:N").properties(width=200, height=30)
     rows = []
     for i, r in enumerate(predictions.itertuples(index=False)):
         rows.append({"position": i, "row": "word", "text": r.word, "changed": False})

@@ -68,11 +68,9 @@ class InterventionView(View):
         self.output = w.HTML()
         self.table = pd.DataFrame(columns=["word", "clean", "intervened", "changed"])
         self.neurons: list = []
-        import altair as alt
+        from ..plots.interventions import prediction_chart
 
-        placeholder = alt.Chart(pd.DataFrame({"text": ["press Run"]})).mark_text(color="#8c8c8c").encode(
-            text="text:N").properties(width=200, height=30)
-        self._chart = ChartBox(placeholder, chart_mode)
+        self._chart = ChartBox(prediction_chart(self.table), chart_mode)  # no rows yet: a placeholder
         self.kind.observe(lambda change: setattr(self.tag, "disabled", change["new"] != "tag"), names="value")
         self.button.on_click(lambda _: self.run())
         self.widget = w.VBox([w.HBox([self.kind, self.tag, self.k, self.seed]), w.HBox([self.sentence, self.button]),
