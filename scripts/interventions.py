@@ -10,8 +10,8 @@ from test figures.
 
 Writes ``docs/figures/interventions_comparison.csv`` (top - random, t intervals over draws),
 ``docs/figures/interventions_summary.csv`` (each set kind's accuracy with its interval),
-``docs/figures/interventions_timing.csv`` (a clean extraction of the test corpus against an intervened one) and
-one folder per run under ``--out``.
+``docs/figures/interventions_timing.csv`` (a clean extraction of the test corpus against an intervened one), a chart
+per run (``interventions_<model>_<task>.png``) and one folder per run under ``--out``.
 
     NEURONBOOK_DATA=... nice python scripts/interventions.py --out runs/interventions
 """
@@ -76,6 +76,10 @@ def merge(out: Path, figures: Path) -> int:
         for name in frames:
             frames[name].append(pd.read_csv(run / f"{name}.csv").assign(**tag))
         frames["timing"][-1]["total_seconds"] = info.get("total_seconds")
+        chart = nb.plots.intervention_chart(frames["summary"][-1], width=170).properties(
+            title=f"{tag['model']} {tag['task']}: {tag['k']} neurons below layer {tag['probe_layer']} set to their mean")
+        figures.mkdir(parents=True, exist_ok=True)
+        nb.save_chart(chart, figures / f"interventions_{tag['model']}_{tag['task']}.png")
     figures.mkdir(parents=True, exist_ok=True)
     first = ["model", "task", "k", "probe_layer", "n_test_words"]
     for name, parts in frames.items():
