@@ -661,6 +661,7 @@ def intervention_effects(config=None, *, result=None, k: int = 20, tag=None, pro
     from .extraction import extract
     from .lca.data import load_splits, prepare, resolve_config, split_store_rows
     from .models import load_model
+    from .probe import clone
     from .settings import progress_enabled
 
     if how not in HOWS:
@@ -684,7 +685,7 @@ def intervention_effects(config=None, *, result=None, k: int = 20, tag=None, pro
     if not 1 <= probe_layer < n_layers:
         raise ValueError(f"probe_layer must be in 1..{n_layers - 1} (it reads layers below it), got {probe_layer}")
     sets = neuron_sets(result, k, probe_layer=probe_layer, tag=tag, n_draws=n_draws, seed=config.seed)
-    rows_train, rows_dev = split_store_rows(train_store, config.dev_fraction, config.seed)
+    rows_train, _ = split_store_rows(train_store, config.dev_fraction, config.seed)  # train part only
     X_train = train_store.activations(layers=[probe_layer])[rows_train]
     y_train = data.y_train[rows_train]
     y_test = data.y_test
@@ -721,8 +722,6 @@ def intervention_effects(config=None, *, result=None, k: int = 20, tag=None, pro
             scores["fixed tag accuracy"] = float(fixed.score(X_te[words], y_test[words]))
             scores["retrained tag accuracy"] = float(retrained.score(X_te[words], y_test[words]))
         return scores
-
-    from .probe import clone
 
     extract_opts = dict(config.extract_params(), progress=False)
     timing = []

@@ -201,3 +201,30 @@ def test_real_presets_take_the_hooks(preset):
         assert (off.activations(layers=[3], neurons=list(range(0, 384, 4))) == 0).all()
         later = np.abs(off.activations(layers=[n_layers - 1]) - clean.activations(layers=[n_layers - 1])).mean()
         assert later > 1e-3  # the last layer feels a quarter of layer 3 switched off
+
+
+def test_effects_of_a_causal_lm_with_a_tag(tmp_path, tmp_cache):
+    """The whole measurement on a tiny random GPT-2 folder: the probe measures, the tag's words, the LM losses."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from tiny import write_corpus
+
+    _, tok = make_tiny_model()
+    torch.manual_seed(0)
+    GPT2LMHeadModel(GPT2Config(vocab_size=len(TINY_VOCAB), n_embd=16, n_layer=2, n_head=2, n_positions=64,
+                               pad_token_id=0)).save_pretrained(tmp_path / "gpt")
+    tok.save_pretrained(tmp_path / "gpt")
+    train, test = write_corpus(tmp_path / "train.conllu", 40, 0), write_corpus(tmp_path / "test.conllu", 20, 1)
+    r = nb.intervention_effects(model=str(tmp_path / "gpt"), data="toy", train=str(train), test=str(test),
+                                task="upos", l1=1e-3, l2=1e-3, epochs=2, percents=[10, 50], control=False,
+                                max_length=64, k=3, n_draws=2, tag="NOUN", lm=True, time_clean=False, progress=False)
+    assert r.info["lm"].startswith("next-token loss") and r.info["affected_tags"] == ["NOUN"]
+    measures = set(r.effects["measure"])
+    assert {"fixed tag accuracy", "loss change affected", "loss change other", "loss change contrast"} <= measures
+    top = r.effects[r.effects["selection"] == "top"].set_index("measure")["value"]
+    assert top["loss change contrast"] == pytest.approx(top["loss change affected"] - top["loss change other"])
+    lm = r.lm[r.lm["selection"] == "top"]
+    assert set(lm["tag"]) == {"DET", "NOUN", "VERB", "PUNCT"} and lm["n_words"].sum() == 20 * 4 - 0
+    nouns = lm.set_index("tag").loc["NOUN"]
+    assert nouns["loss_change"] == pytest.approx(top["loss change affected"])  # NOUN is the only affected tag
+    assert set(r.sets[r.sets["selection"] == "top"]["layer"]) <= {0, 1}  # below the probe layer (2)
