@@ -8,6 +8,7 @@ Run the default analysis (packaged all-MiniLM-L6-v2, UD English-EWT, XPOS)::
 
     neuronbook lca --model sentence-transformers/all-MiniLM-L6-v2 --data ud:en_ewt --task suffix
     neuronbook extract --data ud:de_gsd --split test
+    neuronbook intervene --task xpos --max-sentences 300 --k 50 --draws 10   # top neurons switched off in the model
     neuronbook models
     neuronbook corpora
 
@@ -71,6 +72,24 @@ def _parser() -> argparse.ArgumentParser:
     lca.add_argument("--out", default=None, help="result directory (default: results/<model>-<data>-<task>)")
     lca.add_argument("--overwrite", action="store_true", help="replace a result already in --out")
     lca.add_argument("--quiet", action="store_true", help="no progress bars, warnings only")
+
+    itv = sub.add_parser("intervene", help="switch an LCA's top neurons off inside the model, against matched "
+                                           "random sets",
+                         description="Runs (or loads) the LCA of the settings given (every LCAConfig setting is an "
+                                     "option), sets its top --k neurons below --probe-layer to their training mean "
+                                     "(or zero) inside the model, and as many uniform and layer-matched random sets "
+                                     "(--draws each); prints the probe accuracies with 95%% intervals.")
+    _add_config_options(itv)
+    itv.add_argument("--config", default=None, metavar="FILE.json", help="settings from a JSON file")
+    itv.add_argument("--k", type=int, default=50, help="neurons per set (default: %(default)s)")
+    itv.add_argument("--tag", default=None, help="switch off this tag's per-tag neurons (default: the global ranking)")
+    itv.add_argument("--probe-layer", type=int, default=None, help="the later layer whose probe reads the property "
+                     "(default: the last)")
+    itv.add_argument("--draws", type=int, default=10, help="draws of each random baseline (default: %(default)s)")
+    itv.add_argument("--how", default="mean", choices=["mean", "zero"], help="what a neuron is set to")
+    itv.add_argument("--out", default=None, help="folder for the tables (CSV) and info.json")
+    itv.add_argument("--overwrite", action="store_true", help="replace what --out holds")
+    itv.add_argument("--quiet", action="store_true", help="no progress bars, warnings only")
 
     ext = sub.add_parser("extract", help="extract word-level activations into the store cache")
     _add_common(ext)
@@ -378,6 +397,24 @@ def _run(args) -> int:
             print(store)
             print(f"{store.n_words:,} words in {time.perf_counter() - t:.1f}s; "
                   f"{store.nbytes_on_disk() / 2**20:.1f} MiB at {store.path}")
+        elif args.command == "intervene":
+            from .interventions import intervention_effects
+
+            config = _config_from(args)
+            t = time.perf_counter()
+            r = intervention_effects(config, k=args.k, tag=args.tag, probe_layer=args.probe_layer,
+                                     n_draws=args.draws, how=args.how, progress=False if quiet else "auto")
+            if args.out:
+                r.save(args.out, overwrite=args.overwrite)
+            print(f"{config.model} {config.task}: {r.info['k']} neurons below layer {r.info['probe_layer']} set to "
+                  f"their {args.how}; {r.info['n_draws']} draws per baseline")
+            print(r.summary.round(4).to_string(index=False))
+            print()
+            print(r.comparison[["baseline", "measure", "top", "mean", "difference", "ci_low", "ci_high"]]
+                  .round(4).to_string(index=False))
+            print(f"\ncausal-LM loss: {r.info['lm']}")
+            print(r.timing.to_string(index=False))
+            print(f"\ndone in {time.perf_counter() - t:.1f}s" + (f", written to {args.out}" if args.out else ""))
         elif args.command == "lca":
             from .lca import run_lca
 

@@ -225,7 +225,7 @@ def library_versions() -> dict:
 
 
 def store_key(model, corpus, *, tokenizer=None, aggregation: str = "mean", dtype: str = "float32",
-              max_length: int | None = None, window_overlap: int | None = None) -> str:
+              max_length: int | None = None, window_overlap: int | None = None, intervention=None) -> str:
     """The key (folder name) of the store :func:`extract` makes for these arguments, cheaply.
 
     A model given by name is identified from its files
@@ -234,7 +234,7 @@ def store_key(model, corpus, *, tokenizer=None, aggregation: str = "mean", dtype
 
     Parameters
     ----------
-    model, corpus, tokenizer, aggregation, dtype, max_length, window_overlap
+    model, corpus, tokenizer, aggregation, dtype, max_length, window_overlap, intervention
         As for :func:`extract`.
 
     Returns
@@ -252,11 +252,16 @@ def store_key(model, corpus, *, tokenizer=None, aggregation: str = "mean", dtype
     >>> key == store_key((model, tok), [["a", "b"]]), key == store_key(model, [["a\tb"]], tokenizer=tok)
     (True, False)
     """
-    return content_key(_fields_for(model, corpus, tokenizer, aggregation, dtype, max_length, window_overlap)[0])
+    return content_key(_fields_for(model, corpus, tokenizer, aggregation, dtype, max_length, window_overlap,
+                                   intervention)[0])
 
 
-def _fields_for(model, corpus, tokenizer, aggregation, dtype, max_length, window_overlap):
-    """Key fields and the pieces they came from: (fields, model, tokenizer, identity, sentences)."""
+def _fields_for(model, corpus, tokenizer, aggregation, dtype, max_length, window_overlap, intervention=None):
+    """Key fields and the pieces they came from: (fields, model, tokenizer, identity, sentences).
+
+    An intervention adds one field, ``"intervention"`` (its :meth:`~neuronbook.interventions.Intervention.key_fields`);
+    without one the fields, and so the clean store's key, are what they always were.
+    """
     from .models import model_identity
 
     dtype = _check_options(aggregation, dtype)
@@ -265,6 +270,10 @@ def _fields_for(model, corpus, tokenizer, aggregation, dtype, max_length, window
     identity = model_identity(model)
     fields = _key_fields(identity, tokenizer, _words_fingerprint(corpus, sentences), aggregation=aggregation,
                          dtype=dtype, max_length=max_length, window_overlap=window_overlap)
+    if intervention is not None:
+        from .interventions import as_intervention
+
+        fields["intervention"] = as_intervention(intervention).key_fields()
     return fields, model, tokenizer, identity, sentences
 
 
@@ -678,6 +687,7 @@ def extract(
     device: str | None = None,
     cache: bool | str | Path = True,
     progress: bool | str = "auto",
+    intervention=None,
 ) -> ActivationStore:
     """Extract word-level activations of every layer into a cached :class:`ActivationStore`.
 
@@ -712,6 +722,10 @@ def extract(
         as store:``, when the store is garbage collected, or at exit.
     progress : bool or "auto"
         Show a progress bar ("auto": see :func:`neuronbook.settings.progress_enabled`).
+    intervention : Intervention, optional
+        Neurons set to fixed values inside the model while it runs (forward hooks on the modules whose
+        outputs are the hidden states; see :mod:`neuronbook.interventions` and :func:`neuronbook.intervene`).
+        It is part of the store's key, so an intervened store is never taken for the clean one.
 
     Returns
     -------
@@ -733,7 +747,7 @@ def extract(
     (4, 7, 384)
     """
     key_fields, model, tokenizer, identity, sentences = _fields_for(
-        model, corpus, tokenizer, aggregation, dtype, max_length, window_overlap)
+        model, corpus, tokenizer, aggregation, dtype, max_length, window_overlap, intervention)
     key = content_key(key_fields)
     root, owned = _store_root(cache)
     path = root / key
@@ -827,7 +841,12 @@ def _extract_into(path, key_fields, key, model, tokenizer, identity, sentences, 
     was_training = model.training
     model.eval()
     model.to(device)
+    hooks = contextlib.ExitStack()
     try:
+        if "intervention" in key_fields:  # hooks on the model's layer modules, removed whatever happens
+            from .interventions import as_intervention, intervention_hooks
+
+            hooks.enter_context(intervention_hooks(model, as_intervention(key_fields["intervention"])))
         batches = _run_batches(model, plan, prefix=prefix, suffix=suffix, token_budget=token_budget,
                                pad_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0,
                                device=device, aggregation=key_fields["aggregation"], dtype=key_fields["dtype"],
@@ -835,6 +854,7 @@ def _extract_into(path, key_fields, key, model, tokenizer, identity, sentences, 
         _write(path, sentences, (int(cfg.num_hidden_layers) + 1, int(cfg.hidden_size)), metadata,
                key_fields["dtype"], batches)
     finally:
+        hooks.close()
         if was_training:
             model.train()
         if not ours:

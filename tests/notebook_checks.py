@@ -18,7 +18,7 @@ from neuronbook.notebooks import notebook_errors
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 NAMES = ["00_quickstart", "01_salient_neurons", "02_localization", "03_redundancy", "04_finetuning",
-         "05_architectures", "06_languages", "07_rankers"]
+         "05_architectures", "06_languages", "07_rankers", "08_interventions"]
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 

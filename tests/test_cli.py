@@ -275,3 +275,25 @@ def test_list_settings_parse_from_the_command_line():
     cfg = _config_from(args)
     assert cfg.seeds == (0, 1, 2) and cfg.layers == (3,) and cfg.ablation_percents == (10, 20)
     assert cfg.search_criterion == "gap" and cfg.n_draws == 5
+
+
+def test_intervene_command_prints_and_saves_the_tables(toy_setup, tmp_path, tmp_cache, capsys):
+    import pandas as pd
+
+    out_dir = tmp_path / "interventions"
+    args = ["intervene", "--model", str(toy_setup), "--data", "ud:xx_toy", "--task", "upos", "--l1", "1e-3",
+            "--l2", "1e-3", "--epochs", "2", "--percents", "10,50", "--max-sentences", "20", "--control", "false",
+            "--k", "4", "--draws", "2", "--how", "zero", "--out", str(out_dir), "--quiet"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "4 neurons below layer 2 set to their zero; 2 draws" in printed
+    assert "layer-matched random" in printed and "does not apply" in printed  # a BERT has no causal-LM head
+    sets = pd.read_csv(out_dir / "sets.csv")
+    assert sets.groupby("selection").size().to_dict() == {"layer-matched random": 8, "random": 8, "top": 4}
+    comparison = pd.read_csv(out_dir / "comparison.csv")
+    assert set(comparison["measure"]) == {"fixed accuracy", "retrained accuracy", "perturbation",
+                                          "probe-layer change"}
+    summary = pd.read_csv(out_dir / "summary.csv").set_index(["selection", "measure"])["mean"]
+    assert summary[("none", "perturbation")] == 0 and summary[("top", "perturbation")] > 0
+    assert summary[("top", "probe-layer change")] > 0  # layer 2 feels what was done below it
+    assert (comparison["n_draws"] == 2).all()

@@ -17,7 +17,7 @@ def test_flat_names_are_their_modules_public_names():
 
 def test_the_flat_surface_is_what_a_notebook_uses():
     """About 40 names at the top; the rest by submodule (nb.evaluate.minimal_set, nb.plots.baseline_chart)."""
-    assert 30 <= len(nb.__all__) <= 45
+    assert 30 <= len(nb.__all__) <= 50  # what a notebook reaches for; the rest by submodule
     assert {"run_lca", "LCAConfig", "LCAResult", "prepare", "extract", "get_ranker", "notebook_setup"} <= set(nb.__all__)
     assert nb.evaluate.minimal_set is importlib.import_module("neuronbook.evaluate").minimal_set
     assert nb.plots.baseline_chart.__module__.startswith("neuronbook.plots")

@@ -22,6 +22,8 @@ One module per subject, everything re-exported here:
   :func:`language_similarity_chart`, :func:`tag_similarity_chart`;
 * :mod:`~neuronbook.plots.activations` -- what a neuron fires on: :func:`activation_text_chart`,
   :func:`activation_html`, :func:`top_words`, :func:`top_words_chart`;
+* :mod:`~neuronbook.plots.interventions` -- neurons switched off inside the model: :func:`intervention_chart`,
+  :func:`intervention_draws_chart`, :func:`prediction_chart`;
 * :mod:`~neuronbook.plots.export` -- :func:`save_chart`.
 
 Shared conventions
@@ -62,6 +64,7 @@ from .comparisons import (
     tag_similarity_chart,
 )
 from .export import save_chart
+from .interventions import intervention_chart, intervention_draws_chart, prediction_chart
 from .layers import add_relative_depth, depth_heatmap, layer_distribution_chart, layerwise_accuracy_chart, tag_layer_heatmap
 from .ranking import agreement_charts, ranking_chart, weights_chart
 from .redundancy import cluster_charts, disjoint_sets_chart
@@ -95,4 +98,8 @@ __all__ = [
     "weights_chart",
     # the accuracy curve with one percent marked (AccuracyCurveView)
     "marked_accuracy_curve_chart",
+    # interventions in the forward pass (08_interventions)
+    "intervention_chart",
+    "intervention_draws_chart",
+    "prediction_chart",
 ]

@@ -10,7 +10,8 @@ happens when a control or view is built. Each piece works alone in any notebook:
   (pick or click a neuron -> weight per tag, coloured activation text, top words),
   :class:`LocalizationView` (tag x layer, relative depth), :class:`ClusterView` (correlation
   threshold -> clusters), :class:`RankerAgreementView` (k -> overlap of rankers),
-  :class:`FineTuningView`, :class:`ArchitectureView`, :class:`LanguagePairView` (comparisons).
+  :class:`FineTuningView`, :class:`ArchitectureView`, :class:`LanguagePairView` (comparisons),
+  :class:`InterventionView` (a neuron set switched off inside the model -> a sentence's tags both ways).
 
 Views keep their state in attributes (``chart``, ``text`` ...) and are driven from Python with
 ``set_percent`` / ``set_neuron`` / ``run``; ``view.widget`` is the container a notebook shows.
@@ -40,6 +41,7 @@ from .controls import (
     threshold_slider,
 )
 from .comparisons import ArchitectureView, FineTuningView, LanguagePairView
+from .interventions import InterventionView
 from .localization import LocalizationView
 from .rankers import RankerAgreementView, k_grid
 from .redundancy import ClusterView, cluster_sweep
@@ -51,7 +53,9 @@ __all__ = ["model_picker", "corpus_picker", "task_picker", "percent_slider", "ne
            # 02 localization, 03 redundancy, 07 rankers
            "LocalizationView", "ClusterView", "cluster_sweep", "RankerAgreementView", "k_grid",
            # 04 fine-tuning, 05 architectures, 06 languages
-           "FineTuningView", "ArchitectureView", "LanguagePairView"]
+           "FineTuningView", "ArchitectureView", "LanguagePairView",
+           # 08 interventions
+           "InterventionView"]
 
 #: Charts that lived in this package before they moved to :mod:`neuronbook.plots`: still found here
 #: (imported on first use, so ``import neuronbook.widgets`` does not import altair).

@@ -24,6 +24,7 @@ OWN = {
     "05_architectures": {"models"},
     "06_languages": {"corpora"},
     "07_rankers": {"rankers", "ks", "k"},
+    "08_interventions": {"k", "tag", "probe_layer", "n_draws", "how", "sentence"},
 }
 #: How a notebook may import the package: the flat API and the widgets, nothing below them.
 IMPORTS = {("neuronbook", "nb"), ("neuronbook.widgets", "nbw")}
