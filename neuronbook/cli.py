@@ -38,7 +38,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--model", default=DEFAULT_MODEL, help="model id, preset alias or local directory "
                    "(default: %(default)s, shipped in a PyPI package)")
-    p.add_argument("--aggregation", default="mean", choices=["mean", "first", "last"],
+    p.add_argument("--aggregation", default="auto", choices=["auto", "mean", "first", "last"],
                    help="how sub-word pieces become one word vector (default: %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress bars, warnings only")
 
