@@ -11,6 +11,7 @@ an approximation of the original float model, never the model itself.
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 
@@ -62,9 +63,14 @@ def gguf_to_hf(gguf_path, folder, *, model_max_length: int | None = None) -> dic
     from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
+    from transformers import modeling_gguf_pytorch_utils as gguf_utils
+
     gguf_path, folder = Path(gguf_path), Path(folder)
     bars = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()  # library code never prints
+    own_bar = getattr(gguf_utils, "tqdm", None)  # transformers' GGUF reader shows its bar unconditionally
+    if own_bar is not None:
+        gguf_utils.tqdm = functools.partial(own_bar, disable=True)
     try:
         kw = {"gguf_file": gguf_path.name, "local_files_only": True}
         lm = AutoModelForCausalLM.from_pretrained(gguf_path.parent, dtype=torch.float32, **kw)
@@ -90,6 +96,8 @@ def gguf_to_hf(gguf_path, folder, *, model_max_length: int | None = None) -> dic
             tokenizer.model_max_length = int(limit)
         tokenizer.save_pretrained(folder)
     finally:
+        if own_bar is not None:
+            gguf_utils.tqdm = own_bar
         if bars:
             hf_logging.enable_progress_bar()
     return {"architecture": type(base).__name__, "tensors": len(source),
