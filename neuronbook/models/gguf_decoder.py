@@ -11,6 +11,7 @@ an approximation of the original float model, never the model itself.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from pathlib import Path
@@ -33,6 +34,26 @@ def _check_gguf_installed() -> None:
         raise PresetNotInstalledError(
             f"reading a GGUF checkpoint needs {', '.join(missing)}: pip install 'neuronbook[decoders]' "
             f"(or pip install --no-deps {' '.join(missing)})")
+
+
+@contextlib.contextmanager
+def _quiet_gguf():
+    """transformers' loading bars off, its GGUF reader's bar too (that one ignores the switch)."""
+    from transformers import modeling_gguf_pytorch_utils as gguf_utils
+    from transformers.utils import logging as hf_logging
+
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # library code never prints
+    own_bar = getattr(gguf_utils, "tqdm", None)
+    if own_bar is not None:
+        gguf_utils.tqdm = functools.partial(own_bar, disable=True)
+    try:
+        yield
+    finally:
+        if own_bar is not None:
+            gguf_utils.tqdm = own_bar
+        if bars:
+            hf_logging.enable_progress_bar()
 
 
 def gguf_to_hf(gguf_path, folder, *, model_max_length: int | None = None) -> dict:
@@ -61,17 +82,9 @@ def gguf_to_hf(gguf_path, folder, *, model_max_length: int | None = None) -> dic
     _check_gguf_installed()
     import torch
     from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
-    from transformers.utils import logging as hf_logging
-
-    from transformers import modeling_gguf_pytorch_utils as gguf_utils
 
     gguf_path, folder = Path(gguf_path), Path(folder)
-    bars = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()  # library code never prints
-    own_bar = getattr(gguf_utils, "tqdm", None)  # transformers' GGUF reader shows its bar unconditionally
-    if own_bar is not None:
-        gguf_utils.tqdm = functools.partial(own_bar, disable=True)
-    try:
+    with _quiet_gguf():
         kw = {"gguf_file": gguf_path.name, "local_files_only": True}
         lm = AutoModelForCausalLM.from_pretrained(gguf_path.parent, dtype=torch.float32, **kw)
         tokenizer = AutoTokenizer.from_pretrained(gguf_path.parent, **kw)
@@ -95,10 +108,5 @@ def gguf_to_hf(gguf_path, folder, *, model_max_length: int | None = None) -> dic
         if limit:
             tokenizer.model_max_length = int(limit)
         tokenizer.save_pretrained(folder)
-    finally:
-        if own_bar is not None:
-            gguf_utils.tqdm = own_bar
-        if bars:
-            hf_logging.enable_progress_bar()
     return {"architecture": type(base).__name__, "tensors": len(source),
             "gguf_file": gguf_path.name, "quantisation": (quant or {}).get("quant_method")}

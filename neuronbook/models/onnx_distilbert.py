@@ -17,7 +17,8 @@ import logging
 import re
 import numpy as np
 
-__all__ = ["dequantize_initialisers", "onnx_qdq_distilbert", "hidden_states_onnx", "tokenizer_from_json"]
+__all__ = ["dequantize_initialisers", "onnx_qdq_distilbert", "hidden_states_onnx", "tokenizer_from_json",
+           "run_classifier_onnx"]
 
 logger = logging.getLogger(__name__)
 
@@ -166,3 +167,12 @@ def tokenizer_from_json(path, model_max_length: int):
     tk.no_padding()
     return PreTrainedTokenizerFast(tokenizer_object=tk, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
                                    sep_token="[SEP]", mask_token="[MASK]", model_max_length=int(model_max_length))
+
+
+def run_classifier_onnx(path, feeds: dict) -> np.ndarray:
+    """The tagger's own logits (batch x tokens x tags), by onnxruntime."""
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    wanted = {i.name for i in sess.get_inputs()}
+    return sess.run(None, {k: np.asarray(v, dtype=np.int64) for k, v in feeds.items() if k in wanted})[0]

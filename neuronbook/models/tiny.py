@@ -169,8 +169,8 @@ def build_tiny_decoder(arch: str = "llama", *, seed: int = TINY_SEED, max_positi
     >>> type(model).__name__, tok.convert_ids_to_tokens(tok("The cat sat.")["input_ids"])
     ('GPT2Model', ['The', 'Ġcat', 'Ġsat', '.'])
     >>> model, tok = build_tiny_decoder("llama")
-    >>> type(model).__name__, tok.convert_ids_to_tokens(tok("The cat")["input_ids"])
-    ('LlamaModel', ['<bos>', '▁The', '▁cat'])
+    >>> type(model).__name__, tok.convert_ids_to_tokens(tok("The cat")["input_ids"])  # a piece spans two words
+    ('LlamaModel', ['<bos>', '▁The▁', 'c', 'at'])
     """
     import torch
     from transformers import GPT2Config, GPT2Model, LlamaConfig, LlamaModel
