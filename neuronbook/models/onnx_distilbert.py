@@ -17,8 +17,7 @@ import logging
 import re
 import numpy as np
 
-__all__ = ["dequantize_initialisers", "onnx_qdq_distilbert", "hidden_states_onnx", "tokenizer_from_json",
-           "run_classifier_onnx"]
+__all__ = ["dequantize_initialisers", "onnx_qdq_distilbert", "hidden_states_onnx", "tokenizer_from_json"]
 
 logger = logging.getLogger(__name__)
 
@@ -126,11 +125,12 @@ def onnx_qdq_distilbert(path, *, num_attention_heads: int = 12):
     return config, {k: torch.from_numpy(np.ascontiguousarray(sd[k], dtype=np.float32)) for k in expected}
 
 
-def hidden_states_onnx(path, feeds: dict) -> list[np.ndarray]:
+def hidden_states_onnx(path, feeds: dict, *, logits: bool = False):
     """The float hidden states (embeddings, then each layer) the ONNX graph computes, by onnxruntime.
 
     The layer outputs are not graph outputs: they are added as such (the values before their
-    ``QuantizeLinear``, i.e. the float results of each layer norm).
+    ``QuantizeLinear``, i.e. the float results of each layer norm). With ``logits=True`` returns
+    ``(hidden states, the graph's own logits)`` from the same run.
     """
     import onnx
     import onnxruntime as ort
@@ -145,11 +145,14 @@ def hidden_states_onnx(path, feeds: dict) -> list[np.ndarray]:
     absent = [n for n in names if n not in produced]
     if absent:
         raise ValueError(f"{path}: the graph has no tensor {absent[0]!r}")
+    own = [o.name for o in model.graph.output]
     del model.graph.output[:]
-    model.graph.output.extend(onnx.helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, None) for n in names)
+    model.graph.output.extend(onnx.helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, None)
+                              for n in names + (own[:1] if logits else []))
     sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     wanted = {i.name for i in sess.get_inputs()}
-    return sess.run(names, {k: np.asarray(v, dtype=np.int64) for k, v in feeds.items() if k in wanted})
+    out = sess.run(None, {k: np.asarray(v, dtype=np.int64) for k, v in feeds.items() if k in wanted})
+    return (out[:-1], out[-1]) if logits else out
 
 
 
@@ -168,11 +171,3 @@ def tokenizer_from_json(path, model_max_length: int):
     return PreTrainedTokenizerFast(tokenizer_object=tk, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
                                    sep_token="[SEP]", mask_token="[MASK]", model_max_length=int(model_max_length))
 
-
-def run_classifier_onnx(path, feeds: dict) -> np.ndarray:
-    """The tagger's own logits (batch x tokens x tags), by onnxruntime."""
-    import onnxruntime as ort
-
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    wanted = {i.name for i in sess.get_inputs()}
-    return sess.run(None, {k: np.asarray(v, dtype=np.int64) for k, v in feeds.items() if k in wanted})[0]

@@ -209,7 +209,7 @@ def verify_distilbert_preset(alias: str = "distilbert-grammar", sentences=None, 
     import torch
     from onnx import numpy_helper
 
-    from .onnx_distilbert import dequantize_initialisers, hidden_states_onnx, run_classifier_onnx
+    from .onnx_distilbert import dequantize_initialisers, hidden_states_onnx
     from .registry import get_preset, load_model, preset_file
 
     sentences = sentences or ENGLISH
@@ -221,14 +221,14 @@ def verify_distilbert_preset(alias: str = "distilbert-grammar", sentences=None, 
     feeds = {k: v.numpy() for k, v in enc.items() if k in ("input_ids", "attention_mask")}
     mask = enc["attention_mask"].numpy().astype(bool)
     exact = max(float(np.abs(a - b)[mask].max()) for a, b in zip(ours, _hidden_float_onnx(path, feeds)))
-    int8 = hidden_states_onnx(path, feeds)
+    int8, onnx_logits = hidden_states_onnx(path, feeds, logits=True)
     diffs = [np.abs(a - b)[mask] for a, b in zip(ours, int8)]
     graph = onnx.load(str(path))
     dq = dequantize_initialisers(graph)
     node = next(n for n in graph.graph.node if n.name == "/classifier/MatMul")
     bias = next(numpy_helper.to_array(t) for t in graph.graph.initializer if t.name == "classifier.bias")
     ours_tags = (ours[-1] @ dq[node.input[1]] + bias).argmax(-1)
-    onnx_tags = run_classifier_onnx(path, feeds).argmax(-1)
+    onnx_tags = onnx_logits.argmax(-1)
     agree = float((ours_tags == onnx_tags)[mask].mean())
     n = int(mask.sum())
     return pd.DataFrame([
