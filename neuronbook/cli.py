@@ -308,9 +308,12 @@ def _run(args) -> int:
             return _notebook_command(args)
     with pd.option_context("display.width", 120, "display.max_columns", 20):
         if args.command == "models":
-            from .models import list_models
+            from .models import PRESETS, list_models
 
             print(list_models().to_string(index=False))
+            notes = [(p.alias, p.approximation) for p in PRESETS.values() if p.approximation]
+            if notes:  # the approximation notes in full: results from these presets carry them
+                print("\napproximations:\n" + "\n".join(f"  {alias}: {note}" for alias, note in notes))
         elif args.command == "corpora":
             from .datasets import list_corpora
 
