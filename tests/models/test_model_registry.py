@@ -38,7 +38,8 @@ def test_list_models_table():
                                 "installed", "cached", "approximate", "licence", "notes"]
     t = df.set_index("alias")
     assert list(t.index) == ["minilm-l6", "minilm-l6-finetuned", "minilm-l3", "e5-small", "mpnet-base",
-                             "smollm2-135m", "distilbert-grammar", "tiny-random"]
+                             "smollm2-135m", "distilbert-grammar", "gemma3-270m", "tiny-random"]
+    assert "not open source" in t.loc["gemma3-270m", "licence"] and "never a default" in t.loc["gemma3-270m", "notes"]
     assert t.loc["smollm2-135m", "licence"] == "Apache-2.0" and bool(t.loc["smollm2-135m", "approximate"])
     assert (t.loc["smollm2-135m", "layers"], t.loc["smollm2-135m", "hidden"]) == (30, 576)
     assert (t.loc["distilbert-grammar", "layers"], t.loc["distilbert-grammar", "hidden"]) == (6, 768)
