@@ -85,6 +85,7 @@ class _Plan:
     n_windowed: int = 0
     unknown: list[tuple[int, int, str]] = field(default_factory=list)      # (sentence, word, text)
     clipped: list[tuple[int, int, int, int]] = field(default_factory=list)  # (sentence, word, pieces, kept)
+    word_prefix: str = ""  # put before every word but the first (a byte-level BPE decoder: " ")
 
     @property
     def n_pieces(self) -> int:
@@ -487,7 +488,7 @@ def _plan(tokenizer, sentences: list[list[str]], max_pieces: int, overlap: int, 
             segments.append(_Segment(i, list(ids[a:b]), [w - s for w in wids[a:b]], seg_rows))
     if n_windowed:
         logger.info("%d sentences longer than %d pieces were split into windows", n_windowed, max_pieces)
-    return _Plan(segments, n_windowed, unknown, clipped)
+    return _Plan(segments, n_windowed, unknown, clipped, prefix)
 
 
 def _warn_plan(plan: _Plan, sentences, unk_token, max_pieces: int) -> None:
@@ -879,6 +880,8 @@ def _extract_into(path, key_fields, key, model, tokenizer, identity, sentences, 
         "words_clipped": [list(c) for c in plan.clipped],
         "device": device,
     }
+    if "alignment" in key_fields:  # decoders only: encoder metadata stays as it was
+        metadata["word_prefix"] = plan.word_prefix
     was_training = model.training
     model.eval()
     model.to(device)

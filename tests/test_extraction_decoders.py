@@ -57,6 +57,7 @@ def test_one_row_per_word_equal_to_the_hidden_states(decoder, tmp_cache, aggrega
     assert store.shape == (sum(map(len, SENTENCES)), 3, 32)
     assert store.metadata["alignment"] == "causal-1" and store.metadata["aggregation"] == aggregation
     prefix = _word_prefix(tok)
+    assert store.metadata["word_prefix"] == prefix
     row = 0
     for words in SENTENCES:
         ids, wids = _pieces(tok, words, prefix)
