@@ -3,7 +3,8 @@
 Three ways over the same sentences (``ud:en_ewt`` dev by default, all-MiniLM-L6-v2; ``--model a,b``
 compares several models side by side, e.g. an encoder and a decoder):
 
-1. ``plain``: the model alone, batched exactly like extract (sorted by length, same token budget),
+1. ``plain``: the model alone, batched exactly like extract (sorted by length, same token budget,
+   garbage collector paused as extract pauses it),
    tokenized beforehand (untimed; a byte-level BPE decoder's words after the first with the leading
    space extract gives them), hidden states of all layers computed and thrown away: the floor for
    any extractor.
@@ -117,7 +118,7 @@ def per_sentence(model, tokenizer, sentences):
 
 def bench_one(model_name, corpus, args):
     """The rows of one model: plain forward, extract (fresh, cached), one layer, per sentence."""
-    from neuronbook.extraction import _word_prefix
+    from neuronbook.extraction import _gc_paused, _word_prefix
     from neuronbook.models.identity import is_causal
 
     model, tokenizer = nb.load_model(model_name, progress=False)
@@ -132,7 +133,8 @@ def bench_one(model_name, corpus, args):
         # alternated, best of --repeat: on a shared machine the minimum is the least disturbed run of each
         for _ in range(args.repeat):
             t = time.perf_counter()
-            forward_batches(model, batches)
+            with _gc_paused():  # as extract runs: a fair floor, not one inflated by full collections
+                forward_batches(model, batches)
             floors.append(time.perf_counter() - t)
             shutil.rmtree(os.path.join(tmp, "stores"), ignore_errors=True)
             t = time.perf_counter()
