@@ -109,3 +109,13 @@ def test_long_sentence_windows_match_the_left_context(decoder, tmp_cache):
     # the first word is owned by the first window: its vector is its vector in a sentence of its own
     alone = extract(model, [words[:3]], tokenizer=tok, aggregation="last", cache=False, progress=False)
     np.testing.assert_allclose(store.array[0], alone.array[0], atol=2e-5)
+
+
+def test_auto_keys_an_encoder_result_as_mean(tmp_cache):
+    from neuronbook import LCAConfig
+    from neuronbook.lca.cache import result_key
+
+    auto = LCAConfig(model="tiny-random", task="upos")
+    assert auto.aggregation == "auto"
+    assert result_key(auto, ["k"]) == result_key(auto.replace(aggregation="mean"), ["k"])
+    assert result_key(auto, ["k"]) != result_key(auto.replace(aggregation="last"), ["k"])
