@@ -44,7 +44,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--model", default=DEFAULT_MODEL, help="model id, preset alias or local directory "
                    "(default: %(default)s, shipped in a PyPI package)")
-    p.add_argument("--aggregation", default="mean", choices=["mean", "first", "last"],
+    p.add_argument("--aggregation", default="auto", choices=["auto", "mean", "first", "last"],
                    help="how sub-word pieces become one word vector (default: %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress bars, warnings only")
 
@@ -377,9 +377,12 @@ def _run(args) -> int:
             return _notebook_command(args)
     with pd.option_context("display.width", 120, "display.max_columns", 20):
         if args.command == "models":
-            from .models import list_models
+            from .models import PRESETS, list_models
 
             print(list_models(finetuned=args.finetuned).to_string(index=False))
+            notes = [(p.alias, p.approximation) for p in PRESETS.values() if p.approximation]
+            if notes:  # the approximation notes in full: results from these presets carry them
+                print("\napproximations:\n" + "\n".join(f"  {alias}: {note}" for alias, note in notes))
         elif args.command == "corpora":
             from .datasets import list_corpora
 

@@ -101,7 +101,8 @@ class LCAConfig:
     max_sentences: int | None = _doc("seeded sample of at most this many sentences per split (None: all)",
                                      default=None)
     layers: tuple | None = _doc("layers analysed, 0 = embeddings (None: all)", default=None)
-    aggregation: str = _doc("how the pieces of a word become one vector: first, last or mean", default="mean")
+    aggregation: str = _doc("how the pieces of a word become one vector: first, last, mean, or auto (last for a "
+                            "causal decoder, mean for an encoder)", default="auto")
     dtype: str = _doc("activation store dtype: float32 or float16", default="float32")
     max_length: int | None = _doc("pieces per window, special tokens included (None: the model's own limit); "
                                   "longer sentences are read in overlapping windows", default=None)
@@ -167,8 +168,8 @@ class LCAConfig:
         for name in ("model", "data", "task", "train", "test"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 fail(name, "must be a non-empty string")
-        if self.aggregation not in AGGREGATIONS:
-            fail("aggregation", f"must be one of {list(AGGREGATIONS)}")
+        if self.aggregation not in AGGREGATIONS and self.aggregation != "auto":
+            fail("aggregation", f"must be 'auto' or one of {list(AGGREGATIONS)}")
         if self.dtype not in _DTYPES:
             fail("dtype", f"must be one of {list(_DTYPES)}")
         if self.solver not in _SOLVERS:

@@ -53,7 +53,8 @@ from .exceptions import ClippedWordsWarning, UnknownWordsWarning
 from .settings import cache_dir, progress_enabled
 from .store import ActivationStore, StoreIntegrityError, content_key, remove_stale_temporaries
 
-__all__ = ["extract", "store_key", "store_path", "library_versions", "best_device", "AGGREGATIONS"]
+__all__ = ["extract", "store_key", "store_path", "library_versions", "best_device", "resolve_aggregation",
+           "AGGREGATIONS"]
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,9 @@ DTYPES = ("float32", "float16")
 _NUMERIC_LIBRARIES = ("torch", "transformers", "tokenizers")
 _SHOWN = 5  # (sentence, word) examples named in a warning
 _CHUNK_WORDS = 256  # words aggregated and written at a time (7 x 384 float32: 2.6 MiB)
+#: Key field of decoder stores: words after the first read with a leading space where the tokenizer
+#: needs one (:func:`_word_prefix`), long sentences windowed by left context.
+_CAUSAL_ALIGNMENT = "causal-1"
 
 
 @dataclass
@@ -81,6 +85,7 @@ class _Plan:
     n_windowed: int = 0
     unknown: list[tuple[int, int, str]] = field(default_factory=list)      # (sentence, word, text)
     clipped: list[tuple[int, int, int, int]] = field(default_factory=list)  # (sentence, word, pieces, kept)
+    word_prefix: str = ""  # put before every word but the first (a byte-level BPE decoder: " ")
 
     @property
     def n_pieces(self) -> int:
@@ -139,8 +144,8 @@ def _words_fingerprint(corpus, sentences: list[list[str]]) -> str:
 
 
 def _check_options(aggregation: str, dtype) -> str:
-    if aggregation not in AGGREGATIONS:
-        raise ValueError(f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}")
+    if aggregation not in AGGREGATIONS and aggregation != "auto":
+        raise ValueError(f"aggregation must be 'auto' or one of {AGGREGATIONS}, got {aggregation!r}")
     name = np.dtype(dtype).name
     if name not in DTYPES:
         raise ValueError(f"dtype must be float32 or float16, got {dtype!r}")
@@ -168,7 +173,7 @@ def _split_model(model, tokenizer):
 
 # ---------------------------------------------------------------------------------- stage: key
 def _key_fields(identity: dict, tokenizer, words_fingerprint: str, *, aggregation: str, dtype: str,
-                max_length: int | None, window_overlap: int | None) -> dict:
+                max_length: int | None, window_overlap: int | None, causal: bool = False) -> dict:
     """Everything the store's content depends on.
 
     A model given by name with no tokenizer is keyed by its identity alone (whose fingerprint
@@ -180,7 +185,7 @@ def _key_fields(identity: dict, tokenizer, words_fingerprint: str, *, aggregatio
     from .models.identity import is_paired_unchanged, tokenizer_fingerprint
 
     limit = max_length if max_length is not None else identity.get("max_length")
-    return {
+    fields = {
         "model": identity["model"],
         "fingerprint": identity["fingerprint"],
         # a tokenizer load_model made with this model, unchanged, is covered by the model's fingerprint:
@@ -195,6 +200,9 @@ def _key_fields(identity: dict, tokenizer, words_fingerprint: str, *, aggregatio
         "version": __version__,
         "libraries": library_versions(),
     }
+    if causal:  # only decoders carry it, so that the keys of encoder stores are what they always were
+        fields["alignment"] = _CAUSAL_ALIGNMENT
+    return fields
 
 
 @functools.lru_cache(maxsize=None)
@@ -224,7 +232,7 @@ def library_versions() -> dict:
     return dict(_versions())
 
 
-def store_key(model, corpus, *, tokenizer=None, aggregation: str = "mean", dtype: str = "float32",
+def store_key(model, corpus, *, tokenizer=None, aggregation: str = "auto", dtype: str = "float32",
               max_length: int | None = None, window_overlap: int | None = None, intervention=None) -> str:
     """The key (folder name) of the store :func:`extract` makes for these arguments, cheaply.
 
@@ -264,12 +272,16 @@ def _fields_for(model, corpus, tokenizer, aggregation, dtype, max_length, window
     """
     from .models import model_identity
 
+    from .models.identity import is_causal
+
     dtype = _check_options(aggregation, dtype)
     model, tokenizer = _split_model(model, tokenizer)
     sentences = _sentences_of(corpus)
     identity = model_identity(model)
+    causal = is_causal(model)
+    aggregation = resolve_aggregation(aggregation, causal)
     fields = _key_fields(identity, tokenizer, _words_fingerprint(corpus, sentences), aggregation=aggregation,
-                         dtype=dtype, max_length=max_length, window_overlap=window_overlap)
+                         dtype=dtype, max_length=max_length, window_overlap=window_overlap, causal=causal)
     if intervention is not None:
         from .interventions import as_intervention
 
@@ -277,7 +289,44 @@ def _fields_for(model, corpus, tokenizer, aggregation, dtype, max_length, window
     return fields, model, tokenizer, identity, sentences
 
 
+def resolve_aggregation(aggregation: str, causal: bool) -> str:
+    """The aggregation ``"auto"`` stands for: ``"last"`` for a causal decoder, ``"mean"`` for an encoder.
+
+    A decoder's earlier pieces of a word have not seen its later ones; only the last piece has read
+    the whole word (docs/models.md, "Decoders", has the dev figures behind this choice). Any other
+    value is returned as it is.
+
+    Examples
+    --------
+    >>> resolve_aggregation("auto", True), resolve_aggregation("auto", False), resolve_aggregation("first", True)
+    ('last', 'mean', 'first')
+    """
+    if aggregation == "auto":
+        return "last" if causal else "mean"
+    return aggregation
+
+
 # --------------------------------------------------------------------------------- stage: plan
+def _word_prefix(tokenizer) -> str:
+    """What goes before every word but the first so that word-by-word tokenization matches running text.
+
+    With ``is_split_into_words`` each word is pre-tokenized alone. WordPiece and SentencePiece
+    encoders mark a word start by themselves, so ``""``; a byte-level BPE (GPT-2, Llama 3, SmolLM2)
+    or a SentencePiece model without a pre-tokenizer (Gemma) would read ``cat`` instead of ``Ġcat``
+    / ``▁cat``, the piece it saw in training, so ``" "``. Decided on a probe sentence by comparing
+    both with the tokenization of the words joined by spaces; ``""`` when neither matches.
+    """
+    words = ["The", "cat", "sat", "on", "the", "mat", ",", "didn", "'t", "it", "?"]
+    text = tokenizer(" ".join(words), add_special_tokens=False)["input_ids"]
+    for prefix in ("", " "):
+        fed = [words[0]] + [prefix + w for w in words[1:]]
+        if tokenizer([fed], is_split_into_words=True, add_special_tokens=False)["input_ids"][0] == text:
+            return prefix
+    logger.info("%s: word-by-word tokenization matches running text with no prefix; using none",
+                type(tokenizer).__name__)
+    return ""
+
+
 def _special_tokens(tokenizer) -> tuple[list[int], list[int]]:
     """Ids the tokenizer puts before and after the pieces of a single sequence (e.g. [CLS], [SEP])."""
     enc = tokenizer([["a", "b"]], is_split_into_words=True, add_special_tokens=True)
@@ -383,8 +432,12 @@ def _windows(lengths: Sequence[int], max_pieces: int, overlap: int) -> list[tupl
         s = min(max(nxt, s + 1), e)
 
 
-def _assign_windows(lengths, windows) -> np.ndarray:
-    """For each word, the window where it has the most context (true sentence edges count as full)."""
+def _assign_windows(lengths, windows, *, causal: bool = False) -> np.ndarray:
+    """For each word, the window where it has the most context (true sentence edges count as full).
+
+    A causal decoder sees only what precedes a piece: there a word goes to the window where it has
+    the most pieces before it (the right side does not count).
+    """
     starts = np.concatenate([[0], np.cumsum(lengths)])
     n = len(lengths)
     best = np.full(n, -1)
@@ -392,14 +445,14 @@ def _assign_windows(lengths, windows) -> np.ndarray:
     for k, (s, e) in enumerate(windows):
         for w in range(s, e):
             left = np.inf if s == 0 else starts[w] - starts[s]
-            right = np.inf if e == n else starts[e] - starts[w + 1]
+            right = np.inf if e == n or causal else starts[e] - starts[w + 1]
             score = min(left, right)
             if score > best_score[w]:
                 best_score[w], best[w] = score, k
     return best
 
 
-def _plan(tokenizer, sentences: list[list[str]], max_pieces: int, overlap: int) -> _Plan:
+def _plan(tokenizer, sentences: list[list[str]], max_pieces: int, overlap: int, *, causal: bool = False) -> _Plan:
     """Stage 1: tokenize once, bend the words that need it, cut long sentences into windows.
 
     Alignment comes from ``word_ids()``. Most sentences are regular (every word 1 to ``cap`` pieces)
@@ -409,7 +462,9 @@ def _plan(tokenizer, sentences: list[list[str]], max_pieces: int, overlap: int) 
     """
     cap = max(1, max_pieces // 2)
     unk_id = tokenizer.unk_token_id
-    enc = tokenizer(sentences, is_split_into_words=True, add_special_tokens=False)
+    prefix = _word_prefix(tokenizer) if causal else ""  # encoders: fed as they always were
+    fed = sentences if not prefix else [[s[0]] + [prefix + w for w in s[1:]] for s in sentences]
+    enc = tokenizer(fed, is_split_into_words=True, add_special_tokens=False)
     ids_of = [enc["input_ids"][i] for i in range(len(sentences))]
     words_of = [enc.word_ids(i) for i in range(len(sentences))]
     lengths = np.fromiter(map(len, sentences), dtype=np.int64, count=len(sentences))
@@ -434,7 +489,7 @@ def _plan(tokenizer, sentences: list[list[str]], max_pieces: int, overlap: int) 
         n_windowed += 1
         lens = lens.tolist()
         windows = _windows(lens, max_pieces, overlap)
-        owner = _assign_windows(lens, windows)
+        owner = _assign_windows(lens, windows, causal=causal)
         piece_start = np.concatenate([[0], np.cumsum(lens)]).tolist()
         for k, (s, e) in enumerate(windows):
             a, b = piece_start[s], piece_start[e]
@@ -442,7 +497,7 @@ def _plan(tokenizer, sentences: list[list[str]], max_pieces: int, overlap: int) 
             segments.append(_Segment(i, list(ids[a:b]), [w - s for w in wids[a:b]], seg_rows))
     if n_windowed:
         logger.info("%d sentences longer than %d pieces were split into windows", n_windowed, max_pieces)
-    return _Plan(segments, n_windowed, unknown, clipped)
+    return _Plan(segments, n_windowed, unknown, clipped, prefix)
 
 
 def _warn_plan(plan: _Plan, sentences, unk_token, max_pieces: int) -> None:
@@ -679,7 +734,7 @@ def extract(
     corpus=None,
     *,
     tokenizer=None,
-    aggregation: str = "mean",
+    aggregation: str = "auto",
     dtype: str = "float32",
     token_budget: int = 8192,
     max_length: int | None = None,
@@ -701,8 +756,9 @@ def extract(
         Sentences of words.
     tokenizer : PreTrainedTokenizerFast, optional
         Needed when ``model`` is a model object; with a name, replaces the model's own tokenizer.
-    aggregation : {"mean", "first", "last"}
-        How the pieces of a word become one vector.
+    aggregation : {"mean", "first", "last", "auto"}
+        How the pieces of a word become one vector; ``"auto"``: ``"last"`` for a causal decoder,
+        ``"mean"`` for an encoder (:func:`resolve_aggregation`).
     dtype : {"float32", "float16"}
         Storage dtype (computation is float32 either way).
     token_budget : int
@@ -815,7 +871,7 @@ def _extract_into(path, key_fields, key, model, tokenizer, identity, sentences, 
         tokenizer = tokenizer if tokenizer is not None else own_tokenizer
     _check_max_length(model, max_length)
     prefix, suffix, max_pieces, overlap = _window_sizes(tokenizer, identity, max_length, window_overlap)
-    plan = _plan(tokenizer, sentences, max_pieces, overlap)
+    plan = _plan(tokenizer, sentences, max_pieces, overlap, causal="alignment" in key_fields)
     _warn_plan(plan, sentences, tokenizer.unk_token, max_pieces)
 
     home = next(model.parameters()).device
@@ -838,6 +894,8 @@ def _extract_into(path, key_fields, key, model, tokenizer, identity, sentences, 
         "words_clipped": [list(c) for c in plan.clipped],
         "device": device,
     }
+    if "alignment" in key_fields:  # decoders only: encoder metadata stays as it was
+        metadata["word_prefix"] = plan.word_prefix
     was_training = model.training
     model.eval()
     model.to(device)

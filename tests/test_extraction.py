@@ -259,7 +259,7 @@ def test_garbage_collector_is_paused_while_extracting_and_restored(tiny_model, m
     model, tok = tiny_model
     seen = []
     real_plan = module._plan
-    monkeypatch.setattr(module, "_plan", lambda *a: seen.append(gc.isenabled()) or real_plan(*a))
+    monkeypatch.setattr(module, "_plan", lambda *a, **kw: seen.append(gc.isenabled()) or real_plan(*a, **kw))
     was = gc.isenabled()
     try:
         gc.enable() if enabled else gc.disable()

@@ -37,6 +37,11 @@ def result_key(config: LCAConfig, store_keys, corpora=None) -> str:
     from ..store import content_key
 
     fields = {k: v for k, v in config.to_dict().items() if k not in _NOT_KEYED}
+    if fields.get("aggregation") == "auto":  # keyed by what it stands for: "auto" and "mean" on BERT are one result
+        from ..extraction import resolve_aggregation
+        from ..models.identity import is_causal
+
+        fields["aggregation"] = resolve_aggregation("auto", is_causal(config.model))
     labels = None if corpora is None else [c.fingerprint() for c in corpora]
     return content_key({"config": fields, "stores": list(store_keys), "labels": labels, "format": RESULT_FORMAT,
                         "version": __version__})

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import weakref
 from pathlib import Path
 
 from . import cache
 
 __all__ = ["model_fingerprint", "config_fingerprint", "folder_fingerprint", "fingerprint_files",
-           "max_length_from", "identity_from_folder", "identity_from_object"]
+           "max_length_from", "identity_from_folder", "identity_from_object", "is_causal"]
 
 _FORMAT = 1  # part of every folder fingerprint: bump when the recipe changes
 
@@ -100,6 +101,50 @@ def _read_json(path: Path) -> dict:
         raise ValueError(f"{path}: not valid JSON ({exc})") from exc
 
 
+def _first(config: dict, *names):
+    """The first of ``names`` the config has (DistilBERT says ``n_layers``/``dim``, GPT-2 ``n_layer``/``n_embd``)."""
+    for name in names:
+        if config.get(name) is not None:
+            return config[name]
+    return None
+
+
+def is_causal(model_or_config) -> bool:
+    """Whether a model is a causal decoder (each piece sees only the pieces before it).
+
+    True when its ``model_type`` has a causal-LM class in transformers and no masked-LM one (GPT-2,
+    Llama, Gemma, Qwen ...); BERT-like encoders have both. Accepts a model object, a config, a config
+    dict, or a name or folder for :func:`neuronbook.load_model` (read from its ``config.json``, nothing
+    loaded).
+
+    Examples
+    --------
+    >>> is_causal({"model_type": "llama"}), is_causal({"model_type": "bert"}), is_causal({"model_type": "gpt2"})
+    (True, False, True)
+    """
+    cfg = model_or_config
+    if isinstance(cfg, (str, os.PathLike)):
+        from .registry import resolve_model
+
+        where, _ = resolve_model(cfg)
+        folder = Path(where)
+        if not folder.is_dir():
+            from .registry import _hub_snapshot
+
+            folder = _hub_snapshot(where)
+            if folder is None:
+                return False  # not in the cache: model_identity has already refused it or will
+        cfg = _read_json(folder / CONFIG_FILE)
+    elif not isinstance(cfg, dict):
+        cfg = getattr(cfg, "config", cfg)
+        cfg = cfg.to_dict() if hasattr(cfg, "to_dict") else {}
+    model_type = cfg.get("model_type") or ""
+    from transformers.models.auto.modeling_auto import (MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+                                                        MODEL_FOR_MASKED_LM_MAPPING_NAMES)
+
+    return model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and model_type not in MODEL_FOR_MASKED_LM_MAPPING_NAMES
+
+
 def max_length_from(config: dict, tokenizer_max_length=None) -> int | None:
     """The usable position limit: the smaller of the position embeddings and the tokenizer's limit.
 
@@ -114,7 +159,7 @@ def max_length_from(config: dict, tokenizer_max_length=None) -> int | None:
     512
     """
     limits = []
-    mpe = config.get("max_position_embeddings")
+    mpe = _first(config, "max_position_embeddings", "n_positions")
     if mpe:
         if config.get("model_type", "") in ROBERTA_LIKE:
             mpe -= (config.get("pad_token_id", 1) or 0) + 1
@@ -137,13 +182,13 @@ def identity_from_folder(folder, model_id: str, approximation=None, *, extra: st
     fp = folder_fingerprint(folder)
     if extra:
         fp = hashlib.sha256(f"{fp}|{extra}".encode()).hexdigest()
-    layers = config.get("num_hidden_layers")
+    layers = _first(config, "num_hidden_layers", "n_layers", "n_layer")
     return {
         "model": model_id,
         "fingerprint": fp,
         "approximation": approximation if approximation is not None else config.get("neuronbook_approximation"),
         "n_layers": int(layers) + 1 if layers is not None else None,  # embeddings are layer 0
-        "hidden_size": config.get("hidden_size"),
+        "hidden_size": _first(config, "hidden_size", "dim", "n_embd"),
         "max_length": max_length_from(config, tok_config.get("model_max_length")),
     }
 
@@ -210,7 +255,7 @@ def identity_from_object(model, tokenizer=None) -> dict:
 
 def _identity_from_weights(model, cfg: dict, tok_limit) -> dict:
     """Identity of a model no folder describes: the fingerprint covers its weights and its config."""
-    layers = cfg.get("num_hidden_layers")
+    layers = _first(cfg, "num_hidden_layers", "n_layers", "n_layer")
     fp = hashlib.sha256(f"neuronbook-object/1\nweights:{model_fingerprint(model)}\n"
                         f"config:{config_fingerprint(model)}\n".encode()).hexdigest()
     return {
@@ -218,7 +263,7 @@ def _identity_from_weights(model, cfg: dict, tok_limit) -> dict:
         "fingerprint": fp,
         "approximation": cfg.get("neuronbook_approximation"),
         "n_layers": int(layers) + 1 if layers is not None else None,
-        "hidden_size": cfg.get("hidden_size"),
+        "hidden_size": _first(cfg, "hidden_size", "dim", "n_embd"),
         "max_length": max_length_from(cfg, tok_limit),
     }
 

