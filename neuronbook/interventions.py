@@ -474,7 +474,7 @@ def word_losses(model, tokenizer, sentences, intervention=None, *, token_budget:
     sents = _sentences_of(sentences)
     limit = max_length or getattr(model.config, "max_position_embeddings", None) or getattr(model.config, "n_positions")
     prefix, suffix, max_pieces, overlap = _window_sizes(tokenizer, {"max_length": int(limit)}, max_length, None)
-    plan = _plan(tokenizer, sents, max_pieces, overlap)
+    plan = _plan(tokenizer, sents, max_pieces, overlap, causal=True)  # word prefix of a byte-level BPE, as extract feeds it
     n_words = sum(map(len, sents))
     total = np.zeros(n_words)
     count = np.zeros(n_words)
