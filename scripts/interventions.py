@@ -40,6 +40,8 @@ def main(argv=None) -> int:
     parser.add_argument("--figures", default="docs/figures")
     parser.add_argument("--models", nargs="*", default=list(MODELS))
     parser.add_argument("--tasks", nargs="*", default=[t for t, _ in TASKS])
+    parser.add_argument("--max-sentences", type=int, default=MAX_SENTENCES,
+                        help="sentences per split (the regime check: more sentences, a stronger probe)")
     parser.add_argument("--merge", action="store_true",
                         help="only gather the run folders under --out into the figures (runs made one by one)")
     args = parser.parse_args(argv)
@@ -53,7 +55,7 @@ def main(argv=None) -> int:
             t = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", nb.NeuronbookWarning)
-                r = nb.intervention_effects(model=model, data=data_of[task], task=task, max_sentences=MAX_SENTENCES,
+                r = nb.intervention_effects(model=model, data=data_of[task], task=task, max_sentences=args.max_sentences,
                                             k=K, n_draws=N_DRAWS, progress=False)
             seconds = time.perf_counter() - t
             r.info["total_seconds"] = round(seconds, 1)
