@@ -49,7 +49,8 @@ REAL = {
     "model": "sentence-transformers/all-MiniLM-L6-v2",
     "finetuned": "sre-embedding-model",
     "architectures": ["sentence-transformers/all-MiniLM-L6-v2", "sentence-transformers/paraphrase-MiniLM-L3-v2",
-                      "intfloat/multilingual-e5-small", "sentence-transformers/all-mpnet-base-v2"],
+                      "intfloat/multilingual-e5-small", "sentence-transformers/all-mpnet-base-v2", "distilbert-grammar",
+                      "smollm2-135m"],
     "multilingual": "intfloat/multilingual-e5-small",
     "data": "ud:en_ewt",
     "tasks": ["suffix", "xpos", "deprel"],
@@ -429,6 +430,11 @@ def claim_finetuning_pairs(plan, light) -> tuple[str, bool]:
     return text, ok_pos
 
 
+def depth_interval(values) -> str:
+    m, lo, hi = t_interval(values)
+    return "-" if np.isnan(lo) else f"{lo:.3f} to {hi:.3f}"
+
+
 def claim_architectures(results: dict[str, list[nb.LCAResult]]) -> tuple[str, bool]:
     rows, depth = [], {}
     for model, runs in results.items():
@@ -440,9 +446,11 @@ def claim_architectures(results: dict[str, list[nb.LCAResult]]) -> tuple[str, bo
                     f"{fmt([oracle_test(r) for r in runs], 1, 100)} | "
                     f"{fmt([ms_share(r) for r in reached]) if reached else 'not reached'}"
                     f"{f' ({len(runs) - len(reached)} of {len(runs)} seeds not reached)' if len(reached) < len(runs) else ''} | "
-                    f"{fmt(depth[model], 3)} | " + (", ".join(f"{100 * s:.0f}" for s in shares) or "-") + " |")
+                    f"{fmt(depth[model], 3)} | {depth_interval(depth[model])} | "
+                    + (", ".join(f"{100 * s:.0f}" for s in shares) or "-") + " |")
     text = ("| model | layers | neurons | oracle test % | minimal set % of neurons | mean relative depth of "
-            "the top set | minimal set by layer, % (0 = embeddings) |\n|---|---|---|---|---|---|---|\n"
+            "the top set | its 95 % t interval over seeds | minimal set by layer, % (0 = embeddings) |\n"
+            "|---|---|---|---|---|---|---|---|\n"
             + "\n".join(rows))
     diffs, ok = [], False
     for a, b in itertools.combinations(depth, 2):
