@@ -53,11 +53,12 @@ _EXPORTS: dict[str, list[str]] = {
     "lca": ["LCAResult", "run_lca", "prepare", "combine_seeds"],
     "notebooks": ["Outputs", "notebook_setup", "run_notebook", "save_headline"],
     "plots": ["save_chart"],
+    "caveats": ["collect_caveats"],
 }
 
 #: The submodules, reachable as attributes (``nb.plots``, ``nb.evaluate``) and imported on first use.
-SUBMODULES = ("analysis", "config", "corpus", "datasets", "evaluate", "exceptions", "extraction", "groundtruth", "lca",
-              "models", "neurons", "notebooks", "plots", "probe", "rank", "settings", "store", "tables", "widgets")
+SUBMODULES = ("analysis", "caveats", "config", "corpus", "datasets", "evaluate", "exceptions", "extraction", "groundtruth", "lca",
+              "models", "neurons", "notebooks", "pages", "plots", "probe", "rank", "settings", "store", "tables", "widgets")
 
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
