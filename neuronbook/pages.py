@@ -21,7 +21,7 @@ import html
 import math
 import traceback as _tb
 
-__all__ = ["Card", "format_figure", "result_html", "error_html", "headline_card"]
+__all__ = ["Card", "format_figure", "result_html", "error_html", "headline_card", "skipped", "unreached"]
 
 _TABLE = ('style="border-collapse:collapse;font-size:92%;text-align:left;margin:2px 0"')
 _CELL = 'style="padding:1px 10px 1px 0;text-align:left;vertical-align:top"'
@@ -35,7 +35,7 @@ class Card:
         self.html, self.text = html_text, text
 
     def _repr_html_(self) -> str:
-        return self.html
+        return self.html or "<span></span>"  # an empty card shows nothing
 
     def __str__(self) -> str:
         return self.text or self.html
@@ -150,3 +150,43 @@ def error_html(error: BaseException, traceback: bool = True) -> str:
         out += (f'<details class="nb-traceback"><summary>traceback</summary>'
                 f'<pre style="font-size:85%;white-space:pre-wrap">{html.escape(text)}</pre></details>')
     return out
+
+
+def _unreached_note(result) -> str:
+    rows = result.key_figures()
+    notes = rows.loc[rows["note"].str.startswith("not reached"), "note"]
+    return notes.iloc[0] if len(notes) else "no minimal set"
+
+
+def skipped(what: str, why: str) -> Card:
+    """A greyed line in place of a chart or comparison that cannot be drawn, saying why.
+
+    >>> str(skipped("layer distribution", "minimal set not reached"))
+    'skipped: layer distribution (minimal set not reached)'
+    """
+    return Card(f'<div class="nb-skipped" style="color:#888;border:1px dashed #ccc;padding:6px 10px;margin:4px 0">'
+                f'<b>skipped:</b> {html.escape(what)} &mdash; {html.escape(why)}</div>', f"skipped: {what} ({why})")
+
+
+def unreached(results, what: str = "the comparisons below") -> Card:
+    """One line naming the runs whose minimal set was not reached (left out of ``what``); empty when none.
+
+    ``results``: a dict label -> LCAResult, or of dicts (e.g. model -> task -> result), flattened with
+    ``" / "``.
+    """
+    flat = {}
+    for label, value in results.items():
+        if isinstance(value, dict):
+            flat.update({f"{label} / {k}": v for k, v in value.items()})
+        else:
+            flat[label] = value
+    missing = {label: r for label, r in flat.items() if not r.minimal_set_reached}
+    if not missing:
+        return Card("", "")
+    items = "".join(f"<li><b>{html.escape(str(label))}</b>: {html.escape(_unreached_note(r))}</li>"
+                    for label, r in missing.items())
+    return Card(f'<div class="nb-skipped" style="color:#666;border-left:4px solid #bbb;padding:4px 10px;margin:4px 0">'
+                f'<b>minimal set not reached</b> in {len(missing)} of {len(flat)} runs: left out of {html.escape(what)} '
+                f'(a full set is not a finding; more sentences or a larger <code>percents</code> may reach it)'
+                f'<ul style="margin:2px 0 2px 1em;padding:0">{items}</ul></div>',
+                f"minimal set not reached: {', '.join(map(str, missing))}")

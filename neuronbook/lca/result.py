@@ -255,6 +255,52 @@ class LCAResult:
         p.n_features_in_ = p.coef_.shape[1]
         return p
 
+    def read_sentence(self, sentence, model=None, neurons=None) -> pd.DataFrame:
+        """Run a new sentence through this result's model: each word's activations and the probe's tag for it.
+
+        Parameters
+        ----------
+        sentence : str or list of str
+            Words (a string is split on whitespace).
+        model : str or (model, tokenizer), optional
+            Default the result's own ``config.model``, loaded on first use (offline presets work without
+            network) and kept for the session.
+        neurons : list of (layer, neuron), optional
+            The neurons whose activations are returned (default the five top-ranked).
+
+        Returns
+        -------
+        DataFrame
+            One row per word: ``position``, ``word``, ``predicted`` (the oracle probe's tag, from all
+            neurons), ``probability`` (of that tag), then one column per neuron named ``"layer:neuron"``
+            (the raw activation; the probe's standardisation mean is ``neurons["mean"]``).
+        """
+        from ..extraction import extract
+
+        words = sentence.split() if isinstance(sentence, str) else [str(w) for w in sentence]
+        if not words:
+            raise ValueError("an empty sentence: type at least one word")
+        if neurons is None:
+            neurons = [tuple(int(v) for v in r) for r in self.ranking.sort_values("rank").head(5)[["layer", "neuron"]].values]
+        neurons = [(int(layer), int(neuron)) for layer, neuron in neurons]
+        index = self.neuron_index
+        missing = [n for n in neurons if n not in index]
+        if missing:
+            raise ValueError(f"neurons {missing} were not analysed in this result")
+        loaded = _sentence_model(self.config.model if model is None else model)
+        with extract(loaded, [words], cache=False, progress=False) as store:
+            frame = store.frame()
+        X = frame[index].to_numpy(np.float32)
+        probe = self.probe()
+        proba = probe.predict_proba(X)
+        best = np.asarray(proba).argmax(axis=1)
+        table = pd.DataFrame({"position": np.arange(len(words)), "word": words,
+                              "predicted": [str(probe.classes_[i]) for i in best],
+                              "probability": np.asarray(proba)[np.arange(len(words)), best].astype(float)})
+        for layer, neuron in neurons:
+            table[f"{layer}:{neuron}"] = frame[(layer, neuron)].to_numpy(np.float64)
+        return table
+
     def neuron_weights(self, layer: int, neuron: int) -> pd.DataFrame:
         """One neuron's weight for every tag.
 
@@ -582,6 +628,21 @@ class LCAResult:
         from ..pages import result_html
 
         return result_html(self)
+
+
+_SENTENCE_MODELS: dict = {}
+
+
+def _sentence_model(model):
+    """A (model, tokenizer) pair for :meth:`LCAResult.read_sentence`: loaded once per name, kept for the session."""
+    if isinstance(model, tuple):
+        return model
+    key = str(model)
+    if key not in _SENTENCE_MODELS:
+        from ..models import load_model
+
+        _SENTENCE_MODELS[key] = load_model(key, progress=False)
+    return _SENTENCE_MODELS[key]
 
 
 def toy_result() -> LCAResult:

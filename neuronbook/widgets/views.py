@@ -17,7 +17,7 @@ from ._base import ChartBox, View, ipw, show_in
 from ._data import accuracy_table, measured_percents, minimal_percent, nearest, neuron_label, oracle_accuracy
 from .controls import corpus_picker, corpus_tasks, model_picker, neuron_picker, percent_slider, task_picker
 
-__all__ = ["RunPanel", "AccuracyCurveView", "NeuronBrowser"]
+__all__ = ["RunPanel", "AccuracyCurveView", "NeuronBrowser", "FreeTextView"]
 
 logger = logging.getLogger(__name__)
 
@@ -392,12 +392,11 @@ class NeuronBrowser(View):
         self.top_words = top_words(words, values, k=self.k)
         self.top_words_chart = top_words_chart(self.top_words, title=f"{label}: top words")
         # The sentences where the neuron departs most from its mean, strongest first.
-        lengths = [len(s) for s in words]
-        bounds = np.concatenate([[0], np.cumsum(lengths)])
-        dev = np.abs(values - values.mean())
-        peak = np.array([dev[a:b].max() if b > a else 0.0 for a, b in zip(bounds[:-1], bounds[1:])])
-        chosen = np.argsort(-peak, kind="stable")[: self.n_sentences]
-        self.sentences = [int(i) for i in chosen]
+        from ..plots import peak_sentences
+
+        bounds = np.concatenate([[0], np.cumsum([len(s) for s in words])])
+        chosen = peak_sentences(words, values, self.n_sentences)
+        self.sentences = chosen
         # coloured by the departure from the neuron's mean, as the top words' signed z (hover: raw value)
         self.text = activation_html([words[i] for i in chosen], [values[bounds[i]:bounds[i + 1]] for i in chosen],
                                     baseline=float(values.mean()))
@@ -412,3 +411,96 @@ class NeuronBrowser(View):
     def _show_words(self) -> None:
         if self.top_words_chart is not None:
             show_in(self.words_box, self.top_words_chart)
+
+
+# ------------------------------------------------------------------------------------ free text
+
+class FreeTextView(View):
+    """Type a sentence: the chosen neurons' activations over its words and the probe's tag for each word.
+
+    Each neuron's activations are coloured text (blue above the neuron's mean over the training words,
+    red below; hover for the value), and a last row gives the oracle probe's predicted tag per word
+    (hover: its probability). The model is loaded on the first :meth:`show` (offline presets need no
+    network) and kept for the session (:meth:`neuronbook.lca.LCAResult.read_sentence`).
+
+    Parameters
+    ----------
+    result : LCAResult
+    neurons : int or list of (layer, neuron)
+        The neurons shown first: the top-``n`` ranked (default 3), or these.
+    text : str
+        The sentence shown first (nothing runs until :meth:`show` or **Show**).
+    model : str or (model, tokenizer), optional
+        Default the result's model.
+    top : int
+        How many top-ranked neurons the picker lists.
+
+    Attributes
+    ----------
+    table : DataFrame or None
+        The last reading (:meth:`~neuronbook.lca.LCAResult.read_sentence`).
+    html : ipywidgets.HTML
+        What the view shows.
+    """
+
+    def __init__(self, result, neurons=3, text: str = "The cat sat on the mat .", model=None, top: int = 20):
+        w = ipw()
+        self.result, self.model = result, model
+        head = result.ranking.sort_values("rank").head(int(top))
+        options = [(f"#{int(r.rank)}  {neuron_label(r.layer, r.neuron)}" + (f"  ({r.tag})" if r.tag else ""),
+                    (int(r.layer), int(r.neuron))) for r in head.itertuples(index=False)]
+        if isinstance(neurons, int):
+            chosen = [v for _, v in options[:neurons]]
+        else:
+            chosen = [(int(a), int(b)) for a, b in neurons]
+            options += [(neuron_label(*v), v) for v in chosen if v not in [o for _, o in options]]
+        self.sentence = w.Text(value=text, description="sentence", placeholder="type a sentence",
+                               layout=w.Layout(width="60%"), style={"description_width": "initial"})
+        self.neurons = w.SelectMultiple(options=options, value=tuple(chosen), rows=min(6, max(len(options), 1)),
+                                        description="neurons", style={"description_width": "initial"})
+        self.button = w.Button(description="Show", button_style="primary", icon="eye")
+        self.html = w.HTML("<i>type a sentence and press Show</i>")
+        self.table = None
+        self.error = None
+        self.button.on_click(lambda _b: self._safe_show())
+        self.widget = w.VBox([w.HBox([self.sentence, self.button]), self.neurons, self.html])
+
+    def show(self, text: str | None = None) -> str:
+        """Read ``text`` (default the box's) and show it; returns the HTML (an error is raised after it is shown)."""
+        from ..pages import error_html
+        from ..plots import activation_html
+
+        if text is not None:
+            self.sentence.value = text
+        self.error = None
+        try:
+            neurons = list(self.neurons.value)
+            if not neurons:
+                raise ValueError("pick at least one neuron")
+            table = self.result.read_sentence(self.sentence.value, model=self.model, neurons=neurons)
+        except Exception as err:
+            self.error = err
+            self.html.value = error_html(err)
+            raise
+        self.table = table
+        means = self.result.neurons.set_index(["layer", "neuron"])["mean"]
+        words = table["word"].tolist()
+        rows = []
+        for layer, neuron in neurons:
+            values = table[f"{layer}:{neuron}"].to_numpy()
+            coloured = activation_html([words], [values], baseline=float(means.loc[(layer, neuron)]))
+            rows.append(f"<tr><td style='padding-right:10px;white-space:nowrap;vertical-align:top'>"
+                        f"<b>{html.escape(neuron_label(layer, neuron))}</b></td><td>{coloured}</td></tr>")
+        tags = " ".join(f"<span title='p = {p:.2f}' style='display:inline-block;margin:1px 3px;padding:0 3px;"
+                        f"border:1px solid #ccc;border-radius:3px'>{html.escape(w_)}<sub style='color:#555'>"
+                        f"{html.escape(t)}</sub></span>"
+                        for w_, t, p in zip(words, table["predicted"], table["probability"]))
+        rows.append(f"<tr><td style='padding-right:10px;vertical-align:top'><b>probe's tag</b></td><td>{tags}</td></tr>")
+        self.html.value = f"<table class='nb-freetext'>{''.join(rows)}</table>"
+        return self.html.value
+
+    def _safe_show(self) -> None:
+        try:
+            self.show()
+        except Exception:  # shown in the view (one line + traceback toggle)
+            logger.warning("FreeTextView: %s", self.error)
