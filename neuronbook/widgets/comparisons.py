@@ -37,6 +37,7 @@ import logging
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 
 from ._base import ChartBox, View, ipw, show_in
 
@@ -274,7 +275,11 @@ class LanguagePairView(View):
         w = ipw()
         self.comparison = language_comparison(results)
         self.languages = list(results)
-        self._sizes = {lang: as_selection(r).n_selected for lang, r in results.items()}
+        selections = {lang: as_selection(r) for lang, r in results.items()}
+        self._sizes = {lang: sel.n_selected for lang, sel in selections.items()}
+        self._total = next(iter(selections.values())).n_neurons_total if selections else 0
+        first = next(iter(results.values()), None)
+        self._task = getattr(getattr(first, "config", None), "task", None)
         self.pair = self._check(*(self.languages[:2] if pair is None else pair))
         self._update_state()
         self.picker_a = w.Dropdown(options=self.languages, value=self.pair[0], description="language", style=_STYLE)
@@ -329,14 +334,35 @@ class LanguagePairView(View):
         mine = ts[((ts["language_a"] == a) & (ts["language_b"] == b)) | ((ts["language_a"] == b) & (ts["language_b"] == a))]
         self.table = (mine[["tag", "jaccard", "intersection"]].sort_values(["jaccard", "tag"], ascending=[False, True],
                                                                           kind="stable").reset_index(drop=True))
-        chart = language_similarity_chart(c.layers[c.layers["language"].isin([a, b])])
+        from ..corpus.glossary import explain
+
+        size_a, size_b = self._sizes[a], self._sizes[b]
+        # two random sets of these sizes out of N neurons share about a*b/N (the chance level 06 reports)
+        shared = size_a * size_b / self._total if self._total else float("nan")
+        union = size_a + size_b - shared
+        self.chance = {"intersection": shared, "jaccard": shared / union if union > 0 else float("nan")}
+        if len(self.table) and self._task:
+            self.table = self.table.assign(meaning=[explain(t, self._task) for t in self.table["tag"]])
+        layers = language_similarity_chart(c.layers[c.layers["language"].isin([a, b])])
+        pair = pd.DataFrame({"what": ["both minimal sets", "chance (random sets)"],
+                             "jaccard": [float(row["jaccard"]), self.chance["jaccard"]],
+                             "neurons": [float(row["intersection"]), shared]})
+        overlap = alt.Chart(pair).mark_bar().encode(
+            y=alt.Y("what:N", title=None, sort=None),
+            x=alt.X("jaccard:Q", title="Jaccard overlap"),
+            color=alt.Color("what:N", scale=alt.Scale(range=["#7b3294", "#bbbbbb"]), legend=None),
+            tooltip=["what:N", alt.Tooltip("jaccard:Q", format=".3f"), alt.Tooltip("neurons:Q", format=".1f")],
+        ).properties(width=220, height=50, title=f"{a} vs {b}: overlap and chance")
+        top = alt.hconcat(layers, overlap).resolve_scale(color="independent")
         if len(self.table):
-            chart = alt.hconcat(chart, tag_similarity_chart(self.table, title=f"Same neurons per tag? ({a} vs {b})"))
-        self.chart = chart
+            tags = tag_similarity_chart(self.table, title=f"Same neurons per tag? ({a} vs {b})")
+            self.chart = alt.vconcat(top, tags).resolve_scale(color="independent")
+        else:
+            self.chart = top
         s = self.similarity
         per_tag = (f"; per tag, mean Jaccard {self.table['jaccard'].mean():.3f} over {len(self.table)} shared tags"
                    if len(self.table) else "")
         self.text = (f"<b>{html.escape(str(a))}</b> vs <b>{html.escape(str(b))}</b>: {int(s['intersection'])} neurons "
-                     f"in both minimal sets ({self._sizes[a]} and {self._sizes[b]} neurons; Jaccard "
-                     f"{float(s['jaccard']):.3f}); correlation of the layer distributions "
-                     f"{_fmt(float(s['layer_correlation']), '.2f')}{per_tag}.")
+                     f"in both minimal sets ({size_a} and {size_b} neurons; Jaccard {float(s['jaccard']):.3f}; "
+                     f"chance: {shared:.1f} neurons, Jaccard {self.chance['jaccard']:.3f}); correlation of the layer "
+                     f"distributions {_fmt(float(s['layer_correlation']), '.2f')}{per_tag}.")
