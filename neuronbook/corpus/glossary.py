@@ -9,7 +9,7 @@ Examples
 >>> explain("YOC", "sem")
 'year of century (1984)'
 >>> explain("nsubj", "deprel"), explain("nmod:poss", "deprel")
-('nominal subject', 'nominal modifier (subtype poss)')
+('nominal subject', 'nominal modifier (of the city) (subtype poss)')
 >>> explain("XYZ", "sem")
 ''
 >>> glossary("upos").query("tag == 'PROPN'")["meaning"].item()
