@@ -1086,21 +1086,26 @@ def report(out_dir):
 def error_summary(error, width: int = 70) -> str:
     """The line of a failure that says why (the last non-empty one: ``ValueError: ...``), cut to ``width``.
 
-    >>> error_summary("nb.ipynb: 1 error(s)\\n  cell 4 [result = nb.run_lca(config)]: ValueError: no column 'xpos'", 60)
-    'cell 4 [result = nb.run_lca(config)]: ValueError: no colu...'
+    >>> error_summary("nb.ipynb: 1 error(s)\\n  cell 4 [result = nb.run_lca(config)]: ValueError: no column 'xpos'", 40)
+    "cell 4: ValueError: no column 'xpos'"
+    >>> error_summary("Traceback ...\\nKeyError: 'a long message that goes on'", 20)
+    "KeyError: 'a long..."
     """
     if error is None or (isinstance(error, float) and math.isnan(error)) or not str(error).strip():
         return ""
     line = [ln.strip() for ln in str(error).splitlines() if ln.strip()][-1]
+    line = re.sub(r"^(cell \d+) \[.*?\]: ", r"\1: ", line)  # the cell's first source line: in report.csv only
     return line if len(line) <= width else line[: max(width - 3, 1)] + "..."
 
 
-#: The headline metrics the narrow report view shows when a sweep has them (others: ``--all-columns``).
-REPORT_METRICS = ("oracle test accuracy", "minimal set neurons", "minimal set %", "retrain top - random at 10%",
-                  "zero-out top - random at 10%")
+#: The headline metrics the narrow report view shows when a sweep has them (others: ``--all-columns``), with
+#: the short header each gets there.
+REPORT_METRICS = {"oracle test accuracy": "oracle", "minimal set neurons": "min set", "minimal set %": "min set %",
+                  "retrain top - random at 10%": "retrain top-random 10%",
+                  "zero-out top - random at 10%": "zero-out top-random 10%"}
 
 
-def report_view(table, all_columns: bool = False, n_metrics: int = 4, error_width: int = 50) -> str:
+def report_view(table, all_columns: bool = False, n_metrics: int = 4, error_width: int = 45) -> str:
     """A report table (:func:`report`) as terminal text: narrow by default, every column on request.
 
     The narrow view: the grid keys, ``status``, ``error`` (its last line, see :func:`error_summary`) and
@@ -1114,9 +1119,9 @@ def report_view(table, all_columns: bool = False, n_metrics: int = 4, error_widt
     ...                   "error": [None, "nb: 1 error(s)\\n  cell 4: KeyError: 'xpos'"], "unreadable": [None, None],
     ...                   "oracle test accuracy": [0.91234, None], "wall time (s)": [3.0, None]})
     >>> print(report_view(t, n_metrics=1))
-    task  status  error                     oracle test accuracy
-    upos  ok                                              0.9123
-    xpos  failed  cell 4: KeyError: 'xpos'                     -
+    task  status  error                     oracle
+    upos  ok                                0.9123
+    xpos  failed  cell 4: KeyError: 'xpos'       -
     <BLANKLINE>
     1 of 2 cells ok; 1 more column: wall time (s) (--all-columns, or report.csv)
     """
@@ -1134,14 +1139,17 @@ def report_view(table, all_columns: bool = False, n_metrics: int = 4, error_widt
     view = table[keys + ["status"]].copy()
     if all_columns:
         view.insert(0, "cell", table["cell"])
-    view["error"] = [error_summary(e, error_width) if not all_columns else ("" if e is None else str(e).replace("\n", " | "))
-                     for e in table["error"]]
+    view["error"] = [error_summary(e, error_width) if not all_columns else
+                     ("" if e is None or pd.isna(e) else str(e).replace("\n", " | ")) for e in table["error"]]
     if (table["status"] == "unreadable").any():
         view["error"] = [f"unreadable: {u}" if s == "unreadable" else e
                          for e, s, u in zip(view["error"], table["status"], table["unreadable"])]
     for m in shown_metrics:
         view[m] = [("-" if pd.isna(v) else f"{v:.4g}") for v in table[m]]
     numeric = set(shown_metrics)
+    if not all_columns:  # short headers; report.csv keeps the full names
+        view = view.rename(columns={m: REPORT_METRICS.get(m, m) for m in shown_metrics})
+        numeric = {REPORT_METRICS.get(m, m) for m in shown_metrics}
     widths = {c: max([len(str(c))] + [len(str(v)) for v in view[c]]) for c in view.columns}
 
     def line(values):
