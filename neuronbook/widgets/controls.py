@@ -128,12 +128,14 @@ def corpus_tasks(data: str, split: str = "test", data_dir=None) -> list[str]:
 
         from pathlib import Path
 
-        if Path(str(split)).expanduser().is_file():  # the split given as a file (a corpus given as files)
+        named = str(data).partition(":")[0] in ("ud", "pmb") and ":" in str(data)
+        if named:  # a named corpus: a split name (a file given as the split belongs to another corpus)
+            corpus = load_corpus(data, split=split if split in ("train", "dev", "test") else "test",
+                                 data_dir=data_dir)
+        elif Path(str(split)).expanduser().is_file():  # the split given as a file (a corpus given as files)
             corpus = load_corpus(str(split))
-        elif Path(str(data)).expanduser().is_file():  # a corpus file is one split
+        else:  # a corpus file is one split
             corpus = load_corpus(str(data))
-        else:
-            corpus = load_corpus(data, split=split, data_dir=data_dir)
         names = available_tasks(corpus)
         _CORPUS_TASKS[key] = [n for n in names if not n.startswith("control:")]
     return list(_CORPUS_TASKS[key])
