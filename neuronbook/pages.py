@@ -21,7 +21,7 @@ import html
 import math
 import traceback as _tb
 
-__all__ = ["Card", "format_figure", "result_html", "error_html", "headline_card", "skipped", "unreached"]
+__all__ = ["Card", "format_figure", "result_html", "error_html", "headline_card", "skipped", "unreached", "glossary_card"]
 
 _TABLE = ('style="border-collapse:collapse;font-size:92%;text-align:left;margin:2px 0"')
 _CELL = 'style="padding:1px 10px 1px 0;text-align:left;vertical-align:top"'
@@ -190,3 +190,29 @@ def unreached(results, what: str = "the comparisons below") -> Card:
                 f'(a full set is not a finding; more sentences or a larger <code>percents</code> may reach it)'
                 f'<ul style="margin:2px 0 2px 1em;padding:0">{items}</ul></div>',
                 f"minimal set not reached: {', '.join(map(str, missing))}")
+
+
+def glossary_card(task: str, tags=None) -> Card:
+    """What the tag codes of ``task`` mean (PMB semantic tags, UPOS, UD relations), behind a disclosure.
+
+    ``tags``: only these (in this order; default every code of the glossary). Empty for a task without
+    a glossary (``xpos``: its tags differ per treebank).
+
+    >>> str(glossary_card("sem", ["YOC", "QUC"]))
+    'YOC: year of century (1984); QUC: concrete quantity (two, 5 kg)'
+    >>> str(glossary_card("xpos"))
+    ''
+    """
+    from .corpus.glossary import explain, glossary
+
+    if tags is None:
+        tags = glossary(task)["tag"].tolist()
+    pairs = [(str(t), explain(t, task)) for t in tags]
+    pairs = [(t, m) for t, m in pairs if m]
+    if not pairs:
+        return Card("", "")
+    rows = "".join(f"<tr><td {_CELL}><code>{html.escape(t)}</code></td><td {_CELL}>{html.escape(m)}</td></tr>"
+                   for t, m in pairs)
+    return Card(f"<details class='nb-glossary'><summary>what the {html.escape(task)} tags mean ({len(pairs)})</summary>"
+                f"<table {_TABLE}><tbody>{rows}</tbody></table></details>",
+                "; ".join(f"{t}: {m}" for t, m in pairs))
