@@ -21,7 +21,8 @@ import html
 import math
 import traceback as _tb
 
-__all__ = ["Card", "format_figure", "result_html", "error_html", "headline_card", "skipped", "unreached", "glossary_card"]
+__all__ = ["Card", "format_figure", "result_html", "error_html", "headline_card", "skipped", "unreached", "glossary_card",
+           "with_meaning"]
 
 _TABLE = ('style="border-collapse:collapse;font-size:92%;text-align:left;margin:2px 0"')
 _CELL = 'style="padding:1px 10px 1px 0;text-align:left;vertical-align:top"'
@@ -216,3 +217,15 @@ def glossary_card(task: str, tags=None) -> Card:
     return Card(f"<details class='nb-glossary'><summary>what the {html.escape(task)} tags mean ({len(pairs)})</summary>"
                 f"<table {_TABLE}><tbody>{rows}</tbody></table></details>",
                 "; ".join(f"{t}: {m}" for t, m in pairs))
+
+
+def with_meaning(frame, task: str, column: str = "tag"):
+    """``frame`` with a ``meaning`` column: what each code of ``column`` means (:mod:`neuronbook.corpus.glossary`).
+
+    >>> import pandas as pd
+    >>> with_meaning(pd.DataFrame({"tag": ["YOC"]}), "sem")["meaning"].tolist()
+    ['year of century (1984)']
+    """
+    from .corpus.glossary import with_meaning as _with_meaning
+
+    return _with_meaning(frame, task, column)
