@@ -130,6 +130,12 @@ class FineTuningView(View):
         ov = c.overlap.set_index("task").loc[task]
         rows = self.table.set_index("model")
         pre, ft = rows.loc["pretrained"], rows.loc["fine-tuned"]
+        if pd.isna(pre["n_neurons"]) or pd.isna(ft["n_neurons"]):  # a minimal set not reached: nothing to compare
+            missing = [m for m, r in (("pretrained", pre), ("fine-tuned", ft)) if pd.isna(r["n_neurons"])]
+            self.text = (f"<b>{html.escape(str(task))}</b>: <span style='color:#888'>skipped: the minimal set of the "
+                         f"{' and the '.join(missing)} model was not reached, so there is no shift or overlap to "
+                         f"show (more sentences or a larger <code>percents</code> may reach it)</span>")
+            return
         self.text = (f"<b>{html.escape(str(task))}</b>: pretrained {int(pre['n_neurons'])} neurons "
                      f"(mean layer {_fmt(pre['mean_layer'], '.2f')}, accuracy {_fmt(pre['accuracy'])}), "
                      f"fine-tuned {int(ft['n_neurons'])} (mean layer {_fmt(ft['mean_layer'], '.2f')}, "

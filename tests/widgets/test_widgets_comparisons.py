@@ -37,6 +37,15 @@ def _sets(result):
 
 # ------------------------------------------------------------------------------- fine-tuning
 
+def test_finetuning_view_skips_a_task_without_both_minimal_sets(toy):
+    import dataclasses
+
+    unreached = dataclasses.replace(toy["high"], reached=False)
+    view = FineTuningView({"pos": toy["low"]}, {"pos": unreached}, chart_mode="output")
+    assert "skipped: the minimal set of the fine-tuned model was not reached" in view.text
+    assert "shift" in view.text and "Jaccard" not in view.text  # no number made up from a missing set
+
+
 def test_finetuning_view_states_the_shift_and_overlap(toy):
     view = FineTuningView({"pos": toy["low"], "dep": toy["other"]}, {"pos": toy["high"], "dep": toy["low"]},
                           chart_mode="output")
