@@ -92,7 +92,10 @@ class FineTuningView(View):
         if not self.tasks:
             raise ValueError("FineTuningView needs at least one task")
         self.task = self._check(task if task is not None else self.tasks[0])
-        self.shift_chart = finetuning_shift_chart(self.comparison.summary, self.comparison.overlap)
+        if self.comparison.overlap["reached"].astype(bool).any():
+            self.shift_chart = finetuning_shift_chart(self.comparison.summary, self.comparison.overlap)
+        else:  # no task has both sets: a chart of NaN would draw nothing (and break vega in the page)
+            self.shift_chart = _note_chart("no task reached a minimal set in both models: no shift to draw")
         self._update_state()
         self.picker = w.Dropdown(options=self.tasks, value=self.task, description="task", style=_STYLE)
         self.shift_box = ChartBox(self.shift_chart, chart_mode)
@@ -132,6 +135,7 @@ class FineTuningView(View):
         pre, ft = rows.loc["pretrained"], rows.loc["fine-tuned"]
         if pd.isna(pre["n_neurons"]) or pd.isna(ft["n_neurons"]):  # a minimal set not reached: nothing to compare
             missing = [m for m, r in (("pretrained", pre), ("fine-tuned", ft)) if pd.isna(r["n_neurons"])]
+            self.chart = _note_chart(f"{task}: no minimal set in the {' and the '.join(missing)} model")
             self.text = (f"<b>{html.escape(str(task))}</b>: <span style='color:#888'>skipped: the minimal set of the "
                          f"{' and the '.join(missing)} model was not reached, so there is no shift or overlap to "
                          f"show (more sentences or a larger <code>percents</code> may reach it)</span>")
@@ -141,6 +145,14 @@ class FineTuningView(View):
                      f"fine-tuned {int(ft['n_neurons'])} (mean layer {_fmt(ft['mean_layer'], '.2f')}, "
                      f"accuracy {_fmt(ft['accuracy'])}); mean layer shift {float(ov['mean_layer_shift']):+.2f}; "
                      f"{int(ov['intersection'])} neurons in both sets (Jaccard {float(ov['jaccard']):.2f}).")
+
+
+def _note_chart(text: str):
+    """A chart holding one grey line of text, in place of a chart that has nothing to draw."""
+    import altair as alt
+
+    return alt.Chart(pd.DataFrame({"note": [text]})).mark_text(color="#888", fontSize=12, align="left").encode(
+        text="note:N", x=alt.value(0), y=alt.value(10)).properties(width=420, height=24)
 
 
 # ---------------------------------------------------------------------------- architectures

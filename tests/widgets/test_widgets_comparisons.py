@@ -44,6 +44,8 @@ def test_finetuning_view_skips_a_task_without_both_minimal_sets(toy):
     view = FineTuningView({"pos": toy["low"]}, {"pos": unreached}, chart_mode="output")
     assert "skipped: the minimal set of the fine-tuned model was not reached" in view.text
     assert "shift" in view.text and "Jaccard" not in view.text  # no number made up from a missing set
+    for chart in (view.chart, view.shift_chart):  # a line of text, not a chart of NaN (vega fails on those)
+        assert chart.to_dict()["mark"]["type"] == "text"
 
 
 def test_finetuning_view_states_the_shift_and_overlap(toy):
