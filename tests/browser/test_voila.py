@@ -101,7 +101,8 @@ def test_run_panel_in_voila_offers_only_the_corpus_tasks(voila, page):
     expect(page.locator(".widget-html", has_text="tasks in pmb:en")).to_have_count(1, timeout=30_000)  # answered
     expect(task.locator("option")).to_have_text(pmb)
     assert "xpos" not in pmb and {"sem", "ccg"} <= set(pmb)
-    page.screenshot(path=str(ARTIFACTS / "voila-pmb.png"))
+    task.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "voila-pmb.png"))  # the panel in view
 
     corpus.select_option(label="ud:en_ewt (found)")  # back to a treebank: xpos is offered again, and accepted
     ud = corpus_tasks("ud:en_ewt")
