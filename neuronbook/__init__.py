@@ -55,12 +55,13 @@ _EXPORTS: dict[str, list[str]] = {
     "notebooks": ["Outputs", "notebook_setup", "run_notebook", "save_headline"],
     "plots": ["save_chart"],
     "interventions": ["intervene", "intervention_effects"],
+    "caveats": ["collect_caveats"],
 }
 
 #: The submodules, reachable as attributes (``nb.plots``, ``nb.evaluate``) and imported on first use.
-SUBMODULES = ("analysis", "config", "corpus", "datasets", "evaluate", "exceptions", "extraction", "finetuning",
-              "groundtruth", "interventions", "lca", "models", "neurons", "notebooks", "plots", "probe", "rank", "settings",
-              "store", "tables", "widgets")
+SUBMODULES = ("analysis", "caveats", "config", "corpus", "datasets", "evaluate", "exceptions", "extraction", "finetuning",
+              "groundtruth", "interventions", "lca", "models", "neurons", "notebooks", "pages", "plots", "probe", "rank",
+              "settings", "store", "tables", "widgets")
 
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 

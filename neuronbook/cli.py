@@ -224,6 +224,8 @@ def _add_notebook_commands(sub) -> None:
 
     rep = sub.add_parser("report", help="gather a sweep's headline numbers into one table and chart")
     rep.add_argument("out", help="the sweep folder")
+    rep.add_argument("--all-columns", action="store_true",
+                     help="print every column (the default view: grid keys, status, error, a few metrics)")
     rep.add_argument("--quiet", action="store_true", help="warnings only")
 
 
@@ -280,7 +282,7 @@ def _grid(specs) -> dict:
 
 
 def _notebook_command(args) -> int:
-    from .notebooks import NotebookError, report, run_notebook, sweep
+    from .notebooks import NotebookError, report, report_view, run_notebook, sweep
 
     if args.command == "run":
         try:
@@ -314,7 +316,7 @@ def _notebook_command(args) -> int:
         warnings.filterwarnings("ignore", message=r"\d+ unreadable file")  # logged, and listed below
         table, _ = report(args.out)
     out = Path(args.out).resolve()
-    print(table.drop(columns=["unreadable"]).to_string(index=False))
+    print(report_view(table, all_columns=args.all_columns))
     for row in table[table["status"] == "unreadable"].itertuples():
         print(f"UNREADABLE {row.cell}: {row.unreadable}", file=sys.stderr)
     print("\nwritten: " + ", ".join(str(out / f) for f in ("report.csv", "report.parquet", "report.html",

@@ -38,7 +38,7 @@ import pandas as pd
 from . import settings
 from .corpus import Corpus, read_conllu, read_corpus, read_pmb
 
-__all__ = ["DataNotFoundError", "corpus_file", "data_dirs", "list_corpora", "load_corpus"]
+__all__ = ["DataNotFoundError", "corpus_file", "corpus_language", "data_dirs", "list_corpora", "load_corpus"]
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +142,18 @@ def _parse_name(name: str) -> tuple[str, str]:
         raise ValueError(f"unknown corpus {name!r}: expected 'ud:<treebank>' (e.g. 'ud:en_ewt'), "
                          f"'pmb:<lang>' (one of {list(PMB_LANGS)}), or the path of an existing file")
     return collection, key
+
+
+def corpus_language(name) -> str | None:
+    """The language (ISO 639-1) of a named corpus: ``ud:<lang>_<treebank>`` and ``pmb:<lang>``; None for a file.
+
+    >>> corpus_language("ud:ru_gsd"), corpus_language("pmb:nl"), corpus_language("my/file.conllu")
+    ('ru', 'nl', None)
+    """
+    collection, sep, key = str(name).partition(":")
+    if not sep or collection not in ("ud", "pmb") or not key:
+        return None
+    return key.split("_")[0].lower() if collection == "ud" else key.lower()
 
 
 def _find(collection: str, key: str, split: str, data_dir=None) -> tuple[Path | None, list[Path]]:

@@ -25,6 +25,7 @@ import sys
 
 __all__ = ["NeuronbookWarning", "TargetNotReachedWarning", "ApproximationWarning", "UnseenLabelsWarning",
            "RareTagsWarning", "ClippedWordsWarning", "UnknownWordsWarning", "ResultCacheWarning",
+           "LanguageMismatchWarning",
            "NotFittedError"]
 
 
@@ -55,6 +56,10 @@ class ClippedWordsWarning(NeuronbookWarning):
 
 class UnknownWordsWarning(NeuronbookWarning):
     """A word produced no piece and was read as the unknown token."""
+
+
+class LanguageMismatchWarning(NeuronbookWarning):
+    """The model was trained on other languages than the corpus's (an English-only model on Russian text)."""
 
 
 class ResultCacheWarning(NeuronbookWarning):

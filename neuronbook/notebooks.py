@@ -48,7 +48,7 @@ from .settings import in_kernel
 
 __all__ = ["RENDERERS", "CellError", "NotebookError", "Outputs", "SweepLocked", "UnreadableFile", "notebook_setup",
            "notebook_errors", "notebook_parameters", "check_parameter_names", "run_notebook", "save_headline",
-           "slug", "sweep", "report"]
+           "slug", "run_row", "sweep", "report", "report_view", "error_summary"]
 
 log = logging.getLogger(__name__)
 
@@ -465,6 +465,35 @@ def slug(text) -> str:
     ('feats_Number', 'sentence-transformers_all-MiniLM-L6-v2')
     """
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in str(text))
+
+
+def run_row(result, label: str | None = None, **keys) -> dict:
+    """One line of a notebook's runs table: what was run, the penalty it used, its headline figures.
+
+    ``keys`` come first (e.g. ``task="xpos"``), then ``model`` (``label``, default the config's model),
+    the model's size, the penalty (``searched``: whether this run chose it), the oracle and the minimal
+    set (NaN with ``minimal set reached`` False when no prefix reached the target), the approximation a
+    preset describes, the wall time and whether the result came from the cache.
+
+    Examples
+    --------
+    >>> from neuronbook.lca.result import toy_result
+    >>> row = run_row(toy_result(), "toy", task="upos")
+    >>> row["task"], row["model"], row["neurons"], row["minimal set reached"]
+    ('upos', 'toy', 2, False)
+    """
+    h = result.headline_dict()
+    info = result.info
+    return {**keys, "model": result.config.model if label is None else label, "n_layers": result.n_layers,
+            "neurons": len(result.neurons), "l1": info.get("l1"), "l2": info.get("l2"),
+            "searched": bool(info.get("searched", False)),
+            "oracle test accuracy": h.get("oracle test accuracy"),
+            "minimal set reached": result.minimal_set_reached,
+            "minimal set neurons": h.get("minimal set neurons"), "minimal set %": h.get("minimal set %"),
+            "minimal set test accuracy": h.get("minimal set test accuracy"),
+            "approximation": info.get("approximation"),
+            "wall time (s)": round(float(info.get("wall_time_s", 0.0)), 1),
+            "from cache": bool(info.get("loaded_from_cache"))}
 
 
 class Outputs:
@@ -993,8 +1022,9 @@ def report(out_dir):
     (pandas.DataFrame, altair.Chart)
         The table: one row per cell of the recorded grid, with the grid keys, ``cell``, ``status``
         (``"ok"``, ``"failed"``, ``"missing"`` for a cell never run, ``"unreadable"`` for a cell whose
-        ``status.json`` or ``headline.json`` cannot be read), ``unreadable`` (that file's path, else
-        empty) and one column per headline metric. Every unreadable file is named in a
+        ``status.json`` or ``headline.json`` cannot be read), ``error`` (why a cell failed: its
+        ``status.json``'s error, the whole text; :func:`error_summary` gives its last line),
+        ``unreadable`` (that file's path, else empty) and one column per headline metric. Every unreadable file is named in a
         :class:`~neuronbook.exceptions.NeuronbookWarning` (and the log); the other cells are reported
         as usual. An unreadable ``sweep.json`` is an :class:`UnreadableFile` error naming it. The chart: each metric per ok cell. Written as ``report.csv``, ``report.parquet``,
         ``report.html`` (Vega inlined, no CDN) and ``report.png``.
@@ -1012,7 +1042,9 @@ def report(out_dir):
     for cell, name in cell_names(grid):
         st = _read_status(out / name)
         row = {**cell, "cell": name, "status": "missing" if st is None else str(st.get("status", "failed")),
-               "unreadable": None}
+               "error": None, "unreadable": None}
+        if st is not None and st.get("status") != "ok" and st.get("error"):
+            row["error"] = str(st["error"])
         headline_path = out / name / HEADLINE
         if row["status"] == "unreadable":
             row["unreadable"] = st["unreadable"]
@@ -1025,7 +1057,7 @@ def report(out_dir):
             else:
                 values = _check_headline(headline, str(headline_path))
                 for key in values:
-                    if key in grid or key in ("cell", "status", "unreadable"):
+                    if key in grid or key in ("cell", "status", "error", "unreadable"):
                         raise ValueError(f"{headline_path}: metric {key!r} clashes with a report column")
                     if key not in metrics:
                         metrics.append(key)
@@ -1034,8 +1066,9 @@ def report(out_dir):
     _warn_unreadable(unreadable)
     for st in unreadable:
         log.warning("%s; its cell is reported as unreadable", st["error"])
-    table = pd.DataFrame(rows, columns=[*grid, "cell", "status", "unreadable", *metrics])
+    table = pd.DataFrame(rows, columns=[*grid, "cell", "status", "error", "unreadable", *metrics])
     table["unreadable"] = table["unreadable"].astype(object)
+    table["error"] = table["error"].astype(object)
     for key in grid:  # parquet needs one type per column
         if table[key].map(type).nunique() > 1 or table[key].map(lambda v: isinstance(v, (list, dict))).any():
             table[key] = table[key].map(lambda v: v if isinstance(v, str) else json.dumps(v))
@@ -1048,6 +1081,90 @@ def report(out_dir):
     save_chart(chart, out / "report.html", inline=True)
     save_chart(chart, out / "report.png")
     return table, chart
+
+
+def error_summary(error, width: int = 70) -> str:
+    """The line of a failure that says why (the last non-empty one: ``ValueError: ...``), cut to ``width``.
+
+    >>> error_summary("nb.ipynb: 1 error(s)\\n  cell 4 [result = nb.run_lca(config)]: ValueError: no column 'xpos'", 40)
+    "cell 4: ValueError: no column 'xpos'"
+    >>> error_summary("Traceback ...\\nKeyError: 'a long message that goes on'", 20)
+    "KeyError: 'a long..."
+    """
+    if error is None or (isinstance(error, float) and math.isnan(error)) or not str(error).strip():
+        return ""
+    line = [ln.strip() for ln in str(error).splitlines() if ln.strip()][-1]
+    line = re.sub(r"^(cell \d+) \[.*?\]: ", r"\1: ", line)  # the cell's first source line: in report.csv only
+    return line if len(line) <= width else line[: max(width - 3, 1)] + "..."
+
+
+#: The headline metrics the narrow report view shows when a sweep has them (others: ``--all-columns``), with
+#: the short header each gets there.
+REPORT_METRICS = {"oracle test accuracy": "oracle", "minimal set neurons": "min set", "minimal set %": "min set %",
+                  "retrain top - random at 10%": "retrain top-random 10%",
+                  "zero-out top - random at 10%": "zero-out top-random 10%"}
+
+
+def report_view(table, all_columns: bool = False, n_metrics: int = 4, error_width: int = 45) -> str:
+    """A report table (:func:`report`) as terminal text: narrow by default, every column on request.
+
+    The narrow view: the grid keys, ``status``, ``error`` (its last line, see :func:`error_summary`) and
+    up to ``n_metrics`` headline metrics (those of :data:`REPORT_METRICS` the sweep has, else its first
+    ones), numbers to 4 significant digits, and a last line naming the columns left out.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"task": ["upos", "xpos"], "cell": ["task=upos", "task=xpos"], "status": ["ok", "failed"],
+    ...                   "error": [None, "nb: 1 error(s)\\n  cell 4: KeyError: 'xpos'"], "unreadable": [None, None],
+    ...                   "oracle test accuracy": [0.91234, None], "wall time (s)": [3.0, None]})
+    >>> print(report_view(t, n_metrics=1))
+    task  status  error                     oracle
+    upos  ok                                0.9123
+    xpos  failed  cell 4: KeyError: 'xpos'       -
+    <BLANKLINE>
+    1 of 2 cells ok; 1 more column: wall time (s) (--all-columns, or report.csv)
+    """
+    import pandas as pd
+
+    fixed = ["cell", "status", "error", "unreadable"]
+    start = list(table.columns).index("cell")
+    keys = list(table.columns[:start])
+    metrics = [c for c in table.columns[start:] if c not in fixed]
+    if all_columns:
+        shown_metrics = metrics
+    else:
+        preferred = [m for m in REPORT_METRICS if m in metrics]
+        shown_metrics = (preferred or [m for m in metrics if "CI" not in m])[:n_metrics]
+    view = table[keys + ["status"]].copy()
+    if all_columns:
+        view.insert(0, "cell", table["cell"])
+    view["error"] = [error_summary(e, error_width) if not all_columns else
+                     ("" if e is None or pd.isna(e) else str(e).replace("\n", " | ")) for e in table["error"]]
+    if (table["status"] == "unreadable").any():
+        view["error"] = [f"unreadable: {u}" if s == "unreadable" else e
+                         for e, s, u in zip(view["error"], table["status"], table["unreadable"])]
+    for m in shown_metrics:
+        view[m] = [("-" if pd.isna(v) else f"{v:.4g}") for v in table[m]]
+    numeric = set(shown_metrics)
+    if not all_columns:  # short headers; report.csv keeps the full names
+        view = view.rename(columns={m: REPORT_METRICS.get(m, m) for m in shown_metrics})
+        numeric = {REPORT_METRICS.get(m, m) for m in shown_metrics}
+    widths = {c: max([len(str(c))] + [len(str(v)) for v in view[c]]) for c in view.columns}
+
+    def line(values):
+        return "  ".join((str(v).rjust(widths[c]) if c in numeric else str(v).ljust(widths[c]))
+                         for c, v in zip(view.columns, values)).rstrip()
+
+    text = "\n".join([line(view.columns)] + [line(row) for row in view.itertuples(index=False)])
+    ok = int((table["status"] == "ok").sum())
+    left = [m for m in metrics if m not in shown_metrics]
+    foot = f"{ok} of {len(table)} cells ok"
+    if left:
+        plural = "s" if len(left) > 1 else ""
+        names = ", ".join(left[:3]) + (f", ... ({len(left) - 3} more)" if len(left) > 3 else "")
+        foot += f"; {len(left)} more column{plural}: {names} (--all-columns, or report.csv)"
+    return f"{text}\n\n{foot}"
 
 
 def _report_chart(table, keys: list[str], metrics: list[str]):

@@ -21,6 +21,7 @@ Example
 [['he', 'ts', 'at']]
 """
 
+from . import glossary  # noqa: F401  (nb.corpus.glossary: what tag codes mean)
 from .core import Corpus, CorpusFormatError, concat
 from .readers import read_columns, read_conllu, read_corpus, read_parallel, read_pmb, read_tagged
 from .tasks import (

@@ -484,9 +484,10 @@ class Task:
 
     def _column(self, corpus: Corpus, col: str) -> list[list[str]]:
         if col not in corpus.labels:
+            supported = [n for n in available_tasks(corpus) if not n.startswith("control:")]
             raise ValueError(
-                f"unknown task {self.name!r} for corpus {corpus.name!r}: it needs label column {col!r}. "
-                f"Valid task names: {', '.join(TASKS.names())} or a label column; "
+                f"unknown task {self.name!r} for corpus {corpus.name!r}: it needs label column {col!r}, which this "
+                f"corpus does not have. Tasks it supports: {', '.join(supported)} (and control:<task> of each); "
                 f"corpus columns: {corpus.columns}")
         return corpus.labels[col]
 

@@ -484,11 +484,27 @@ def run_lca(config=None, *, cache: bool | str = True, progress="auto", **overrid
     ['rank', 'layer', 'neuron', 'tag', 'score', 'chunk']
     """
     config = resolve_config(config, overrides)
+    _warn_language(config)
     if config.seeds:
         # one full analysis per seed, each cached as the single-seed run it is (run_lca(seed=s) finds it),
         # then the spread over seeds
         return combine_seeds([_run_one(config.replace(seed=s, seeds=None), cache, progress) for s in config.seeds])
     return _run_one(config, cache, progress)
+
+
+def _warn_language(config: LCAConfig, stacklevel: int = 3) -> None:
+    """A :class:`LanguageMismatchWarning` when the model's preset names its languages and the corpus's is not one."""
+    from ..datasets import corpus_language
+    from ..exceptions import LanguageMismatchWarning
+    from ..models import get_preset
+
+    preset = get_preset(str(config.model))
+    language = corpus_language(config.data)
+    known = getattr(preset, "languages", None) if preset is not None else None
+    if known and language and language not in known:
+        warnings.warn(f"{preset.alias} was trained on {', '.join(known)} text only, and {config.data} is "
+                      f"'{language}': its neurons may encode little of this language (a multilingual model such as "
+                      f"e5-small reads it)", LanguageMismatchWarning, stacklevel=stacklevel)
 
 
 def _run_one(config: LCAConfig, cache, progress) -> LCAResult:

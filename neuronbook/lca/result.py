@@ -255,6 +255,52 @@ class LCAResult:
         p.n_features_in_ = p.coef_.shape[1]
         return p
 
+    def read_sentence(self, sentence, model=None, neurons=None) -> pd.DataFrame:
+        """Run a new sentence through this result's model: each word's activations and the probe's tag for it.
+
+        Parameters
+        ----------
+        sentence : str or list of str
+            Words (a string is split on whitespace).
+        model : str or (model, tokenizer), optional
+            Default the result's own ``config.model``, loaded on first use (offline presets work without
+            network) and kept for the session.
+        neurons : list of (layer, neuron), optional
+            The neurons whose activations are returned (default the five top-ranked).
+
+        Returns
+        -------
+        DataFrame
+            One row per word: ``position``, ``word``, ``predicted`` (the oracle probe's tag, from all
+            neurons), ``probability`` (of that tag), then one column per neuron named ``"layer:neuron"``
+            (the raw activation; the probe's standardisation mean is ``neurons["mean"]``).
+        """
+        from ..extraction import extract
+
+        words = sentence.split() if isinstance(sentence, str) else [str(w) for w in sentence]
+        if not words:
+            raise ValueError("an empty sentence: type at least one word")
+        if neurons is None:
+            neurons = [tuple(int(v) for v in r) for r in self.ranking.sort_values("rank").head(5)[["layer", "neuron"]].values]
+        neurons = [(int(layer), int(neuron)) for layer, neuron in neurons]
+        index = self.neuron_index
+        missing = [n for n in neurons if n not in index]
+        if missing:
+            raise ValueError(f"neurons {missing} were not analysed in this result")
+        loaded = _sentence_model(self.config.model if model is None else model)
+        with extract(loaded, [words], cache=False, progress=False) as store:
+            frame = store.frame()
+        X = frame[index].to_numpy(np.float32)
+        probe = self.probe()
+        proba = probe.predict_proba(X)
+        best = np.asarray(proba).argmax(axis=1)
+        table = pd.DataFrame({"position": np.arange(len(words)), "word": words,
+                              "predicted": [str(probe.classes_[i]) for i in best],
+                              "probability": np.asarray(proba)[np.arange(len(words)), best].astype(float)})
+        for layer, neuron in neurons:
+            table[f"{layer}:{neuron}"] = frame[(layer, neuron)].to_numpy(np.float64)
+        return table
+
     def neuron_weights(self, layer: int, neuron: int) -> pd.DataFrame:
         """One neuron's weight for every tag.
 
@@ -454,6 +500,72 @@ class LCAResult:
             rows.append(("wall time (s)", round(float(i["wall_time_s"]), 1)))
         return pd.DataFrame(rows, columns=list(COLUMNS["headline"]))
 
+    def key_figures(self) -> pd.DataFrame:
+        """About five figures to read first, each with its interval where the result has one.
+
+        Columns: ``figure``, ``value``, ``low``, ``high`` (NaN where there is no interval), ``interval``
+        (what the interval is), ``note`` (e.g. why a value is missing). Rows: the oracle's test accuracy
+        (range over seeds with ``seeds``), the minimal set's size and share of all neurons (95 % bootstrap
+        interval over dev sentences), top - random at the first ablation size for retraining and for
+        zero-out (95 % t interval over the random draws) and the selectivity of the minimal set. A
+        minimal set that was never reached is a row with value NaN and the note ``not reached ...``,
+        never all the neurons shown as a set.
+
+        Examples
+        --------
+        >>> list(toy_result().key_figures().columns)
+        ['figure', 'value', 'low', 'high', 'interval', 'note']
+        """
+        rows = []
+
+        def add(figure, value, low=np.nan, high=np.nan, interval="", note=""):
+            rows.append({"figure": figure, "value": float(value) if value is not None else np.nan,
+                         "low": float(low), "high": float(high), "interval": interval, "note": note})
+
+        acc = self.oracle.loc[self.oracle["split"] == "test", "accuracy"] if len(self.oracle) else []
+        oracle = float(acc.iloc[0]) if len(acc) else np.nan
+        spread = self.seed_summary[self.seed_summary["metric"] == "oracle test accuracy"] \
+            if len(self.seed_summary) else self.seed_summary
+        if len(spread):
+            s = spread.iloc[0]
+            add("oracle test accuracy", oracle, s["min"], s["max"], f"range over {int(s['n_seeds'])} seeds")
+        else:
+            add("oracle test accuracy", oracle, note="one fit: run seeds=[...] for a spread")
+        n_all = len(self.neurons)
+        if len(self.minimal_set):
+            ms = self.minimal_set.iloc[0]
+            if self.minimal_set_reached:
+                has_ci = "size_low" in ms and pd.notna(ms.get("size_low"))
+                low, high = (float(ms["size_low"]), float(ms["size_high"])) if has_ci else (np.nan, np.nan)
+                what = f"95 % bootstrap over dev sentences ({int(ms['n_bootstrap'])})" if has_ci else ""
+                add("minimal set neurons", int(ms["n_neurons"]), low, high, what)
+                share = 100.0 / n_all if n_all else np.nan
+                add("minimal set share (%)", float(ms["percent"]), low * share, high * share, what)
+            else:
+                top = max(self.config.percents) if self.config.percents else np.nan
+                note = (f"not reached: no prefix up to {top:g} % of the neurons came within delta of the oracle "
+                        f"on dev (target {float(ms['target']):.4f})")
+                add("minimal set neurons", np.nan, note=note)
+                add("minimal set share (%)", np.nan, note=note)
+        base = self.baselines
+        if len(base):
+            keep = base[(base["baseline"] == "random") & (base["variant"] == "keep-selected")]
+            for method in ("retrain", "zero-out"):
+                b = keep[keep["method"] == method]
+                if len(b):
+                    r = b.sort_values("percent").iloc[0]
+                    add(f"{method} top - random at {float(r['percent']):g} %", r["difference"], r["ci_low"],
+                        r["ci_high"], f"{100 * float(r['confidence']):g} % t interval over {int(r['n_draws'])} draws")
+        if len(self.selectivity):
+            sel = self.selectivity.set_index("selection")
+            if "minimal set" in sel.index:
+                add("selectivity (minimal set)", sel.loc["minimal set", "selectivity"],
+                    note="task - control accuracy; one fit")
+            elif "all" in sel.index:
+                add("selectivity (all neurons)", sel.loc["all", "selectivity"],
+                    note="task - control accuracy; one fit" + ("; no minimal set" if len(self.minimal_set) else ""))
+        return pd.DataFrame(rows, columns=["figure", "value", "low", "high", "interval", "note"])
+
     def _ablation_headline(self) -> list:
         rows = []
         test = self.ablation[self.ablation["split"] == "test"]
@@ -513,12 +625,24 @@ class LCAResult:
                 f"tags={len(self.classes)}, minimal_set={len(self.selected)})")
 
     def _repr_html_(self):
-        c = self.config
-        note = (f"<p><b>Note:</b> activations of an approximate model: {self.info['approximation']}</p>"
-                if self.approximation else "")
-        return (f"<b>LCA</b> {c.model} / {c.data} / {c.task}" + note
-                + self.headline().to_html(index=False)
-                + "<p>minimal set by layer</p>" + self.layer_distribution.to_html(index=False))
+        from ..pages import result_html
+
+        return result_html(self)
+
+
+_SENTENCE_MODELS: dict = {}
+
+
+def _sentence_model(model):
+    """A (model, tokenizer) pair for :meth:`LCAResult.read_sentence`: loaded once per name, kept for the session."""
+    if isinstance(model, tuple):
+        return model
+    key = str(model)
+    if key not in _SENTENCE_MODELS:
+        from ..models import load_model
+
+        _SENTENCE_MODELS[key] = load_model(key, progress=False)
+    return _SENTENCE_MODELS[key]
 
 
 def toy_result() -> LCAResult:

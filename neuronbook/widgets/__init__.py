@@ -33,6 +33,7 @@ from ._base import ChartBox, jupyter_chart_available
 from .controls import (
     NeuronPicker,
     corpus_picker,
+    corpus_tasks,
     model_picker,
     neuron_picker,
     percent_slider,
@@ -45,10 +46,10 @@ from .interventions import InterventionView
 from .localization import LocalizationView
 from .rankers import RankerAgreementView, k_grid
 from .redundancy import ClusterView, cluster_sweep
-from .views import AccuracyCurveView, NeuronBrowser, RunPanel
+from .views import AccuracyCurveView, FreeTextView, NeuronBrowser, RunPanel
 
-__all__ = ["model_picker", "corpus_picker", "task_picker", "percent_slider", "neuron_picker", "NeuronPicker",
-           "ranker_picker", "threshold_slider", "RunPanel", "AccuracyCurveView", "NeuronBrowser", "ChartBox",
+__all__ = ["model_picker", "corpus_picker", "task_picker", "corpus_tasks", "percent_slider", "neuron_picker", "NeuronPicker",
+           "ranker_picker", "threshold_slider", "RunPanel", "AccuracyCurveView", "NeuronBrowser", "FreeTextView", "ChartBox",
            "jupyter_chart_available",
            # 02 localization, 03 redundancy, 07 rankers
            "LocalizationView", "ClusterView", "cluster_sweep", "RankerAgreementView", "k_grid",

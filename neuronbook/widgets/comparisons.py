@@ -37,6 +37,7 @@ import logging
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 
 from ._base import ChartBox, View, ipw, show_in
 
@@ -91,7 +92,10 @@ class FineTuningView(View):
         if not self.tasks:
             raise ValueError("FineTuningView needs at least one task")
         self.task = self._check(task if task is not None else self.tasks[0])
-        self.shift_chart = finetuning_shift_chart(self.comparison.summary, self.comparison.overlap)
+        if self.comparison.overlap["reached"].astype(bool).any():
+            self.shift_chart = finetuning_shift_chart(self.comparison.summary, self.comparison.overlap)
+        else:  # no task has both sets: a chart of NaN would draw nothing (and break vega in the page)
+            self.shift_chart = _note_chart("no task reached a minimal set in both models: no shift to draw")
         self._update_state()
         self.picker = w.Dropdown(options=self.tasks, value=self.task, description="task", style=_STYLE)
         self.shift_box = ChartBox(self.shift_chart, chart_mode)
@@ -129,11 +133,26 @@ class FineTuningView(View):
         ov = c.overlap.set_index("task").loc[task]
         rows = self.table.set_index("model")
         pre, ft = rows.loc["pretrained"], rows.loc["fine-tuned"]
+        if pd.isna(pre["n_neurons"]) or pd.isna(ft["n_neurons"]):  # a minimal set not reached: nothing to compare
+            missing = [m for m, r in (("pretrained", pre), ("fine-tuned", ft)) if pd.isna(r["n_neurons"])]
+            self.chart = _note_chart(f"{task}: no minimal set in the {' and the '.join(missing)} model")
+            self.text = (f"<b>{html.escape(str(task))}</b>: <span style='color:#888'>skipped: the minimal set of the "
+                         f"{' and the '.join(missing)} model was not reached, so there is no shift or overlap to "
+                         f"show (more sentences or a larger <code>percents</code> may reach it)</span>")
+            return
         self.text = (f"<b>{html.escape(str(task))}</b>: pretrained {int(pre['n_neurons'])} neurons "
                      f"(mean layer {_fmt(pre['mean_layer'], '.2f')}, accuracy {_fmt(pre['accuracy'])}), "
                      f"fine-tuned {int(ft['n_neurons'])} (mean layer {_fmt(ft['mean_layer'], '.2f')}, "
                      f"accuracy {_fmt(ft['accuracy'])}); mean layer shift {float(ov['mean_layer_shift']):+.2f}; "
                      f"{int(ov['intersection'])} neurons in both sets (Jaccard {float(ov['jaccard']):.2f}).")
+
+
+def _note_chart(text: str):
+    """A chart holding one grey line of text, in place of a chart that has nothing to draw."""
+    import altair as alt
+
+    return alt.Chart(pd.DataFrame({"note": [text]})).mark_text(color="#888", fontSize=12, align="left").encode(
+        text="note:N", x=alt.value(0), y=alt.value(10)).properties(width=420, height=24)
 
 
 # ---------------------------------------------------------------------------- architectures
@@ -274,7 +293,11 @@ class LanguagePairView(View):
         w = ipw()
         self.comparison = language_comparison(results)
         self.languages = list(results)
-        self._sizes = {lang: as_selection(r).n_selected for lang, r in results.items()}
+        selections = {lang: as_selection(r) for lang, r in results.items()}
+        self._sizes = {lang: sel.n_selected for lang, sel in selections.items()}
+        self._total = next(iter(selections.values())).n_neurons_total if selections else 0
+        first = next(iter(results.values()), None)
+        self._task = getattr(getattr(first, "config", None), "task", None)
         self.pair = self._check(*(self.languages[:2] if pair is None else pair))
         self._update_state()
         self.picker_a = w.Dropdown(options=self.languages, value=self.pair[0], description="language", style=_STYLE)
@@ -329,14 +352,35 @@ class LanguagePairView(View):
         mine = ts[((ts["language_a"] == a) & (ts["language_b"] == b)) | ((ts["language_a"] == b) & (ts["language_b"] == a))]
         self.table = (mine[["tag", "jaccard", "intersection"]].sort_values(["jaccard", "tag"], ascending=[False, True],
                                                                           kind="stable").reset_index(drop=True))
-        chart = language_similarity_chart(c.layers[c.layers["language"].isin([a, b])])
+        from ..corpus.glossary import explain
+
+        size_a, size_b = self._sizes[a], self._sizes[b]
+        # two random sets of these sizes out of N neurons share about a*b/N (the chance level 06 reports)
+        shared = size_a * size_b / self._total if self._total else float("nan")
+        union = size_a + size_b - shared
+        self.chance = {"intersection": shared, "jaccard": shared / union if union > 0 else float("nan")}
+        if len(self.table) and self._task:
+            self.table = self.table.assign(meaning=[explain(t, self._task) for t in self.table["tag"]])
+        layers = language_similarity_chart(c.layers[c.layers["language"].isin([a, b])])
+        pair = pd.DataFrame({"what": ["both minimal sets", "chance (random sets)"],
+                             "jaccard": [float(row["jaccard"]), self.chance["jaccard"]],
+                             "neurons": [float(row["intersection"]), shared]})
+        overlap = alt.Chart(pair).mark_bar().encode(
+            y=alt.Y("what:N", title=None, sort=None),
+            x=alt.X("jaccard:Q", title="Jaccard overlap"),
+            color=alt.Color("what:N", scale=alt.Scale(range=["#7b3294", "#bbbbbb"]), legend=None),
+            tooltip=["what:N", alt.Tooltip("jaccard:Q", format=".3f"), alt.Tooltip("neurons:Q", format=".1f")],
+        ).properties(width=220, height=50, title=f"{a} vs {b}: overlap and chance")
+        top = alt.hconcat(layers, overlap).resolve_scale(color="independent")
         if len(self.table):
-            chart = alt.hconcat(chart, tag_similarity_chart(self.table, title=f"Same neurons per tag? ({a} vs {b})"))
-        self.chart = chart
+            tags = tag_similarity_chart(self.table, title=f"Same neurons per tag? ({a} vs {b})")
+            self.chart = alt.vconcat(top, tags).resolve_scale(color="independent")
+        else:
+            self.chart = top
         s = self.similarity
         per_tag = (f"; per tag, mean Jaccard {self.table['jaccard'].mean():.3f} over {len(self.table)} shared tags"
                    if len(self.table) else "")
         self.text = (f"<b>{html.escape(str(a))}</b> vs <b>{html.escape(str(b))}</b>: {int(s['intersection'])} neurons "
-                     f"in both minimal sets ({self._sizes[a]} and {self._sizes[b]} neurons; Jaccard "
-                     f"{float(s['jaccard']):.3f}); correlation of the layer distributions "
-                     f"{_fmt(float(s['layer_correlation']), '.2f')}{per_tag}.")
+                     f"in both minimal sets ({size_a} and {size_b} neurons; Jaccard {float(s['jaccard']):.3f}; "
+                     f"chance: {shared:.1f} neurons, Jaccard {self.chance['jaccard']:.3f}); correlation of the layer "
+                     f"distributions {_fmt(float(s['layer_correlation']), '.2f')}{per_tag}.")

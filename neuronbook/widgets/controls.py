@@ -18,7 +18,7 @@ import logging
 from ._base import View, ipw
 from ._data import measured_percents, minimal_percent, nearest, neuron_label
 
-__all__ = ["model_picker", "corpus_picker", "task_picker", "percent_slider", "neuron_picker", "NeuronPicker",
+__all__ = ["model_picker", "corpus_picker", "task_picker", "corpus_tasks", "percent_slider", "neuron_picker", "NeuronPicker",
            "ranker_picker", "threshold_slider"]
 
 logger = logging.getLogger(__name__)
@@ -81,20 +81,67 @@ def corpus_picker(value: str | None = None, data_dir=None, description: str = "c
     return ipw().Dropdown(options=_with_value(options, value), value=value, description=description, style=_STYLE)
 
 
-def task_picker(value: str = "xpos", description: str = "task"):
-    """A combo box of the task registry (:func:`neuronbook.corpus.list_tasks`); free text for ``feats:<Feature>``.
+def task_picker(value: str = "xpos", description: str = "task", tasks=None):
+    """A task control: a dropdown of ``tasks`` (what a corpus supports), else a combo box of the registry.
+
+    Parameters
+    ----------
+    value : str
+        The task shown first; with ``tasks`` it must be one of them (else the first is shown).
+    tasks : list of str, optional
+        The valid task names (:func:`corpus_tasks` of the chosen corpus): the control then offers
+        exactly these and nothing else. None: a combo box over :func:`neuronbook.corpus.list_tasks`
+        with free text (for ``feats:<Feature>``).
 
     Examples
     --------
     >>> w = task_picker()
     >>> w.value, "suffix" in w.options
     ('xpos', True)
+    >>> task_picker("xpos", tasks=["suffix", "sem"]).value  # not offered by that corpus: its first task
+    'suffix'
     """
+    if tasks is not None:
+        tasks = list(tasks)
+        if not tasks:
+            raise ValueError("no task to offer: the corpus has no label column a task reads")
+        return ipw().Dropdown(options=tasks, value=value if value in tasks else tasks[0], description=description,
+                              style=_STYLE)
     from ..corpus import list_tasks
 
     tasks = list_tasks()["task"].tolist()
     return ipw().Combobox(options=tasks, value=value, placeholder="task, e.g. upos or feats:Number",
                           ensure_option=False, description=description, style=_STYLE)
+
+
+def corpus_tasks(data: str, split: str = "test", data_dir=None) -> list[str]:
+    """The tasks a named corpus (or corpus file) supports: its label columns, ``suffix``, ``feats:*`` per feature.
+
+    Read from the corpus's ``split`` (loaded once, then kept for the session); ``control:`` tasks are
+    left out (the control task is the ``control`` setting). Raises what :func:`neuronbook.load_corpus`
+    raises for a corpus that cannot be found.
+    """
+    key = (str(data), str(split), None if data_dir is None else str(data_dir))
+    if key not in _CORPUS_TASKS:
+        from ..corpus import available_tasks
+        from ..datasets import load_corpus
+
+        from pathlib import Path
+
+        named = str(data).partition(":")[0] in ("ud", "pmb") and ":" in str(data)
+        if named:  # a named corpus: a split name (a file given as the split belongs to another corpus)
+            corpus = load_corpus(data, split=split if split in ("train", "dev", "test") else "test",
+                                 data_dir=data_dir)
+        elif Path(str(split)).expanduser().is_file():  # the split given as a file (a corpus given as files)
+            corpus = load_corpus(str(split))
+        else:  # a corpus file is one split
+            corpus = load_corpus(str(data))
+        names = available_tasks(corpus)
+        _CORPUS_TASKS[key] = [n for n in names if not n.startswith("control:")]
+    return list(_CORPUS_TASKS[key])
+
+
+_CORPUS_TASKS: dict[tuple, list[str]] = {}
 
 
 def percent_slider(result, value: float | None = None, split: str = "test", method: str = "retrain",

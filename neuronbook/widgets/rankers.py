@@ -31,25 +31,32 @@ logger = logging.getLogger(__name__)
 _STYLE = {"description_width": "initial"}
 
 
-def k_grid(n_neurons: int, start: int = 10) -> list[int]:
+def k_grid(n_neurons: int, start: int = 10, also=()) -> list[int]:
     """Top-k sizes on a 1-2-5 scale from ``start`` up to ``n_neurons`` (which is always included).
+
+    ``also``: further k to include (a notebook's ``k``; each capped at ``n_neurons``).
 
     Examples
     --------
     >>> k_grid(700)
     [10, 20, 50, 100, 200, 500, 700]
+    >>> k_grid(700, also=[75, 5000])
+    [10, 20, 50, 75, 100, 200, 500, 700]
     >>> k_grid(4)
     [4]
     """
     n = int(n_neurons)
     if n < 1:
         raise ValueError(f"n_neurons must be >= 1, got {n_neurons}")
+    extra = {min(int(k), n) for k in also}
+    if any(k < 1 for k in extra):
+        raise ValueError(f"every k must be >= 1, got {sorted(extra)}")
     ks, scale = [], 1
     while True:
         for m in (1, 2, 5):
             k = m * scale
             if k >= n:
-                return ks + [n]
+                return sorted(set(ks) | {n} | extra)
             if k >= start:
                 ks.append(k)
         scale *= 10

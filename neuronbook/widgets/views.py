@@ -15,9 +15,9 @@ import numpy as np
 from ..settings import in_kernel
 from ._base import ChartBox, View, ipw, show_in
 from ._data import accuracy_table, measured_percents, minimal_percent, nearest, neuron_label, oracle_accuracy
-from .controls import corpus_picker, model_picker, neuron_picker, percent_slider, task_picker
+from .controls import corpus_picker, corpus_tasks, model_picker, neuron_picker, percent_slider, task_picker
 
-__all__ = ["RunPanel", "AccuracyCurveView", "NeuronBrowser"]
+__all__ = ["RunPanel", "AccuracyCurveView", "NeuronBrowser", "FreeTextView"]
 
 logger = logging.getLogger(__name__)
 
@@ -29,19 +29,22 @@ _SELECTIONS = ("top", "random", "bottom")
 # ------------------------------------------------------------------------------------------ run
 
 class RunPanel(View):
-    """Model, corpus and task pickers, a Run button, progress, and the summary of the last result.
+    """Model, corpus and task pickers, a Run button, progress, and the headline of the last result.
 
     The panel builds an :class:`~neuronbook.config.LCAConfig` from its controls on top of ``config``
-    (every other setting is kept) and calls :func:`neuronbook.run_lca`. Progress bars and any error
-    appear in the panel's output area; an error is also logged and re-raised, so it is never lost
-    (in a notebook the traceback then shows in the output area and the front end's log).
+    (every other setting is kept) and calls :func:`neuronbook.run_lca`. The task control offers only
+    the tasks the chosen corpus supports (:func:`~neuronbook.widgets.corpus_tasks`, read from its test
+    split): choosing another corpus refills it, keeping the task when the new corpus has it. A corpus
+    that cannot be read disables **Run** and says why in one line. A failed run shows one line (the
+    error's kind and message) with the traceback behind a toggle, and is logged; :meth:`run` also
+    re-raises it for a caller, a click does not (the panel shows it).
 
     Parameters
     ----------
     config : LCAConfig, optional
         The settings the controls start from (default :class:`LCAConfig()`).
     result : LCAResult, optional
-        A result already computed (its summary is shown until the next run).
+        A result already computed (its headline is shown until the next run).
     progress : bool or "auto"
         Progress bars of :func:`run_lca`.
     cache : bool or path
@@ -54,7 +57,9 @@ class RunPanel(View):
     result : LCAResult or None
         The last result.
     error : Exception or None
-        The last run's error.
+        The last run's error (or why the chosen corpus cannot be read).
+    caveats : Caveats or None
+        The warnings of the last run, shown under its headline.
     """
 
     def __init__(self, config=None, *, result=None, progress="auto", cache=True):
@@ -67,7 +72,7 @@ class RunPanel(View):
         self.progress, self.cache = progress, cache
         self.model = model_picker(self.base.model)
         self.corpus = corpus_picker(self.base.data, data_dir=self.base.data_dir)
-        self.task = task_picker(self.base.task)
+        self.task = task_picker(self.base.task, tasks=self._tasks_of(self.base.data) or [self.base.task])
         self.max_sentences = w.IntText(value=self.base.max_sentences or 0, description="max sentences (0: all)",
                                        style={"description_width": "initial"}, layout=w.Layout(width="220px"))
         self.button = w.Button(description="Run", button_style="primary", icon="play")
@@ -76,11 +81,47 @@ class RunPanel(View):
         self.summary = w.HTML()
         self.result = result
         self.error = None
+        self.caveats = None
         self._callbacks = []
         self.button.on_click(self._on_click)
+        self.corpus.observe(self._on_corpus, names="value")
         self._show_result()
         self.widget = w.VBox([w.HBox([self.model, self.corpus]), w.HBox([self.task, self.max_sentences]),
                               w.HBox([self.button, self.status]), self.output, self.summary])
+        if self._corpus_error is not None:
+            self._refuse_corpus(self._corpus_error)
+
+    _corpus_error = None
+
+    def _tasks_of(self, data) -> list[str] | None:
+        """The tasks ``data`` supports; None (and the reason kept) when it cannot be read."""
+        try:
+            tasks = corpus_tasks(data, split=self.base.test, data_dir=self.base.data_dir)
+        except Exception as err:  # not found, unreadable: say so, offer nothing
+            self._corpus_error = err
+            return None
+        self._corpus_error = None
+        return tasks
+
+    def _refuse_corpus(self, err) -> None:
+        from ..pages import error_html
+
+        self.error = err
+        self.button.disabled = True
+        self.status.value = error_html(err)
+
+    def _on_corpus(self, change) -> None:
+        tasks = self._tasks_of(change["new"])
+        if tasks is None:
+            self.task.options = []
+            self._refuse_corpus(self._corpus_error)
+            return
+        keep = self.task.value if self.task.value in tasks else tasks[0]
+        self.task.options = tasks
+        self.task.value = keep
+        self.error = None
+        self.button.disabled = False
+        self.status.value = f"<span style='color:#555'>{len(tasks)} tasks in {html.escape(str(change['new']))}</span>"
 
     @property
     def config(self):
@@ -91,7 +132,7 @@ class RunPanel(View):
 
     @property
     def text(self) -> str:
-        """The HTML summary shown now."""
+        """The HTML headline shown now."""
         return self.summary.value
 
     def on_result(self, callback) -> None:
@@ -101,6 +142,8 @@ class RunPanel(View):
     def run(self):
         """Run the analysis the controls describe; returns the result (an error is shown, logged and raised)."""
         from .. import lca
+        from ..caveats import collect_caveats
+        from ..pages import error_html
 
         self.error = None
         self.button.disabled = True
@@ -108,7 +151,7 @@ class RunPanel(View):
         if in_kernel():
             self.output.clear_output()
         try:
-            with self.output:  # progress bars land in the panel
+            with self.output, collect_caveats() as caveats:  # progress bars land in the panel, warnings in the box
                 try:
                     config = self.config
                     self.status.value = f"<i>running {html.escape(config.model)} / {html.escape(config.data)} / " \
@@ -116,15 +159,14 @@ class RunPanel(View):
                     result = lca.run_lca(config, cache=self.cache, progress=self.progress)
                 except Exception as err:
                     self.error = err
-                    self.status.value = f'<b style="color:#b00">failed:</b> {html.escape(type(err).__name__)}: ' \
-                                        f'{html.escape(str(err))}'
+                    self.status.value = error_html(err)
                     logger.error("RunPanel: the analysis failed: %s: %s", type(err).__name__, err)
-                    raise  # inside the Output a kernel prints the traceback there (and Output swallows it)
         finally:
             self.button.disabled = False
         if self.error is not None:
-            raise self.error  # re-raised outside the Output, so a caller and the front end see it too
+            raise self.error  # for a caller; a click shows it in the panel only (see _on_click)
         self.result = result
+        self.caveats = caveats
         self.status.value = "done" + (" (loaded from the cache)" if result.from_cache else "")
         self._show_result()
         for callback in self._callbacks:
@@ -132,13 +174,18 @@ class RunPanel(View):
         return result
 
     def _on_click(self, _button) -> None:
-        self.run()
+        try:
+            self.run()
+        except Exception:  # shown in the panel (one line + traceback toggle) and logged
+            pass
 
     def _show_result(self) -> None:
+        from ..pages import result_html
+
         if self.result is None:
             self.summary.value = "<i>no result yet: choose and press Run</i>"
         else:
-            self.summary.value = f"<pre>{html.escape(self.result.summary())}</pre>"
+            self.summary.value = result_html(self.result, self.caveats)
 
 
 # ------------------------------------------------------------------------------------ accuracy
@@ -345,12 +392,11 @@ class NeuronBrowser(View):
         self.top_words = top_words(words, values, k=self.k)
         self.top_words_chart = top_words_chart(self.top_words, title=f"{label}: top words")
         # The sentences where the neuron departs most from its mean, strongest first.
-        lengths = [len(s) for s in words]
-        bounds = np.concatenate([[0], np.cumsum(lengths)])
-        dev = np.abs(values - values.mean())
-        peak = np.array([dev[a:b].max() if b > a else 0.0 for a, b in zip(bounds[:-1], bounds[1:])])
-        chosen = np.argsort(-peak, kind="stable")[: self.n_sentences]
-        self.sentences = [int(i) for i in chosen]
+        from ..plots import peak_sentences
+
+        bounds = np.concatenate([[0], np.cumsum([len(s) for s in words])])
+        chosen = peak_sentences(words, values, self.n_sentences)
+        self.sentences = chosen
         # coloured by the departure from the neuron's mean, as the top words' signed z (hover: raw value)
         self.text = activation_html([words[i] for i in chosen], [values[bounds[i]:bounds[i + 1]] for i in chosen],
                                     baseline=float(values.mean()))
@@ -365,3 +411,96 @@ class NeuronBrowser(View):
     def _show_words(self) -> None:
         if self.top_words_chart is not None:
             show_in(self.words_box, self.top_words_chart)
+
+
+# ------------------------------------------------------------------------------------ free text
+
+class FreeTextView(View):
+    """Type a sentence: the chosen neurons' activations over its words and the probe's tag for each word.
+
+    Each neuron's activations are coloured text (blue above the neuron's mean over the training words,
+    red below; hover for the value), and a last row gives the oracle probe's predicted tag per word
+    (hover: its probability). The model is loaded on the first :meth:`show` (offline presets need no
+    network) and kept for the session (:meth:`neuronbook.lca.LCAResult.read_sentence`).
+
+    Parameters
+    ----------
+    result : LCAResult
+    neurons : int or list of (layer, neuron)
+        The neurons shown first: the top-``n`` ranked (default 3), or these.
+    text : str
+        The sentence shown first (nothing runs until :meth:`show` or **Show**).
+    model : str or (model, tokenizer), optional
+        Default the result's model.
+    top : int
+        How many top-ranked neurons the picker lists.
+
+    Attributes
+    ----------
+    table : DataFrame or None
+        The last reading (:meth:`~neuronbook.lca.LCAResult.read_sentence`).
+    html : ipywidgets.HTML
+        What the view shows.
+    """
+
+    def __init__(self, result, neurons=3, text: str = "The cat sat on the mat .", model=None, top: int = 20):
+        w = ipw()
+        self.result, self.model = result, model
+        head = result.ranking.sort_values("rank").head(int(top))
+        options = [(f"#{int(r.rank)}  {neuron_label(r.layer, r.neuron)}" + (f"  ({r.tag})" if r.tag else ""),
+                    (int(r.layer), int(r.neuron))) for r in head.itertuples(index=False)]
+        if isinstance(neurons, int):
+            chosen = [v for _, v in options[:neurons]]
+        else:
+            chosen = [(int(a), int(b)) for a, b in neurons]
+            options += [(neuron_label(*v), v) for v in chosen if v not in [o for _, o in options]]
+        self.sentence = w.Text(value=text, description="sentence", placeholder="type a sentence",
+                               layout=w.Layout(width="60%"), style={"description_width": "initial"})
+        self.neurons = w.SelectMultiple(options=options, value=tuple(chosen), rows=min(6, max(len(options), 1)),
+                                        description="neurons", style={"description_width": "initial"})
+        self.button = w.Button(description="Show", button_style="primary", icon="eye")
+        self.html = w.HTML("<i>type a sentence and press Show</i>")
+        self.table = None
+        self.error = None
+        self.button.on_click(lambda _b: self._safe_show())
+        self.widget = w.VBox([w.HBox([self.sentence, self.button]), self.neurons, self.html])
+
+    def show(self, text: str | None = None) -> str:
+        """Read ``text`` (default the box's) and show it; returns the HTML (an error is raised after it is shown)."""
+        from ..pages import error_html
+        from ..plots import activation_html
+
+        if text is not None:
+            self.sentence.value = text
+        self.error = None
+        try:
+            neurons = list(self.neurons.value)
+            if not neurons:
+                raise ValueError("pick at least one neuron")
+            table = self.result.read_sentence(self.sentence.value, model=self.model, neurons=neurons)
+        except Exception as err:
+            self.error = err
+            self.html.value = error_html(err)
+            raise
+        self.table = table
+        means = self.result.neurons.set_index(["layer", "neuron"])["mean"]
+        words = table["word"].tolist()
+        rows = []
+        for layer, neuron in neurons:
+            values = table[f"{layer}:{neuron}"].to_numpy()
+            coloured = activation_html([words], [values], baseline=float(means.loc[(layer, neuron)]))
+            rows.append(f"<tr><td style='padding-right:10px;white-space:nowrap;vertical-align:top'>"
+                        f"<b>{html.escape(neuron_label(layer, neuron))}</b></td><td>{coloured}</td></tr>")
+        tags = " ".join(f"<span title='p = {p:.2f}' style='display:inline-block;margin:1px 3px;padding:0 3px;"
+                        f"border:1px solid #ccc;border-radius:3px'>{html.escape(w_)}<sub style='color:#555'>"
+                        f"{html.escape(t)}</sub></span>"
+                        for w_, t, p in zip(words, table["predicted"], table["probability"]))
+        rows.append(f"<tr><td style='padding-right:10px;vertical-align:top'><b>probe's tag</b></td><td>{tags}</td></tr>")
+        self.html.value = f"<table class='nb-freetext'>{''.join(rows)}</table>"
+        return self.html.value
+
+    def _safe_show(self) -> None:
+        try:
+            self.show()
+        except Exception:  # shown in the view (one line + traceback toggle)
+            logger.warning("FreeTextView: %s", self.error)

@@ -56,7 +56,8 @@ def test_unknown_labels_at_transform(ud, caplog):
 
 
 def test_unknown_task_lists_valid_names_and_columns(ud):
-    with pytest.raises(ValueError, match=r"unknown task 'sem'.*upos, xpos, deprel.*corpus columns: \['upos'"):
+    with pytest.raises(ValueError, match=r"unknown task 'sem'.*Tasks it supports: suffix, upos, xpos, lemma, "
+                                         r"deprel.*corpus columns: \['upos'"):
         Task("sem").fit(ud)
     with pytest.raises(RuntimeError, match="not fitted"):
         Task("upos").transform(ud)
@@ -207,9 +208,11 @@ def test_unknown_task_names_the_valid_ones_including_registered(ud, registered):
     with pytest.raises(ValueError) as err:
         Task("chunk").fit(ud)
     msg = str(err.value)
-    assert msg.startswith("unknown task 'chunk' for corpus 'toy': it needs label column 'chunk'. Valid task names: ")
-    assert ("upos, xpos, deprel, suffix, sem, ccg, feats:<Feature>, control:<task>, raw:<column>, length "
-            "or a label column") in msg
+    assert msg.startswith("unknown task 'chunk' for corpus 'toy': it needs label column 'chunk', which this corpus "
+                          "does not have. Tasks it supports: ")
+    # only what this corpus can label: never the name just refused, never a task whose column it lacks
+    supported = msg.split("Tasks it supports: ")[1].split(" (and control:")[0].split(", ")
+    assert "chunk" not in supported and "sem" not in supported and {"upos", "xpos", "length"} <= set(supported)
     assert msg.endswith("corpus columns: ['upos', 'xpos', 'lemma', 'feats', 'deprel', 'head']")
     # A registered task whose column is missing says so the same way.
     register_task("ner", description="Named-entity tag", needs="ner")

@@ -64,7 +64,7 @@ def _agreement():
 def test_agreement_charts_matrix_curve_and_layers():
     at_k, curve, layers = _agreement()
     chart = agreement_charts(at_k, curve, 2, layers)
-    heat, lines, bars = chart.hconcat
+    (heat, lines), bars = chart.vconcat[0].hconcat, chart.vconcat[1]  # the layer bars on a second row
     # the matrix: the pair both ways round, and each ranker with itself (all k in common)
     matrix = heat.data  # the cells and their labels share one table
     assert sorted(map(tuple, matrix[["ranker_a", "ranker_b", "intersection", "overlap"]].values.tolist())) == [

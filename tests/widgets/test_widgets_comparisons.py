@@ -37,6 +37,17 @@ def _sets(result):
 
 # ------------------------------------------------------------------------------- fine-tuning
 
+def test_finetuning_view_skips_a_task_without_both_minimal_sets(toy):
+    import dataclasses
+
+    unreached = dataclasses.replace(toy["high"], reached=False)
+    view = FineTuningView({"pos": toy["low"]}, {"pos": unreached}, chart_mode="output")
+    assert "skipped: the minimal set of the fine-tuned model was not reached" in view.text
+    assert "shift" in view.text and "Jaccard" not in view.text  # no number made up from a missing set
+    for chart in (view.chart, view.shift_chart):  # a line of text, not a chart of NaN (vega fails on those)
+        assert chart.to_dict()["mark"]["type"] == "text"
+
+
 def test_finetuning_view_states_the_shift_and_overlap(toy):
     view = FineTuningView({"pos": toy["low"], "dep": toy["other"]}, {"pos": toy["high"], "dep": toy["low"]},
                           chart_mode="output")
@@ -102,18 +113,22 @@ def test_language_pair_view_overlap_and_tags(toy):
     view = LanguagePairView(results, chart_mode="output")
     assert view.pair == ("en", "de") and (view.picker_a.value, view.picker_b.value) == ("en", "de")
     assert view.similarity["jaccard"] == pytest.approx(1 / 3) and view.similarity["intersection"] == 1
-    assert "1 neurons in both minimal sets (2 and 2 neurons; Jaccard 0.333)" in view.text
+    assert "1 neurons in both minimal sets (2 and 2 neurons; Jaccard 0.333; chance: 0.2 neurons" in view.text
+    # chance: two random sets of 2 out of 24 neurons share 2 * 2 / 24 = 1/6, Jaccard (1/6) / (4 - 1/6) = 1/23
+    assert view.chance["intersection"] == pytest.approx(1 / 6) and view.chance["jaccard"] == pytest.approx(1 / 23)
+    bars = view.chart.vconcat[0].hconcat[1].data  # the pair's overlap drawn beside its chance level
+    assert bars["jaccard"].tolist() == pytest.approx([1 / 3, 1 / 23])
     # per-tag overlap: recomputed from the per-tag rankings
     en, de = _sets(toy["low"]), _sets(toy["high"])
     expected = {t: jaccard(en[t], de[t]) for t in en}
     assert dict(zip(view.table["tag"], view.table["jaccard"])) == pytest.approx(expected)
     assert view.table["jaccard"].is_monotonic_decreasing
-    assert set(view.chart.hconcat[0].data["language"]) == {"en", "de"}
-    assert view.chart.hconcat[1].data["tag"].tolist() == view.table["tag"].tolist()
+    assert set(view.chart.vconcat[0].hconcat[0].data["language"]) == {"en", "de"}
+    assert view.chart.vconcat[1].data["tag"].tolist() == view.table["tag"].tolist()  # on a row of its own
 
     view.picker_b.value = "it"
     assert view.pair == ("en", "it") and view.similarity["jaccard"] == pytest.approx(1 / 3)
-    assert set(view.chart.hconcat[0].data["language"]) == {"en", "it"} and view.note.value == view.text
+    assert set(view.chart.vconcat[0].hconcat[0].data["language"]) == {"en", "it"} and view.note.value == view.text
     view.picker_a.value = "it"  # the language the other picker shows: the two swap
     assert view.pair == ("it", "en") and view.picker_b.value == "en"
     # de {(2,1),(2,5)} vs it {(0,3),(1,6)}: nothing shared; order of the pair does not matter

@@ -127,21 +127,38 @@ def fake_run(monkeypatch, planted_result):
     calls = []
 
     def run_lca(config=None, *, cache=True, progress="auto", **overrides):
+        import warnings
+
+        from neuronbook.exceptions import ApproximationWarning
+
         calls.append({"config": config, "cache": cache, "progress": progress, "overrides": overrides})
-        if config.task == "boom":
-            raise RuntimeError("no such task: boom")
+        if config.task == "deprel":
+            raise RuntimeError("boom: the analysis failed")
+        for _ in range(3):  # the same caveat thrice: one line in the box, counted
+            warnings.warn("4-bit weights", ApproximationWarning)
         return planted_result
 
     monkeypatch.setattr("neuronbook.lca.run_lca", run_lca)
     return calls
 
 
-def test_run_panel_builds_the_config_from_its_controls(fake_run, planted_result):
-    base = LCAConfig(l1=1e-3, percents=[5, 50], control=False, data_dir="/data")
+@pytest.fixture
+def toy_corpora(tmp_path):
+    """A CoNLL-U file (upos, xpos, deprel, feats ...) and a CoNLL-2000-style file (pos, chunk, ner columns)."""
+    from tiny import write_corpus
+
+    ud = write_corpus(tmp_path / "toy.conllu", 6, 0)
+    tagged = tmp_path / "toy.conll"
+    tagged.write_text("the DT B-NP O\ncat NN I-NP O\n\nthe DT B-NP O\ndog NN I-NP O\n\n")
+    return str(ud), str(tagged)
+
+
+def test_run_panel_builds_the_config_from_its_controls(fake_run, planted_result, toy_corpora):
+    ud, _ = toy_corpora
+    base = LCAConfig(data=ud, l1=1e-3, percents=[5, 50], control=False)
     panel = RunPanel(base, progress=False, cache=False)
     assert panel.config == base  # the controls start from the config
     panel.model.value = "tiny-random"
-    panel.corpus.value = "ud:en_ewt"
     panel.task.value = "upos"
     panel.max_sentences.value = 30
     seen = []
@@ -149,26 +166,55 @@ def test_run_panel_builds_the_config_from_its_controls(fake_run, planted_result)
     panel.button.click()
     assert len(fake_run) == 1
     call = fake_run[0]
-    assert call["config"] == base.replace(model="tiny-random", data="ud:en_ewt", task="upos", max_sentences=30)
-    assert call["config"].l1 == 1e-3 and call["config"].data_dir == "/data"  # other settings kept
+    assert call["config"] == base.replace(model="tiny-random", task="upos", max_sentences=30)
+    assert call["config"].l1 == 1e-3  # other settings kept
     assert (call["cache"], call["progress"], call["overrides"]) == (False, False, {})
     assert panel.result is planted_result and seen == [planted_result]
     assert panel.status.value == "done" and "minimal set by layer" in panel.text
+    # the warnings of the run: one caveat, counted, in the box under the headline
+    assert panel.caveats.frame()[["kind", "count"]].values.tolist() == [["ApproximationWarning", 3]]
+    assert "nb-caveats" in panel.text and "&times;3" in panel.text
     panel.max_sentences.value = 0  # 0 means all sentences
     assert panel.config.max_sentences is None
 
 
-def test_run_panel_shows_logs_and_raises_errors(fake_run, caplog):
-    panel = RunPanel(LCAConfig(), progress=False)
-    panel.task.value = "boom"
+def test_run_panel_offers_only_the_tasks_of_the_corpus(fake_run, toy_corpora, tmp_path):
+    import traitlets
+
+    ud, tagged = toy_corpora
+    panel = RunPanel(LCAConfig(data=ud, task="xpos"), progress=False)
+    assert {"upos", "xpos", "deprel", "suffix"} <= set(panel.task.options)
+    assert not any(t.startswith("control:") for t in panel.task.options)
+    with pytest.raises(traitlets.TraitError):
+        panel.task.value = "sem"  # not a task of this corpus: the control refuses it
+    panel.corpus.options = list(panel.corpus.options) + [(tagged, tagged)]
+    panel.corpus.value = tagged  # one label column: the options follow, xpos is gone
+    assert list(panel.task.options) == ["suffix", "pos", "chunk", "ner"] and panel.task.value == "suffix"
+    assert not panel.button.disabled
+    missing = str(tmp_path / "nowhere.conllu")
+    panel.corpus.options = list(panel.corpus.options) + [(missing, missing)]
+    panel.corpus.value = missing  # cannot be read: nothing offered, Run disabled, one line says why
+    assert panel.task.options == () and panel.button.disabled
+    assert "failed:</b>" in panel.status.value and "nowhere.conllu" in panel.status.value
+    panel.corpus.value = ud
+    assert panel.task.value == "suffix" and not panel.button.disabled  # kept: ud has suffix too
+
+
+def test_run_panel_shows_a_failure_in_one_line(fake_run, caplog, toy_corpora):
+    ud, _ = toy_corpora
+    panel = RunPanel(LCAConfig(data=ud), progress=False)
+    panel.task.value = "deprel"
     with caplog.at_level(logging.ERROR, logger="neuronbook.widgets.views"):
-        with pytest.raises(RuntimeError, match="no such task: boom"):
-            panel.run()
+        panel.button.click()  # a click shows the failure, it does not raise
+        with pytest.raises(RuntimeError, match="boom"):
+            panel.run()  # called from code, it raises too
     assert isinstance(panel.error, RuntimeError) and panel.result is None
-    assert "failed:</b> RuntimeError: no such task: boom" in panel.status.value
-    assert "no such task: boom" in caplog.text
+    first, _, rest = panel.status.value.partition("</div>")
+    assert "failed:</b> RuntimeError: boom: the analysis failed" in first
+    assert rest.startswith('<details class="nb-traceback">') and "Traceback (most recent call last)" in rest
+    assert "boom" in caplog.text
     assert not panel.button.disabled  # ready for another try
     panel.max_sentences.value = -3  # an invalid setting is an error of the same kind, before any run
     with pytest.raises(ValueError, match="max_sentences"):
         panel.run()
-    assert len(fake_run) == 1 and "max_sentences" in panel.status.value
+    assert len(fake_run) == 2 and "max_sentences" in panel.status.value
