@@ -61,6 +61,8 @@ from .comparisons import (
     finetuning_layers_chart,
     finetuning_shift_chart,
     language_similarity_chart,
+    note_chart,
+    pair_overlap_chart,
     tag_similarity_chart,
 )
 from .export import save_chart
@@ -71,6 +73,8 @@ from .redundancy import cluster_charts, disjoint_sets_chart
 
 __all__ = [
     "MAX_ROWS",
+    "note_chart",
+    "pair_overlap_chart",
     "SELECTION_COLORS",
     "activation_html",
     "activation_text_chart",

@@ -153,6 +153,20 @@ def peak_sentences(words: Sequence[Sequence[str]], values, n: int = 5) -> list[i
     ``values`` is the activation of every word, in the order of ``words`` flattened; ties keep the
     corpus order. What :class:`neuronbook.widgets.NeuronBrowser` and ``01_salient_neurons`` show.
 
+    Parameters
+    ----------
+    words : sequence of sequences of str
+        The sentences, as words.
+    values : array of float
+        One activation per word, sentences concatenated.
+    n : int
+        How many sentences to return.
+
+    Returns
+    -------
+    list of int
+        Sentence indices, strongest first.
+
     Examples
     --------
     >>> import numpy as np

@@ -22,7 +22,60 @@ from ._base import (
 from .layers import add_relative_depth
 
 __all__ = ["finetuning_shift_chart", "finetuning_layers_chart", "architecture_comparison_chart",
-           "language_similarity_chart", "tag_similarity_chart"]
+           "language_similarity_chart", "tag_similarity_chart", "note_chart",
+           "pair_overlap_chart"]
+
+
+def pair_overlap_chart(pair: pd.DataFrame, title: str = "overlap and chance") -> alt.Chart:
+    """Bars of the Jaccard overlap of two minimal sets beside the overlap two random sets would have.
+
+    Parameters
+    ----------
+    pair : DataFrame
+        Columns ``what`` (e.g. "both minimal sets", "chance (random sets)"), ``jaccard``, ``neurons``.
+    title : str
+        The chart's title.
+
+    Returns
+    -------
+    altair.Chart
+
+    Examples
+    --------
+    >>> pair = pd.DataFrame({"what": ["both minimal sets", "chance (random sets)"], "jaccard": [0.2, 0.05],
+    ...                      "neurons": [30.0, 8.0]})
+    >>> pair_overlap_chart(pair).to_dict()["mark"]["type"]
+    'bar'
+    """
+    return alt.Chart(pair).mark_bar().encode(
+        y=alt.Y("what:N", title=None, sort=None),
+        x=alt.X("jaccard:Q", title="Jaccard overlap"),
+        color=alt.Color("what:N", scale=alt.Scale(range=["#7b3294", "#bbbbbb"]), legend=None),
+        tooltip=["what:N", alt.Tooltip("jaccard:Q", format=".3f"), alt.Tooltip("neurons:Q", format=".1f")],
+    ).properties(width=220, height=50, title=title)
+
+
+def note_chart(text: str, width: int = 420) -> alt.Chart:
+    """One grey line of text as a chart: what a view shows in place of a chart with nothing to draw.
+
+    Parameters
+    ----------
+    text : str
+        The line, e.g. why the chart is missing ("no minimal set was reached").
+    width : int
+        Pixels.
+
+    Returns
+    -------
+    altair.Chart
+
+    Examples
+    --------
+    >>> note_chart("no minimal set reached: nothing to compare").to_dict()["mark"]["type"]
+    'text'
+    """
+    return alt.Chart(pd.DataFrame({"note": [text]})).mark_text(color="#888", fontSize=12, align="left").encode(
+        text="note:N", x=alt.value(0), y=alt.value(10)).properties(width=width, height=24)
 
 
 # ----------------------------------------------------------------------------- fine-tuning

@@ -149,10 +149,9 @@ class FineTuningView(View):
 
 def _note_chart(text: str):
     """A chart holding one grey line of text, in place of a chart that has nothing to draw."""
-    import altair as alt
+    from ..plots import note_chart
 
-    return alt.Chart(pd.DataFrame({"note": [text]})).mark_text(color="#888", fontSize=12, align="left").encode(
-        text="note:N", x=alt.value(0), y=alt.value(10)).properties(width=420, height=24)
+    return note_chart(text)
 
 
 # ---------------------------------------------------------------------------- architectures
@@ -341,7 +340,7 @@ class LanguagePairView(View):
     def _update_state(self) -> None:
         import altair as alt
 
-        from ..plots import language_similarity_chart, tag_similarity_chart
+        from ..plots import language_similarity_chart, pair_overlap_chart, tag_similarity_chart
 
         c, (a, b) = self.comparison, self.pair
         sim = c.similarity
@@ -365,12 +364,7 @@ class LanguagePairView(View):
         pair = pd.DataFrame({"what": ["both minimal sets", "chance (random sets)"],
                              "jaccard": [float(row["jaccard"]), self.chance["jaccard"]],
                              "neurons": [float(row["intersection"]), shared]})
-        overlap = alt.Chart(pair).mark_bar().encode(
-            y=alt.Y("what:N", title=None, sort=None),
-            x=alt.X("jaccard:Q", title="Jaccard overlap"),
-            color=alt.Color("what:N", scale=alt.Scale(range=["#7b3294", "#bbbbbb"]), legend=None),
-            tooltip=["what:N", alt.Tooltip("jaccard:Q", format=".3f"), alt.Tooltip("neurons:Q", format=".1f")],
-        ).properties(width=220, height=50, title=f"{a} vs {b}: overlap and chance")
+        overlap = pair_overlap_chart(pair, title=f"{a} vs {b}: overlap and chance")
         top = alt.hconcat(layers, overlap).resolve_scale(color="independent")
         if len(self.table):
             tags = tag_similarity_chart(self.table, title=f"Same neurons per tag? ({a} vs {b})")
