@@ -226,7 +226,7 @@ def test_sweep_resumes_continues_past_a_failure_and_reports(tmp_path):
         sweep(TINY, grid, out, parameters={"renderer": "png"})
 
     table, chart = report(out)
-    assert table.columns.tolist() == ["x", "mode", "cell", "status", "unreadable", "value", "double", "mode_is_a"]
+    assert table.columns.tolist() == ["x", "mode", "cell", "status", "error", "unreadable", "value", "double", "mode_is_a"]
     assert table["unreadable"].isna().all()
     assert table[["x", "mode", "status"]].values.tolist() == first[["x", "mode", "status"]].values.tolist()
     ok = table[table.status == "ok"]

@@ -55,6 +55,8 @@ from ._base import MAX_ROWS, SELECTION_COLORS
 from .accuracy import accuracy_curve_chart, baseline_chart, marked_accuracy_curve_chart, minimal_set_chart
 from .activations import activation_html, activation_text_chart, peak_sentences, top_words, top_words_chart
 from .comparisons import (
+    note_chart,
+    pair_overlap_chart,
     architecture_comparison_chart,
     finetuning_layers_chart,
     finetuning_shift_chart,
@@ -96,4 +98,7 @@ __all__ = [
     "weights_chart",
     # the accuracy curve with one percent marked (AccuracyCurveView)
     "marked_accuracy_curve_chart",
+    # issue 20: a pair's overlap against chance, a note in place of an empty chart
+    "pair_overlap_chart",
+    "note_chart",
 ]
