@@ -1068,7 +1068,7 @@ def report(out_dir):
         log.warning("%s; its cell is reported as unreadable", st["error"])
     table = pd.DataFrame(rows, columns=[*grid, "cell", "status", "error", "unreadable", *metrics])
     table["unreadable"] = table["unreadable"].astype(object)
-    table["error"] = table["error"].astype(object)
+    table["error"] = table["error"].astype("str")  # text or NaN: the dtype report.parquet reads back
     for key in grid:  # parquet needs one type per column
         if table[key].map(type).nunique() > 1 or table[key].map(lambda v: isinstance(v, (list, dict))).any():
             table[key] = table[key].map(lambda v: v if isinstance(v, str) else json.dumps(v))

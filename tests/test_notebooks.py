@@ -226,16 +226,13 @@ def test_sweep_resumes_continues_past_a_failure_and_reports(tmp_path):
         sweep(TINY, grid, out, parameters={"renderer": "png"})
 
     table, chart = report(out)
-    assert table.columns.tolist() == ["x", "mode", "cell", "status", "error", "unreadable", "value", "double",
-                                      "mode_is_a"]
+    assert table.columns.tolist() == ["x", "mode", "cell", "status", "error", "unreadable", "value", "double", "mode_is_a"]
     assert table["unreadable"].isna().all()
-    # the failed cell's reason, read from its status.json, beside its row; the others have none
-    assert "ValueError: x=2, mode=b fails on purpose" in table.loc[3, "error"] and table["error"][:3].isna().all()
     assert table[["x", "mode", "status"]].values.tolist() == first[["x", "mode", "status"]].values.tolist()
     ok = table[table.status == "ok"]
     assert ok["double"].tolist() == [2.0, 2.0, 4.0] and ok["mode_is_a"].tolist() == [1.0, 0.0, 1.0]
     assert table.loc[3, ["value", "double", "mode_is_a"]].isna().all()
-    pd.testing.assert_frame_equal(pd.read_parquet(out / "report.parquet"), table, check_dtype=False)  # text: str or object
+    assert pd.read_parquet(out / "report.parquet").equals(table)
     assert pd.read_csv(out / "report.csv")["double"].tolist()[:3] == [2.0, 2.0, 4.0]
     html = (out / "report.html").read_text()
     assert "cdn.jsdelivr" not in html and "<script src=" not in html and "vega" in html.lower()

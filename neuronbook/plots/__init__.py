@@ -22,8 +22,6 @@ One module per subject, everything re-exported here:
   :func:`language_similarity_chart`, :func:`tag_similarity_chart`;
 * :mod:`~neuronbook.plots.activations` -- what a neuron fires on: :func:`activation_text_chart`,
   :func:`activation_html`, :func:`top_words`, :func:`top_words_chart`;
-* :mod:`~neuronbook.plots.interventions` -- neurons switched off inside the model: :func:`intervention_chart`,
-  :func:`intervention_draws_chart`, :func:`prediction_chart`;
 * :mod:`~neuronbook.plots.export` -- :func:`save_chart`.
 
 Shared conventions
@@ -57,24 +55,21 @@ from ._base import MAX_ROWS, SELECTION_COLORS
 from .accuracy import accuracy_curve_chart, baseline_chart, marked_accuracy_curve_chart, minimal_set_chart
 from .activations import activation_html, activation_text_chart, peak_sentences, top_words, top_words_chart
 from .comparisons import (
+    note_chart,
+    pair_overlap_chart,
     architecture_comparison_chart,
     finetuning_layers_chart,
     finetuning_shift_chart,
     language_similarity_chart,
-    note_chart,
-    pair_overlap_chart,
     tag_similarity_chart,
 )
 from .export import save_chart
-from .interventions import intervention_chart, intervention_draws_chart, prediction_chart
 from .layers import add_relative_depth, depth_heatmap, layer_distribution_chart, layerwise_accuracy_chart, tag_layer_heatmap
 from .ranking import agreement_charts, ranking_chart, weights_chart
 from .redundancy import cluster_charts, disjoint_sets_chart
 
 __all__ = [
     "MAX_ROWS",
-    "note_chart",
-    "pair_overlap_chart",
     "SELECTION_COLORS",
     "activation_html",
     "activation_text_chart",
@@ -103,8 +98,7 @@ __all__ = [
     "weights_chart",
     # the accuracy curve with one percent marked (AccuracyCurveView)
     "marked_accuracy_curve_chart",
-    # interventions in the forward pass (08_interventions)
-    "intervention_chart",
-    "intervention_draws_chart",
-    "prediction_chart",
+    # issue 20: a pair's overlap against chance, a note in place of an empty chart
+    "pair_overlap_chart",
+    "note_chart",
 ]

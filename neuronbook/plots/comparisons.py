@@ -22,60 +22,7 @@ from ._base import (
 from .layers import add_relative_depth
 
 __all__ = ["finetuning_shift_chart", "finetuning_layers_chart", "architecture_comparison_chart",
-           "language_similarity_chart", "tag_similarity_chart", "note_chart",
-           "pair_overlap_chart"]
-
-
-def pair_overlap_chart(pair: pd.DataFrame, title: str = "overlap and chance") -> alt.Chart:
-    """Bars of the Jaccard overlap of two minimal sets beside the overlap two random sets would have.
-
-    Parameters
-    ----------
-    pair : DataFrame
-        Columns ``what`` (e.g. "both minimal sets", "chance (random sets)"), ``jaccard``, ``neurons``.
-    title : str
-        The chart's title.
-
-    Returns
-    -------
-    altair.Chart
-
-    Examples
-    --------
-    >>> pair = pd.DataFrame({"what": ["both minimal sets", "chance (random sets)"], "jaccard": [0.2, 0.05],
-    ...                      "neurons": [30.0, 8.0]})
-    >>> pair_overlap_chart(pair).to_dict()["mark"]["type"]
-    'bar'
-    """
-    return alt.Chart(pair).mark_bar().encode(
-        y=alt.Y("what:N", title=None, sort=None),
-        x=alt.X("jaccard:Q", title="Jaccard overlap"),
-        color=alt.Color("what:N", scale=alt.Scale(range=["#7b3294", "#bbbbbb"]), legend=None),
-        tooltip=["what:N", alt.Tooltip("jaccard:Q", format=".3f"), alt.Tooltip("neurons:Q", format=".1f")],
-    ).properties(width=220, height=50, title=title)
-
-
-def note_chart(text: str, width: int = 420) -> alt.Chart:
-    """One grey line of text as a chart: what a view shows in place of a chart with nothing to draw.
-
-    Parameters
-    ----------
-    text : str
-        The line, e.g. why the chart is missing ("no minimal set was reached").
-    width : int
-        Pixels.
-
-    Returns
-    -------
-    altair.Chart
-
-    Examples
-    --------
-    >>> note_chart("no minimal set reached: nothing to compare").to_dict()["mark"]["type"]
-    'text'
-    """
-    return alt.Chart(pd.DataFrame({"note": [text]})).mark_text(color="#888", fontSize=12, align="left").encode(
-        text="note:N", x=alt.value(0), y=alt.value(10)).properties(width=width, height=24)
+           "language_similarity_chart", "tag_similarity_chart", "pair_overlap_chart", "note_chart"]
 
 
 # ----------------------------------------------------------------------------- fine-tuning
@@ -385,3 +332,55 @@ def tag_similarity_chart(table: pd.DataFrame, title: str | None = None) -> alt.C
     return bars.properties(width=220, height=max(60, 13 * len(data)),
                            title=title or ("Same neurons per tag? (ticks: chance)" if "chance" in cols
                                            else "Same neurons per tag?"))
+
+
+def pair_overlap_chart(jaccard: float, chance: float, shared: float | None = None, chance_shared: float | None = None,
+                       title: str | None = None) -> alt.Chart:
+    """Two bars: the Jaccard overlap of two minimal sets, and what two random sets of the same sizes would share.
+
+    Parameters
+    ----------
+    jaccard, chance : float
+        The observed overlap and its chance level (for sets of sizes *a*, *b* out of *N*: *a·b/N*
+        neurons shared, Jaccard ``(a·b/N) / (a + b - a·b/N)``).
+    shared, chance_shared : float, optional
+        The neurons both sets hold, observed and by chance (tooltips).
+    title : str, optional
+
+    Returns
+    -------
+    altair.Chart
+
+    Examples
+    --------
+    >>> pair_overlap_chart(1 / 3, 1 / 23, 1, 1 / 6).data["jaccard"].round(3).tolist()
+    [0.333, 0.043]
+    """
+    data = pd.DataFrame({"what": ["both minimal sets", "chance (random sets)"], "jaccard": [float(jaccard), float(chance)],
+                         "neurons": [shared, chance_shared]})
+    return alt.Chart(data).mark_bar().encode(
+        y=alt.Y("what:N", title=None, sort=None),
+        x=alt.X("jaccard:Q", title="Jaccard overlap"),
+        color=alt.Color("what:N", scale=alt.Scale(range=["#7b3294", "#bbbbbb"]), legend=None),
+        tooltip=["what:N", alt.Tooltip("jaccard:Q", format=".3f"), alt.Tooltip("neurons:Q", format=".1f")],
+    ).properties(width=220, height=50, title=title or "Overlap and chance")
+
+
+def note_chart(text: str) -> alt.Chart:
+    """One grey line of text, in place of a chart that has nothing to draw (e.g. no minimal set).
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    altair.Chart
+
+    Examples
+    --------
+    >>> note_chart("no minimal set").to_dict()["mark"]["type"]
+    'text'
+    """
+    return alt.Chart(pd.DataFrame({"note": [str(text)]})).mark_text(color="#888", fontSize=12, align="left").encode(
+        text="note:N", x=alt.value(0), y=alt.value(10)).properties(width=420, height=24)

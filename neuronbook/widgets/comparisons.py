@@ -84,7 +84,7 @@ class FineTuningView(View):
 
     def __init__(self, pretrained: Mapping, finetuned: Mapping, task: str | None = None, chart_mode: str = "auto"):
         from ..analysis.compare import finetuning_comparison
-        from ..plots import finetuning_shift_chart
+        from ..plots import finetuning_shift_chart, note_chart
 
         w = ipw()
         self.comparison = finetuning_comparison(pretrained, finetuned)
@@ -95,7 +95,7 @@ class FineTuningView(View):
         if self.comparison.overlap["reached"].astype(bool).any():
             self.shift_chart = finetuning_shift_chart(self.comparison.summary, self.comparison.overlap)
         else:  # no task has both sets: a chart of NaN would draw nothing (and break vega in the page)
-            self.shift_chart = _note_chart("no task reached a minimal set in both models: no shift to draw")
+            self.shift_chart = note_chart("no task reached a minimal set in both models: no shift to draw")
         self._update_state()
         self.picker = w.Dropdown(options=self.tasks, value=self.task, description="task", style=_STYLE)
         self.shift_box = ChartBox(self.shift_chart, chart_mode)
@@ -125,7 +125,7 @@ class FineTuningView(View):
         return self
 
     def _update_state(self) -> None:
-        from ..plots import finetuning_layers_chart
+        from ..plots import finetuning_layers_chart, note_chart
 
         c, task = self.comparison, self.task
         self.chart = finetuning_layers_chart(c.layers[c.layers["task"] == task])
@@ -135,7 +135,7 @@ class FineTuningView(View):
         pre, ft = rows.loc["pretrained"], rows.loc["fine-tuned"]
         if pd.isna(pre["n_neurons"]) or pd.isna(ft["n_neurons"]):  # a minimal set not reached: nothing to compare
             missing = [m for m, r in (("pretrained", pre), ("fine-tuned", ft)) if pd.isna(r["n_neurons"])]
-            self.chart = _note_chart(f"{task}: no minimal set in the {' and the '.join(missing)} model")
+            self.chart = note_chart(f"{task}: no minimal set in the {' and the '.join(missing)} model")
             self.text = (f"<b>{html.escape(str(task))}</b>: <span style='color:#888'>skipped: the minimal set of the "
                          f"{' and the '.join(missing)} model was not reached, so there is no shift or overlap to "
                          f"show (more sentences or a larger <code>percents</code> may reach it)</span>")
@@ -145,13 +145,6 @@ class FineTuningView(View):
                      f"fine-tuned {int(ft['n_neurons'])} (mean layer {_fmt(ft['mean_layer'], '.2f')}, "
                      f"accuracy {_fmt(ft['accuracy'])}); mean layer shift {float(ov['mean_layer_shift']):+.2f}; "
                      f"{int(ov['intersection'])} neurons in both sets (Jaccard {float(ov['jaccard']):.2f}).")
-
-
-def _note_chart(text: str):
-    """A chart holding one grey line of text, in place of a chart that has nothing to draw."""
-    from ..plots import note_chart
-
-    return note_chart(text)
 
 
 # ---------------------------------------------------------------------------- architectures
@@ -361,10 +354,8 @@ class LanguagePairView(View):
         if len(self.table) and self._task:
             self.table = self.table.assign(meaning=[explain(t, self._task) for t in self.table["tag"]])
         layers = language_similarity_chart(c.layers[c.layers["language"].isin([a, b])])
-        pair = pd.DataFrame({"what": ["both minimal sets", "chance (random sets)"],
-                             "jaccard": [float(row["jaccard"]), self.chance["jaccard"]],
-                             "neurons": [float(row["intersection"]), shared]})
-        overlap = pair_overlap_chart(pair, title=f"{a} vs {b}: overlap and chance")
+        overlap = pair_overlap_chart(float(row["jaccard"]), self.chance["jaccard"], float(row["intersection"]), shared,
+                                     title=f"{a} vs {b}: overlap and chance")
         top = alt.hconcat(layers, overlap).resolve_scale(color="independent")
         if len(self.table):
             tags = tag_similarity_chart(self.table, title=f"Same neurons per tag? ({a} vs {b})")

@@ -13,7 +13,8 @@ from neuronbook import plots
 
 PACKAGE = Path(neuronbook.__file__).parent
 #: Public names of plots that are not chart builders.
-NOT_CHARTS = {"MAX_ROWS", "SELECTION_COLORS", "save_chart", "add_relative_depth", "top_words", "activation_html", "peak_sentences"}
+NOT_CHARTS = {"MAX_ROWS", "SELECTION_COLORS", "save_chart", "add_relative_depth", "top_words", "activation_html",
+              "peak_sentences"}
 
 
 @pytest.mark.parametrize("name", sorted(set(plots.__all__) - NOT_CHARTS))
