@@ -64,12 +64,16 @@ from .comparisons import (
     tag_similarity_chart,
 )
 from .export import save_chart
+from .interventions import intervention_chart, intervention_draws_chart, prediction_chart
 from .layers import add_relative_depth, depth_heatmap, layer_distribution_chart, layerwise_accuracy_chart, tag_layer_heatmap
 from .ranking import agreement_charts, ranking_chart, weights_chart
 from .redundancy import cluster_charts, disjoint_sets_chart
 
 __all__ = [
     "MAX_ROWS",
+    "intervention_chart",
+    "intervention_draws_chart",
+    "prediction_chart",
     "SELECTION_COLORS",
     "activation_html",
     "activation_text_chart",
